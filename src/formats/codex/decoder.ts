@@ -1,0 +1,486 @@
+import type { z } from 'zod';
+import type { DecodeWarning, RolloutEvent, ThreadMeta, TokenUsage as Usage, ToolResultInfo } from '../../model/events.js';
+import * as S from './schemas.js';
+import { decodeMcpName, durationMs, parseToolOutput } from './tool-output.js';
+import { IGNORED_EVENT_MSGS, IGNORED_LINE_TYPES, IGNORED_RESPONSE_ITEMS } from './known.js';
+
+export interface Decoded {
+  events: RolloutEvent[];
+  warning?: DecodeWarning;
+}
+
+const NONE: Decoded = { events: [] };
+// Pre-envelope files have no per-line time: lines are laid out 1 ms apart from the session start.
+const INFERRED_STEP_MS = 1;
+
+/** Decodes one Codex rollout file, line by line (stateful: remembers the format generation). */
+export class CodexDecoder {
+  private legacy = false;
+  private legacyStart = 0;
+  private paginated = false;
+  private seenMeta = false;
+  private lastTime = 0;
+
+  decode(value: unknown, line: number): Decoded {
+    if (!isObject(value)) return warn(line, typeof value, 'line is not a JSON object');
+    if ('payload' in value && typeof value.type === 'string') return this.enveloped(value, line);
+    if (value.record_type !== undefined) return NONE;
+    if (!this.seenMeta && typeof value.id === 'string' && typeof value.timestamp === 'string' && !('type' in value)) {
+      return this.legacyMeta(value, line);
+    }
+    if (this.legacy && typeof value.type === 'string') {
+      const time = this.legacyStart + (line - 1) * INFERRED_STEP_MS;
+      return this.responseItem(value, time, line, undefined);
+    }
+    return warn(line, String(value.type ?? 'unknown'), 'not a Codex rollout line');
+  }
+
+  private legacyMeta(value: Record<string, unknown>, line: number): Decoded {
+    const meta = S.SessionMeta.safeParse(value);
+    if (!meta.success) return warn(line, 'session_meta', meta.error.issues[0]?.message ?? 'invalid');
+    this.legacy = true;
+    this.seenMeta = true;
+    this.legacyStart = Date.parse(meta.data.timestamp);
+    return { events: [{ kind: 'thread_start', time: this.legacyStart, line, meta: toMeta(meta.data, true) }] };
+  }
+
+  private enveloped(value: Record<string, unknown>, line: number): Decoded {
+    const env = S.Envelope.safeParse(value);
+    if (!env.success) return warn(line, String(value.type), 'malformed envelope');
+    let time = Date.parse(env.data.timestamp);
+    let timeWarning: DecodeWarning | undefined;
+    if (Number.isNaN(time)) {
+      // Keep the line's meaning; place it at the last good time.
+      time = this.lastTime;
+      timeWarning = { line, type: env.data.type, message: `unreadable timestamp ${JSON.stringify(env.data.timestamp).slice(0, 40)}; placed at the previous line's time` };
+    } else this.lastTime = time;
+    const decoded = this.envelopedAt(env.data, time, line);
+    return timeWarning && !decoded.warning ? { ...decoded, warning: timeWarning } : decoded;
+  }
+
+  private envelopedAt(env: z.infer<typeof S.Envelope>, time: number, line: number): Decoded {
+    const ordinal = env.ordinal ?? undefined;
+    const payload = env.payload;
+    switch (env.type) {
+      case 'session_meta':
+        return this.sessionMeta(payload, time, line, ordinal);
+      case 'response_item':
+        return this.responseItem(payload, time, line, ordinal);
+      case 'event_msg':
+        return this.eventMsg(payload, time, line, ordinal);
+      case 'turn_context':
+        return one(parse(S.TurnContext, payload, line, 'turn_context'), (p) => ({
+          kind: 'turn_context', time, line, ordinal,
+          turnId: p.turn_id ?? undefined,
+          model: p.model ?? undefined,
+          cwd: p.cwd ?? undefined,
+          approvalPolicy: policyName(p.approval_policy),
+          sandboxPolicy: policyName(p.sandbox_policy),
+          effort: p.effort ?? undefined,
+        }));
+      case 'compacted':
+        return one(parse(S.Compacted, payload, line, 'compacted'), (p) => ({
+          kind: 'compaction', time, line, ordinal, marker: false,
+          remote: p.message === '',
+          replacementItems: p.replacement_history?.length,
+          windowNumber: p.window_number ?? undefined,
+        }));
+      default:
+        if (IGNORED_LINE_TYPES.has(env.type)) return NONE;
+        return warn(line, env.type, 'unknown line type');
+    }
+  }
+
+  private sessionMeta(payload: unknown, time: number, line: number, ordinal?: number): Decoded {
+    // Only the first session_meta names the file's thread; later ones are copied history.
+    if (this.seenMeta) return NONE;
+    const meta = S.SessionMeta.safeParse(payload);
+    if (!meta.success) return warn(line, 'session_meta', meta.error.issues[0]?.message ?? 'invalid');
+    this.seenMeta = true;
+    this.paginated = meta.data.history_mode === 'paginated';
+    const m = toMeta(meta.data, false);
+    if (Number.isNaN(m.startTime)) m.startTime = time;
+    if (!this.lastTime) this.lastTime = time;
+    return { events: [{ kind: 'thread_start', time, line, ordinal, meta: m }] };
+  }
+
+  private responseItem(p: Record<string, unknown>, time: number, line: number, ordinal?: number): Decoded {
+    const base = { time, line, ordinal };
+    const type = String(p.type);
+    switch (type) {
+      case 'message': {
+        const m = parse(S.Message, p, line, 'message');
+        if (!m.ok) return m.decoded;
+        if (m.value.role === 'assistant') {
+          return { events: [{ kind: 'model_output', ...base, item: 'message', text: contentText(m.value.content) }] };
+        }
+        // Envelope files record the prompt again as a user_message event; only pre-envelope
+        // files need the response item to find turns.
+        if (this.legacy && m.value.role === 'user') {
+          const text = contentText(m.value.content);
+          if (!isInjectedContext(text)) return { events: [{ kind: 'user_message', ...base, text }] };
+        }
+        return NONE;
+      }
+      case 'reasoning':
+        return { events: [{ kind: 'model_output', ...base, item: 'reasoning', text: reasoningText(p) }] };
+      case 'function_call':
+        return one(parse(S.FunctionCall, p, line, type), (c) => {
+          const mcp = decodeMcpName(c.name, c.namespace);
+          return {
+            kind: 'tool_call', ...base,
+            callId: c.call_id ?? undefined,
+            name: c.name,
+            namespace: c.namespace ?? undefined,
+            toolKind: mcp ? 'mcp' : 'function',
+            mcp,
+            arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments),
+          };
+        });
+      case 'custom_tool_call':
+        return one(parse(S.CustomToolCall, p, line, type), (c) => ({
+          kind: 'tool_call', ...base,
+          callId: c.call_id ?? undefined,
+          name: c.name,
+          namespace: c.namespace ?? undefined,
+          toolKind: 'custom',
+          arguments: typeof c.input === 'string' ? c.input : JSON.stringify(c.input),
+        }));
+      case 'local_shell_call':
+        return one(parse(S.LocalShellCall, p, line, type), (c) => ({
+          kind: 'tool_call', ...base, callId: c.call_id ?? undefined, name: 'local_shell', toolKind: 'local_shell',
+          arguments: JSON.stringify(c.action ?? null),
+        }));
+      case 'web_search_call':
+        return { events: [{ kind: 'tool_call', ...base, name: 'web_search', toolKind: 'web_search', arguments: JSON.stringify(p.action ?? null) }] };
+      case 'image_generation_call':
+        return { events: [{ kind: 'tool_call', ...base, callId: typeof p.id === 'string' ? p.id : undefined, name: 'image_generation', toolKind: 'image_generation' }] };
+      case 'tool_search_call':
+        return one(parse(S.ToolOutput, p, line, type), (c) => ({
+          kind: 'tool_call', ...base, callId: c.call_id ?? undefined, name: 'tool_search', toolKind: 'tool_search',
+          arguments: JSON.stringify(p.arguments ?? null),
+        }));
+      case 'function_call_output':
+      case 'custom_tool_call_output':
+      case 'tool_search_output': {
+        const o = parse(S.ToolOutput, p, line, type);
+        if (!o.ok) return o.decoded;
+        if (!o.value.call_id) return NONE;
+        const output = type === 'tool_search_output' ? p.tools : o.value.output;
+        return { events: [{ kind: 'tool_output', ...base, callId: o.value.call_id, output, result: parseToolOutput(output) }] };
+      }
+      default:
+        if (IGNORED_RESPONSE_ITEMS.has(type)) return NONE;
+        return warn(line, `response_item:${type}`, 'unknown response item type');
+    }
+  }
+
+  private eventMsg(p: Record<string, unknown>, time: number, line: number, ordinal?: number): Decoded {
+    const base = { time, line, ordinal };
+    const type = String(p.type);
+    switch (type) {
+      case 'task_started':
+      case 'turn_started':
+        return one(parse(S.TurnStarted, p, line, type), (t) => ({
+          kind: 'turn_start', ...base, turnId: t.turn_id ?? undefined,
+          startedAtMs: t.started_at != null ? t.started_at * 1000 : undefined,
+          rootTurnId: t.root_turn_id ?? undefined,
+        }));
+      case 'task_complete':
+      case 'turn_complete':
+      case 'turn_aborted':
+        return one(parse(S.TurnEnded, p, line, type), (t) => ({
+          kind: 'turn_end', ...base,
+          turnId: t.turn_id ?? undefined,
+          outcome: type === 'turn_aborted' ? 'aborted' : 'completed',
+          reason: t.reason ?? undefined,
+          errorMessage: t.error?.message ?? undefined,
+          errorType: t.error ? errorInfoName(t.error.codex_error_info) : undefined,
+          startedAtMs: t.started_at != null ? t.started_at * 1000 : undefined,
+          completedAtMs: t.completed_at != null ? t.completed_at * 1000 : undefined,
+          durationMs: t.duration_ms ?? undefined,
+        }));
+      case 'user_message':
+        return one(parse(S.UserMessageEvent, p, line, type), (u) =>
+          u.kind && u.kind !== 'plain' ? null : { kind: 'user_message', ...base, text: u.message });
+      case 'agent_message':
+        return { events: [{ kind: 'model_output', ...base, item: 'message', text: typeof p.message === 'string' ? p.message : undefined }] };
+      case 'agent_reasoning':
+      case 'agent_reasoning_raw_content':
+        return { events: [{ kind: 'model_output', ...base, item: 'reasoning', text: typeof p.text === 'string' ? p.text : undefined }] };
+      case 'token_count':
+        return one(parse(S.TokenCount, p, line, type), (t) =>
+          t.info ? { kind: 'token_count', ...base, total: usage(t.info.total_token_usage), last: usage(t.info.last_token_usage) } : null);
+      case 'context_compacted':
+        return { events: [{ kind: 'compaction', ...base, remote: false, marker: true }] };
+      case 'exec_command_end':
+        return one(parse(S.ExecCommandEnd, p, line, type), (e) => result(base, e.call_id, {
+          exitCode: e.exit_code ?? undefined,
+          durationMs: durationMs(e.duration),
+          completedAtMs: e.completed_at_ms || undefined,
+          ...statusFailure(e.status),
+        }, { name: 'exec_command', content: p.aggregated_output }));
+      case 'patch_apply_end':
+        return one(parse(S.PatchApplyEnd, p, line, type), (e) => result(base, e.call_id,
+          e.success === false || e.status === 'failed' ? { success: false, errorType: 'patch_failed' } : statusFailure(e.status),
+          { name: 'apply_patch', content: p.stdout }));
+      case 'mcp_tool_call_end':
+        return one(parse(S.McpToolCallEnd, p, line, type), (e) => result(base, e.call_id, {
+          durationMs: durationMs(e.duration),
+          mcpServer: e.invocation?.server ?? undefined,
+          mcpTool: e.invocation?.tool ?? undefined,
+          ...mcpFailure(e.result),
+        }, { name: e.invocation?.tool ?? undefined, toolKind: 'mcp', content: e.result }));
+      case 'web_search_end':
+        return one(parse(S.WebSearchEnd, p, line, type), (e) =>
+          result(base, e.call_id, {}, { name: 'web_search', toolKind: 'web_search', standalone: true, content: e.query }));
+      case 'image_generation_end':
+      case 'view_image_tool_call':
+      case 'dynamic_tool_call_response':
+      case 'collab_agent_spawn_end':
+      case 'collab_agent_interaction_end':
+      case 'collab_waiting_end':
+      case 'collab_close_end':
+      case 'collab_resume_end':
+        return one(parse(S.CallIdEvent, p, line, type), (e) => result(base, e.call_id, {
+          completedAtMs: e.completed_at_ms || undefined,
+          durationMs: durationMs(e.duration),
+          ...(e.success === false ? { success: false, errorType: 'tool_error' } : statusFailure(e.status)),
+        }, { name: typeof p.tool === 'string' ? p.tool : EVENT_TOOL_NAMES[type] }));
+      case 'item_completed':
+        return this.itemCompleted(p, base);
+      case 'thread_rolled_back':
+        return note('thread_note', base, 'thread_rolled_back', { 'codex.rollback.turns': num(p.num_turns) });
+      case 'thread_name_updated':
+        return note('thread_note', base, 'thread_name_updated', { 'codex.thread.name': String(p.thread_name ?? '') });
+      case 'entered_review_mode':
+      case 'exited_review_mode':
+      case 'undo_completed':
+      case 'sub_agent_activity':
+        return note('turn_note', base, type, {});
+      case 'thread_settings_applied': {
+        const s = p.thread_settings as Record<string, unknown> | undefined;
+        return typeof s?.model === 'string' ? { events: [{ kind: 'turn_context', ...base, model: s.model }] } : NONE;
+      }
+      case 'error':
+        return note('turn_note', base, 'error', {
+          'error.message': String(p.message ?? ''),
+          'error.type': errorInfoName(p.codex_error_info) ?? '_OTHER',
+        });
+      default:
+        if (IGNORED_EVENT_MSGS.has(type)) return NONE;
+        return warn(line, `event_msg:${type}`, 'unknown event type');
+    }
+  }
+
+  private itemCompleted(p: Record<string, unknown>, base: { time: number; line: number; ordinal?: number }): Decoded {
+    const parsed = parse(S.ItemCompleted, p, base.line, 'item_completed');
+    if (!parsed.ok) return parsed.decoded;
+    const ic = parsed.value;
+    const item = ic.item as Record<string, unknown> & { type: string; id?: string | null };
+    const timing = { startedAtMs: ic.started_at_ms ?? undefined, completedAtMs: ic.completed_at_ms || undefined };
+    const id = item.id ?? undefined;
+    switch (item.type) {
+      case 'UserMessage':
+        if (!this.paginated) return NONE;
+        return { events: [{ kind: 'user_message', ...base, text: contentText(item.content) }] };
+      case 'AgentMessage':
+      case 'Reasoning':
+        return this.paginated ? { events: [{ kind: 'model_output', ...base, item: item.type === 'Reasoning' ? 'reasoning' : 'message' }] } : NONE;
+      case 'CommandExecution':
+      case 'McpToolCall':
+      case 'FileChange':
+      case 'DynamicToolCall':
+      case 'CollabAgentToolCall':
+      case 'WebSearch':
+      case 'ImageView':
+      case 'ImageGeneration': {
+        if (!id) return NONE;
+        const d = S.Duration.safeParse(item.duration);
+        const info: ToolResultInfo = {
+          ...timing,
+          exitCode: typeof item.exit_code === 'number' ? item.exit_code : undefined,
+          durationMs: d.success ? durationMs(d.data) : undefined,
+          ...statusFailure(item.status),
+        };
+        if (item.type === 'McpToolCall') {
+          info.mcpServer = typeof item.server === 'string' ? item.server : undefined;
+          info.mcpTool = typeof item.tool === 'string' ? item.tool : undefined;
+        }
+        const extra = item.type === 'WebSearch'
+          ? { name: 'web_search', toolKind: 'web_search' as const, standalone: true }
+          : { name: typeof item.tool === 'string' ? item.tool : ITEM_TOOL_NAMES[item.type], toolKind: item.type === 'McpToolCall' ? 'mcp' as const : undefined };
+        return { events: [result(base, id, info, extra)] };
+      }
+      case 'ContextCompaction':
+        return { events: [{ kind: 'compaction', ...base, remote: false, marker: true }] };
+      case 'Plan':
+        return note('turn_note', base, 'plan', {});
+      default:
+        return NONE;
+    }
+  }
+}
+
+const EVENT_TOOL_NAMES: Record<string, string> = {
+  image_generation_end: 'image_generation',
+  view_image_tool_call: 'view_image',
+  dynamic_tool_call_response: 'dynamic_tool',
+  collab_agent_spawn_end: 'spawn_agent',
+  collab_agent_interaction_end: 'send_input',
+  collab_waiting_end: 'wait',
+  collab_close_end: 'close_agent',
+  collab_resume_end: 'resume_agent',
+};
+
+const ITEM_TOOL_NAMES: Record<string, string> = {
+  CommandExecution: 'exec_command',
+  FileChange: 'apply_patch',
+  DynamicToolCall: 'dynamic_tool',
+  CollabAgentToolCall: 'collab_agent',
+  ImageView: 'view_image',
+  ImageGeneration: 'image_generation',
+};
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; decoded: Decoded };
+
+function parse<T extends z.ZodTypeAny>(schema: T, value: unknown, line: number, type: string): Parsed<z.infer<T>> {
+  const r = schema.safeParse(value);
+  if (r.success) return { ok: true, value: r.data };
+  const issue = r.error.issues[0];
+  return { ok: false, decoded: warn(line, type, `${issue?.path.join('.') || 'payload'}: ${issue?.message ?? 'invalid'}`) };
+}
+
+function one<T>(p: Parsed<T>, f: (v: T) => RolloutEvent | null): Decoded {
+  if (!p.ok) return p.decoded;
+  const e = f(p.value);
+  return e ? { events: [e] } : NONE;
+}
+
+function warn(line: number, type: string, message: string): Decoded {
+  return { events: [], warning: { line, type, message } };
+}
+
+function note(kind: 'thread_note' | 'turn_note', base: { time: number; line: number }, name: string, attributes: Record<string, string | number | boolean>): Decoded {
+  return { events: [{ kind, ...base, name, attributes }] };
+}
+
+function result(
+  base: { time: number; line: number; ordinal?: number },
+  callId: string,
+  info: ToolResultInfo,
+  extra: { name?: string; toolKind?: 'mcp' | 'web_search'; standalone?: boolean; content?: unknown } = {},
+): RolloutEvent {
+  return { kind: 'tool_result', ...base, callId, result: info, ...extra };
+}
+
+function statusFailure(status: unknown): ToolResultInfo {
+  if (status === 'failed') return { success: false, errorType: 'failed' };
+  if (status === 'declined') return { success: false, errorType: 'declined' };
+  if (isObject(status) && 'errored' in status) return { success: false, errorType: 'agent_errored' };
+  return {};
+}
+
+function mcpFailure(res: unknown): ToolResultInfo {
+  if (!isObject(res)) return {};
+  if ('Err' in res) return { success: false, errorType: 'mcp_error' };
+  const ok = res.Ok;
+  if (isObject(ok) && ok.isError === true) return { success: false, errorType: 'tool_error' };
+  return {};
+}
+
+function usage(u: z.infer<typeof S.TokenUsage>): Usage {
+  return {
+    input: u.input_tokens,
+    cachedInput: u.cached_input_tokens,
+    output: u.output_tokens,
+    reasoningOutput: u.reasoning_output_tokens,
+    cacheWriteInput: u.cache_write_input_tokens ?? undefined,
+    total: u.total_tokens,
+  };
+}
+
+function toMeta(m: z.infer<typeof S.SessionMeta>, inferredTiming: boolean): ThreadMeta {
+  const source = sourceOf(m.source);
+  const spawn = source.spawn;
+  return {
+    threadId: m.id,
+    sessionId: m.session_id ?? undefined,
+    parentThreadId: m.parent_thread_id ?? spawn?.parent_thread_id ?? undefined,
+    forkedFromId: m.forked_from_id ?? undefined,
+    startTime: Date.parse(m.timestamp),
+    cwd: m.cwd ?? undefined,
+    originator: m.originator ?? undefined,
+    cliVersion: m.cli_version ?? undefined,
+    source: source.name,
+    subagentKind: source.subagent,
+    provider: m.model_provider ?? undefined,
+    agentNickname: m.agent_nickname ?? spawn?.agent_nickname ?? undefined,
+    agentRole: m.agent_role ?? m.agent_type ?? spawn?.agent_role ?? spawn?.agent_type ?? undefined,
+    agentPath: m.agent_path ?? spawn?.agent_path ?? undefined,
+    depth: spawn?.depth ?? undefined,
+    git: m.git ? { commit: m.git.commit_hash ?? undefined, branch: m.git.branch ?? undefined, repositoryUrl: m.git.repository_url ?? undefined } : undefined,
+    historyMode: m.history_mode ?? undefined,
+    ownHistoryStartOrdinal: m.subagent_history_start_ordinal ?? undefined,
+    inferredTiming,
+  };
+}
+
+/** SessionSource is externally tagged: "cli" | {"subagent": "review" | {"thread_spawn": …} | {"other": …}} | … */
+function sourceOf(src: unknown): { name?: string; subagent?: string; spawn?: z.infer<typeof S.ThreadSpawn> } {
+  if (typeof src === 'string') return { name: src };
+  if (!isObject(src)) return {};
+  const [key, inner] = Object.entries(src)[0] ?? [];
+  if (key !== 'subagent') return { name: key && typeof inner === 'string' ? `${key}:${inner}` : key };
+  if (typeof inner === 'string') return { name: 'subagent', subagent: inner };
+  if (!isObject(inner)) return { name: 'subagent' };
+  const [kind, detail] = Object.entries(inner)[0] ?? [];
+  if (kind === 'thread_spawn') {
+    const spawn = S.ThreadSpawn.safeParse(detail);
+    return { name: 'subagent', subagent: 'thread_spawn', spawn: spawn.success ? spawn.data : undefined };
+  }
+  if (kind === 'other' && typeof detail === 'string') return { name: 'subagent', subagent: detail };
+  return { name: 'subagent', subagent: kind };
+}
+
+function policyName(p: unknown): string | undefined {
+  if (typeof p === 'string') return p;
+  if (!isObject(p)) return undefined;
+  if (typeof p.type === 'string') return p.type;
+  if (typeof p.mode === 'string') return p.mode;
+  return Object.keys(p)[0];
+}
+
+function errorInfoName(info: unknown): string | undefined {
+  if (typeof info === 'string') return info;
+  if (isObject(info)) return Object.keys(info)[0];
+  return undefined;
+}
+
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((c) => (isObject(c) && typeof c.text === 'string' ? c.text : ''))
+    .filter(Boolean)
+    .join('\n');
+}
+
+function reasoningText(p: Record<string, unknown>): string | undefined {
+  const text = contentText(p.summary);
+  return text || undefined;
+}
+
+const INJECTED = /^\s*(?:<environment_context>|<user_instructions>|<permissions instructions>|<INSTRUCTIONS>|# AGENTS\.md instructions|<turn_aborted>|<subagent_notification>|<skills_instructions>|<collaboration_mode>|<user_shell_command>)/;
+
+export function isInjectedContext(text: string): boolean {
+  return INJECTED.test(text);
+}
+
+function num(v: unknown): number {
+  return typeof v === 'number' ? v : 0;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

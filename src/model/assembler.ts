@@ -1,0 +1,268 @@
+import type { RolloutEvent, ThreadMeta, TokenUsage } from './events.js';
+import { addUsage, emptyUsage, type Note, type Thread, type Turn } from './types.js';
+import { isEstimate, TurnBuilder, type TurnContextState } from './turn-builder.js';
+
+export interface AssemblerOptions {
+  path: string;
+  keepContent?: boolean;
+  /** thread id to use when the file has no session_meta (taken from the file name) */
+  fallbackThreadId?: string;
+}
+
+/**
+ * Turns one thread's events into turns, incrementally: `push` returns the turns that closed,
+ * `finish` closes what is still open. Backfill and live mode run the same code.
+ */
+export class ThreadAssembler {
+  meta: ThreadMeta | undefined;
+  private turn: TurnBuilder | undefined;
+  private explicitTurns = false;
+  private turnIndex = 0;
+  private callIndex = 0;
+  private compactionIndex = 0;
+  private lastLineTime = -Infinity;
+  private maxTime = -Infinity;
+  private lastTurnEnd = -Infinity;
+  private tokenBaseline: TokenUsage | undefined;
+  private compactedPending = false;
+  private copying = false;
+  private copiedLines = 0;
+  private ctx: TurnContextState = {};
+  private readonly usage = emptyUsage();
+  private readonly notes: Note[] = [];
+  private turnCount = 0;
+  private lastModel: string | undefined;
+  private readonly keepContent: boolean;
+
+  constructor(private readonly opts: AssemblerOptions) {
+    this.keepContent = opts.keepContent ?? false;
+  }
+
+  get started(): boolean {
+    return this.meta !== undefined;
+  }
+
+  get lastTime(): number {
+    return this.maxTime;
+  }
+
+  push(e: RolloutEvent): Turn[] {
+    if (e.kind === 'thread_start') {
+      this.start(e.meta, e.time);
+      return [];
+    }
+    if (!this.meta) this.start(this.syntheticMeta(e.time), e.time);
+    const previousLineTime = this.lastLineTime;
+    this.lastLineTime = e.time;
+    if (this.copying && !this.endsCopy(e)) {
+      this.copiedLines++;
+      if (e.kind === 'token_count') this.tokenBaseline = e.total;
+      return [];
+    }
+    if (e.time > this.maxTime) this.maxTime = e.time;
+    const closed: Turn[] = [];
+    switch (e.kind) {
+      case 'turn_start': {
+        if (this.turn) closed.push(this.closeTurn(this.turn.lastEventTime, this.turn.implicit ? 'completed' : 'incomplete'));
+        this.explicitTurns = true;
+        const t = this.openTurn(e.time, e.line, false, previousLineTime, e.startedAtMs);
+        t.turnId = e.turnId && !this.turnIds.has(e.turnId) ? e.turnId : e.turnId && `${e.turnId}@${e.line}`;
+        if (e.turnId) this.turnIds.add(e.turnId);
+        t.rootTurnId = e.rootTurnId;
+        break;
+      }
+      case 'turn_end': {
+        const t = this.turn;
+        if (!t || (e.turnId && t.turnId && e.turnId !== t.turnId)) {
+          this.notes.push({ name: 'unmatched_turn_end', time: e.time, attributes: { 'codex.turn.id': e.turnId ?? '' } });
+          break;
+        }
+        const failed = e.errorMessage !== undefined || e.errorType !== undefined;
+        closed.push(this.closeTurn(e.time, e.outcome === 'aborted' ? 'aborted' : failed ? 'failed' : 'completed', {
+          abortReason: e.reason, errorType: e.errorType ?? (failed ? '_OTHER' : undefined), errorMessage: e.errorMessage,
+          startedAtMs: e.startedAtMs, durationMs: e.durationMs,
+        }));
+        break;
+      }
+      case 'user_message': {
+        if (!this.explicitTurns && this.turn) closed.push(this.closeTurn(this.turn.lastEventTime, 'completed'));
+        (this.turn ?? this.openTurn(e.time, e.line, true, previousLineTime)).userMessage(e);
+        break;
+      }
+      case 'turn_context':
+        this.ctx = { ...this.ctx, ...definedOnly(e) };
+        if (this.turn && (!e.turnId || !this.turn.turnId || e.turnId === this.turn.turnId)) this.turn.ctx = { ...this.ctx };
+        if (e.model) this.lastModel = e.model;
+        break;
+      case 'model_output':
+        this.current(e, previousLineTime).modelOutput(e.time, e.line, partOf(e, this.keepContent));
+        break;
+      case 'tool_call':
+        this.toolCall(e, previousLineTime);
+        break;
+      case 'tool_output':
+        if (!this.turn?.toolOutput(e)) this.notes.push({ name: 'orphan_tool_output', time: e.time, attributes: { 'gen_ai.tool.call.id': e.callId } });
+        break;
+      case 'tool_result':
+        this.current(e, previousLineTime).toolResult(e, previousLineTime);
+        break;
+      case 'token_count':
+        this.tokenCount(e, previousLineTime);
+        break;
+      case 'compaction': {
+        const added = this.current(e, previousLineTime).compaction({
+          index: this.compactionIndex, line: e.line, start: Math.min(previousLineTime, e.time), end: e.time,
+          remote: e.remote, replacementItems: e.replacementItems, windowNumber: e.windowNumber,
+        }, e.marker);
+        if (added) this.compactionIndex++;
+        this.compactedPending = true;
+        break;
+      }
+      case 'turn_note':
+        (this.turn ? this.turn.note({ name: e.name, time: e.time, attributes: e.attributes }) : this.notes.push({ name: e.name, time: e.time, attributes: e.attributes }));
+        break;
+      case 'thread_note':
+        this.notes.push({ name: e.name, time: e.time, attributes: e.attributes });
+        break;
+    }
+    this.turn?.touch(e.time);
+    return closed;
+  }
+
+  /** Closes the open turn (the file ended or went idle mid-turn) and returns the thread. */
+  finish(): { turns: Turn[]; thread: Thread | undefined } {
+    const turns = this.turn ? [this.closeTurn(this.turn.lastEventTime, this.turn.implicit ? 'completed' : 'incomplete')] : [];
+    if (!this.meta) return { turns, thread: undefined };
+    const end = Math.max(this.maxTime, this.lastTurnEnd, this.meta.startTime);
+    const thread: Thread = {
+      meta: this.meta,
+      path: this.opts.path,
+      line: 1,
+      start: Math.min(this.meta.startTime, this.firstChildStart),
+      end,
+      turnCount: this.turnCount,
+      usage: this.usage,
+      notes: this.notes,
+      copiedLines: this.copiedLines,
+      lastModel: this.lastModel,
+    };
+    return { turns, thread };
+  }
+
+  private firstChildStart = Infinity;
+  private readonly toolKeys = new Set<string>();
+  private readonly turnIds = new Set<string>();
+
+  private start(meta: ThreadMeta, time: number): void {
+    if (this.meta) return;
+    this.meta = meta;
+    if (Number.isNaN(meta.startTime)) meta.startTime = time;
+    this.lastLineTime = Math.min(meta.startTime, time);
+    this.maxTime = Math.max(time, meta.startTime);
+    this.copying = meta.forkedFromId !== undefined || meta.ownHistoryStartOrdinal !== undefined;
+  }
+
+  private syntheticMeta(time: number): ThreadMeta {
+    return { threadId: this.opts.fallbackThreadId ?? 'unknown', startTime: time, inferredTiming: false };
+  }
+
+  /** Forked files start with a copy of the parent's lines; the thread's own history follows. */
+  private endsCopy(e: RolloutEvent): boolean {
+    const meta = this.meta;
+    if (!meta) return true;
+    if (meta.ownHistoryStartOrdinal !== undefined && e.ordinal !== undefined) {
+      if (e.ordinal < meta.ownHistoryStartOrdinal) return false;
+      this.copying = false;
+      return true;
+    }
+    if (e.kind !== 'turn_start') return false;
+    const created = e.turnId ? uuidV7Time(e.turnId) : undefined;
+    if (created !== undefined && created < meta.startTime - 2000) return false;
+    this.copying = false;
+    return true;
+  }
+
+  private openTurn(time: number, line: number, implicit: boolean, previousLineTime: number, startedAtMs?: number): TurnBuilder {
+    const evidence = Math.min(time, startedAtMs ?? Infinity);
+    // Recorded start times have one-second precision: never let them reach before the line that preceded the turn.
+    const lowerBound = Math.max(this.meta?.startTime ?? -Infinity, this.lastTurnEnd, Math.min(previousLineTime, time));
+    const t = new TurnBuilder(this.turnIndex++, line, evidence, lowerBound, implicit, this.keepContent);
+    t.ctx = { ...this.ctx };
+    this.turn = t;
+    return t;
+  }
+
+  private current(e: { time: number; line: number }, previousLineTime: number): TurnBuilder {
+    return this.turn ?? this.openTurn(e.time, e.line, true, previousLineTime);
+  }
+
+  private toolCall(e: Extract<RolloutEvent, { kind: 'tool_call' }>, previousLineTime: number): void {
+    const t = this.current(e, previousLineTime);
+    if (e.toolKind === 'web_search' && !e.callId) {
+      const earlier = t.takeUnpairedSearch();
+      if (earlier) return t.pairSearch(earlier, e);
+    }
+    let key = e.callId ?? `line:${e.line}`;
+    // A call id seen twice in one thread (copied or replayed history) still needs its own span.
+    if (this.toolKeys.has(key)) key = `${key}@${e.line}`;
+    this.toolKeys.add(key);
+    t.toolCall(e, key);
+  }
+
+  private tokenCount(e: Extract<RolloutEvent, { kind: 'token_count' }>, previousLineTime: number): void {
+    const previous = this.tokenBaseline;
+    this.tokenBaseline = e.total;
+    if (isEstimate(e.last) || isEstimate(e.total)) {
+      this.turn?.compactionEstimate(e.last.total);
+      return;
+    }
+    if (previous && sameUsage(previous, e.total)) return;
+    const t = this.current(e, previousLineTime);
+    const model = t.ctx.model ?? this.ctx.model;
+    t.modelCall({ index: this.callIndex++, line: e.line, start: e.time, end: e.time, model, usage: e.last, compacted: this.compactedPending }, e.time);
+    this.compactedPending = false;
+  }
+
+  private closeTurn(time: number, status: Turn['status'], extra: Partial<Pick<Turn, 'abortReason' | 'errorType' | 'errorMessage'>> & { startedAtMs?: number; durationMs?: number } = {}): Turn {
+    const t = this.turn;
+    if (!t) throw new Error('no open turn');
+    this.turn = undefined;
+    const turn = t.finish({
+      time, status, ...extra,
+      inferredCalls: this.meta?.inferredTiming ?? false,
+      nextCallIndex: () => this.callIndex++,
+      model: this.lastModel,
+    });
+    this.lastTurnEnd = Math.max(this.lastTurnEnd, turn.end);
+    this.firstChildStart = Math.min(this.firstChildStart, turn.start);
+    addUsage(this.usage, turn.usage);
+    this.turnCount++;
+    return turn;
+  }
+}
+
+function sameUsage(a: TokenUsage, b: TokenUsage): boolean {
+  return a.total === b.total && a.input === b.input && a.output === b.output && a.cachedInput === b.cachedInput && a.reasoningOutput === b.reasoningOutput;
+}
+
+function definedOnly(e: Extract<RolloutEvent, { kind: 'turn_context' }>): TurnContextState {
+  const out: TurnContextState = {};
+  if (e.model) out.model = e.model;
+  if (e.cwd) out.cwd = e.cwd;
+  if (e.approvalPolicy) out.approvalPolicy = e.approvalPolicy;
+  if (e.sandboxPolicy) out.sandboxPolicy = e.sandboxPolicy;
+  if (e.effort) out.effort = e.effort;
+  return out;
+}
+
+function partOf(e: Extract<RolloutEvent, { kind: 'model_output' }>, keep: boolean) {
+  if (!keep || !e.text) return undefined;
+  return e.item === 'reasoning' ? { type: 'reasoning' as const, text: e.text } : { type: 'text' as const, role: 'assistant' as const, text: e.text };
+}
+
+/** UUIDv7 ids carry their creation time in the first 48 bits. */
+export function uuidV7Time(id: string): number | undefined {
+  const hex = id.replace(/-/g, '');
+  if (hex.length !== 32 || hex[12] !== '7') return undefined;
+  return parseInt(hex.slice(0, 12), 16);
+}

@@ -1,0 +1,117 @@
+// Domain events: what a rollout line says happened, free of any input dialect or OTel concept.
+// Times are epoch milliseconds (fractional allowed); `line` is the 1-based source line.
+
+export interface TokenUsage {
+  input: number;
+  cachedInput: number;
+  output: number;
+  reasoningOutput: number;
+  cacheWriteInput?: number;
+  total: number;
+}
+
+export interface ThreadMeta {
+  threadId: string;
+  sessionId?: string;
+  parentThreadId?: string;
+  forkedFromId?: string;
+  startTime: number;
+  cwd?: string;
+  originator?: string;
+  cliVersion?: string;
+  source?: string;
+  /** e.g. thread_spawn, review, compact, guardian, agent_job:…, memory_consolidation */
+  subagentKind?: string;
+  provider?: string;
+  agentNickname?: string;
+  agentRole?: string;
+  agentPath?: string;
+  depth?: number;
+  git?: { commit?: string; branch?: string; repositoryUrl?: string };
+  historyMode?: string;
+  /** paginated sub-agent files: ordinals below this are inherited parent context */
+  ownHistoryStartOrdinal?: number;
+  /** true when lines carry no time of their own (pre-envelope files) */
+  inferredTiming: boolean;
+}
+
+export interface ToolResultInfo {
+  exitCode?: number;
+  durationMs?: number;
+  startedAtMs?: number;
+  completedAtMs?: number;
+  /** false when the tool reports failure without an exit code (patch failed, MCP isError, declined) */
+  success?: boolean;
+  errorType?: string;
+  mcpServer?: string;
+  mcpTool?: string;
+  /** the process kept running after the call returned (unified exec sessions, code cells) */
+  stillRunning?: boolean;
+}
+
+export type ToolKind = 'function' | 'custom' | 'local_shell' | 'web_search' | 'tool_search' | 'image_generation' | 'mcp' | 'dynamic';
+
+interface Base {
+  time: number;
+  line: number;
+  /** ordinal of paginated files */
+  ordinal?: number;
+}
+
+export type RolloutEvent =
+  | (Base & { kind: 'thread_start'; meta: ThreadMeta })
+  | (Base & { kind: 'turn_start'; turnId?: string; startedAtMs?: number; rootTurnId?: string })
+  | (Base & {
+      kind: 'turn_end';
+      turnId?: string;
+      outcome: 'completed' | 'aborted';
+      reason?: string;
+      errorMessage?: string;
+      errorType?: string;
+      startedAtMs?: number;
+      completedAtMs?: number;
+      durationMs?: number;
+    })
+  | (Base & {
+      kind: 'turn_context';
+      turnId?: string;
+      model?: string;
+      cwd?: string;
+      approvalPolicy?: string;
+      sandboxPolicy?: string;
+      effort?: string;
+    })
+  | (Base & { kind: 'user_message'; text: string })
+  /** something the model produced: reasoning, assistant text, a tool call item */
+  | (Base & { kind: 'model_output'; item: 'message' | 'reasoning' | 'tool_call'; text?: string })
+  | (Base & {
+      kind: 'tool_call';
+      callId?: string;
+      name: string;
+      namespace?: string;
+      toolKind: ToolKind;
+      mcp?: { server: string; tool: string };
+      arguments?: string;
+    })
+  | (Base & { kind: 'tool_output'; callId: string; output: unknown; result: ToolResultInfo })
+  /** an event that completes or describes a call: exec_command_end, patch_apply_end, item_completed … */
+  | (Base & {
+      kind: 'tool_result';
+      callId: string;
+      name?: string;
+      toolKind?: ToolKind;
+      result: ToolResultInfo;
+      /** web_search_end / nested code-mode calls have no call item of their own */
+      standalone?: boolean;
+      content?: unknown;
+    })
+  | (Base & { kind: 'token_count'; total: TokenUsage; last: TokenUsage })
+  | (Base & { kind: 'compaction'; remote: boolean; replacementItems?: number; windowNumber?: number; marker: boolean })
+  | (Base & { kind: 'thread_note'; name: string; attributes: Record<string, string | number | boolean> })
+  | (Base & { kind: 'turn_note'; name: string; attributes: Record<string, string | number | boolean> });
+
+export interface DecodeWarning {
+  line: number;
+  type: string;
+  message: string;
+}

@@ -1,0 +1,321 @@
+import type { RolloutEvent, TokenUsage, ToolResultInfo } from './events.js';
+import { addUsage, emptyUsage, type Compaction, type ContentPart, type ModelCall, type Note, type ToolCall, type Turn, type TurnStatus } from './types.js';
+
+type Ev<K extends RolloutEvent['kind']> = Extract<RolloutEvent, { kind: K }>;
+
+/** A run of model output items with no input between them: one model response's visible work. */
+interface OutputGroup {
+  start: number;
+  end: number;
+  line: number;
+  claimed: boolean;
+  input: ContentPart[];
+  output: ContentPart[];
+}
+
+interface PendingCall {
+  call: ModelCall;
+  group?: OutputGroup;
+  fallbackStart: number;
+  fallbackEnd: number;
+}
+
+interface ToolState extends ToolCall {
+  callTime: number;
+  outputTime?: number;
+  resultTime?: number;
+  searchItemSeen?: boolean;
+}
+
+export interface TurnContextState {
+  model?: string;
+  cwd?: string;
+  approvalPolicy?: string;
+  sandboxPolicy?: string;
+  effort?: string;
+}
+
+/**
+ * Collects one turn's events. Model calls are the token_count events that carry new usage; their
+ * times come from the output items around them, which may be written before or after the count.
+ */
+export class TurnBuilder {
+  readonly notes: Note[] = [];
+  private readonly groups: OutputGroup[] = [];
+  private openGroup: OutputGroup | undefined;
+  private nextGroup = 0;
+  private readonly calls: PendingCall[] = [];
+  private readonly tools = new Map<string, ToolState>();
+  private readonly compactions: Compaction[] = [];
+  private lastInput: number;
+  private lastTime: number;
+  private pendingInput: ContentPart[] = [];
+  private lastExecCell: string | undefined;
+  prompt: string | undefined;
+  ctx: TurnContextState = {};
+  turnId: string | undefined;
+  rootTurnId: string | undefined;
+
+  constructor(
+    readonly index: number,
+    readonly line: number,
+    readonly startEvidence: number,
+    private readonly lowerBound: number,
+    readonly implicit: boolean,
+    private readonly keepContent: boolean,
+  ) {
+    this.lastInput = Math.max(startEvidence, lowerBound);
+    this.lastTime = this.lastInput;
+  }
+
+  get lastEventTime(): number {
+    return this.lastTime;
+  }
+
+  touch(time: number): void {
+    if (time > this.lastTime) this.lastTime = time;
+  }
+
+  userMessage(e: Ev<'user_message'>): void {
+    if (this.prompt === undefined) this.prompt = e.text;
+    else this.notes.push({ name: 'steering', time: e.time, attributes: { 'codex.message.length': e.text.length } });
+    this.input(e.time, this.keepContent ? { type: 'text', role: 'user', text: e.text } : undefined);
+  }
+
+  modelOutput(time: number, line: number, part?: ContentPart): void {
+    let g = this.openGroup;
+    if (!g) {
+      g = { start: this.lastInput, end: time, line, claimed: false, input: this.pendingInput, output: [] };
+      this.pendingInput = [];
+      this.groups.push(g);
+      this.openGroup = g;
+      const waiting = this.calls.find((c) => !c.group && c.call.usage);
+      if (waiting && this.nextGroup === this.groups.length - 1) this.claim(waiting, this.nextGroup);
+    }
+    if (time > g.end) g.end = time;
+    if (part && this.keepContent) g.output.push(part);
+  }
+
+  modelCall(call: ModelCall, time: number): void {
+    const pending: PendingCall = { call, fallbackStart: this.lastInput, fallbackEnd: time };
+    this.calls.push(pending);
+    const idx = this.groups.findIndex((g, i) => i >= this.nextGroup && !g.claimed);
+    if (idx >= 0) this.claim(pending, idx);
+  }
+
+  toolCall(e: Ev<'tool_call'>, key: string): void {
+    const parentKey = key.startsWith('exec-') ? this.lastExecCell : undefined;
+    const tool: ToolState = {
+      key, callId: e.callId, name: e.name, namespace: e.namespace, toolKind: e.toolKind, mcp: e.mcp, line: e.line,
+      start: e.time, end: e.time, callTime: e.time, incomplete: true, result: {}, parentKey,
+      arguments: this.keepContent ? e.arguments : undefined,
+    };
+    this.tools.set(key, tool);
+    if (e.toolKind === 'custom' && e.name === 'exec') this.lastExecCell = key;
+    this.modelOutput(e.time, e.line, { type: 'tool_call', id: e.callId, name: e.name, arguments: e.arguments });
+  }
+
+  /** web_search_call items carry no call id: pair them with a web_search_end seen before them. */
+  takeUnpairedSearch(): ToolState | undefined {
+    for (const t of this.tools.values()) {
+      if (t.toolKind === 'web_search' && t.callId && !t.callId.startsWith('exec-') && t.key === t.callId && t.searchItemSeen !== true) {
+        return t;
+      }
+    }
+    return undefined;
+  }
+
+  pairSearch(t: ToolState, e: Ev<'tool_call'>): void {
+    t.searchItemSeen = true;
+    t.start = Math.min(t.callTime, e.time);
+    t.callTime = t.start;
+    t.outputTime = Math.max(t.resultTime ?? e.time, e.time);
+    this.modelOutput(e.time, e.line, { type: 'tool_call', id: t.callId, name: 'web_search', arguments: e.arguments });
+  }
+
+  toolOutput(e: Ev<'tool_output'>): boolean {
+    const t = this.tools.get(e.callId);
+    if (!t) return false;
+    t.outputTime = e.time;
+    t.incomplete = false;
+    mergeResult(t.result, e.result);
+    if (this.keepContent) t.output = e.output;
+    this.input(e.time, this.keepContent ? { type: 'tool_result', id: e.callId, result: e.output } : undefined);
+    return true;
+  }
+
+  toolResult(e: Ev<'tool_result'>, previousLineTime: number): void {
+    let t = this.tools.get(e.callId);
+    if (!t) {
+      // Nested code-mode calls and server-side searches have no call item of their own.
+      const parentKey = e.callId.startsWith('exec-') ? this.lastExecCell : undefined;
+      const parent = parentKey ? this.tools.get(parentKey) : undefined;
+      const start = Math.max(previousLineTime, parent?.callTime ?? -Infinity, this.lastInput);
+      t = {
+        key: e.callId, callId: e.callId, name: e.name ?? 'unknown', toolKind: e.toolKind ?? 'function', line: e.line,
+        start, end: e.time, callTime: start, incomplete: false, result: {}, parentKey,
+        outputTime: e.standalone ? e.time : undefined,
+      };
+      this.tools.set(e.callId, t);
+    }
+    t.resultTime = e.time;
+    t.incomplete = false;
+    if (e.standalone && t.outputTime === undefined) t.outputTime = e.time;
+    if (e.toolKind === 'mcp') t.toolKind = 'mcp';
+    mergeResult(t.result, e.result);
+    if (this.keepContent && t.output === undefined && e.content !== undefined) t.output = e.content;
+  }
+
+  /** Returns false when the event repeats the compaction just recorded (a marker event beside the `compacted` line). */
+  compaction(c: Compaction, marker: boolean): boolean {
+    const last = this.compactions.at(-1);
+    const adjacent = last !== undefined && this.groups.length === this.groupsAtCompaction;
+    if (adjacent && marker) return false;
+    if (adjacent && this.fromMarker.has(last)) {
+      this.fromMarker.delete(last);
+      Object.assign(last, { ...c, index: last.index, start: last.start });
+      return false;
+    }
+    this.compactions.push(c);
+    if (marker) this.fromMarker.add(c);
+    this.groupsAtCompaction = this.groups.length;
+    return true;
+  }
+  private groupsAtCompaction = -1;
+  private readonly fromMarker = new Set<Compaction>();
+
+  /** The token estimate that follows a compaction is the size of the new context. */
+  compactionEstimate(tokens: number): void {
+    const last = this.compactions.at(-1);
+    if (last && last.tokensAfter === undefined && this.groups.length === this.groupsAtCompaction) last.tokensAfter = tokens;
+  }
+
+  note(n: Note): void {
+    this.notes.push(n);
+  }
+
+  finish(end: {
+    time: number;
+    status: TurnStatus;
+    abortReason?: string;
+    errorType?: string;
+    errorMessage?: string;
+    startedAtMs?: number;
+    durationMs?: number;
+    inferredCalls: boolean;
+    nextCallIndex: () => number;
+    model?: string;
+  }): Turn {
+    const turnEnd = Math.max(end.time, this.lastTime);
+    let start = this.startEvidence;
+    if (end.startedAtMs !== undefined) start = Math.min(start, end.startedAtMs);
+    if (end.durationMs !== undefined) start = Math.min(start, end.time - end.durationMs);
+    start = Math.max(start, this.lowerBound);
+    const clamp = (t: number) => Math.min(Math.max(t, start), turnEnd);
+
+    if (end.inferredCalls) {
+      for (const g of this.groups) {
+        this.calls.push({ call: { index: end.nextCallIndex(), line: g.line, start: 0, end: 0, compacted: false, model: end.model }, group: g, fallbackStart: g.start, fallbackEnd: g.end });
+      }
+    }
+    const usage = emptyUsage();
+    const modelCalls = this.calls.map(({ call, group, fallbackStart, fallbackEnd }) => {
+      call.start = clamp(group?.start ?? fallbackStart);
+      call.end = clamp(group?.end ?? fallbackEnd);
+      if (group && group.line < call.line) call.line = group.line;
+      if (this.keepContent && group) {
+        call.input = group.input;
+        call.output = group.output;
+      }
+      if (call.usage) addUsage(usage, call.usage);
+      return call;
+    });
+
+    const tools = [...this.tools.values()].map((t) => finishTool(t, turnEnd));
+    const byKey = new Map(tools.map((t) => [t.key, t]));
+    // A code cell keeps running after it yields; it lasts at least until its nested calls end.
+    for (const t of tools) {
+      const parent = t.parentKey ? byKey.get(t.parentKey) : undefined;
+      if (parent && t.end > parent.end) parent.end = t.end;
+    }
+    for (const t of tools) {
+      t.start = clamp(t.start);
+      t.end = clamp(t.end);
+      const parent = t.parentKey ? byKey.get(t.parentKey) : undefined;
+      if (parent) t.start = Math.max(t.start, parent.start);
+      if (parent && t.parentKey === t.key) t.parentKey = undefined;
+    }
+    for (const c of this.compactions) {
+      c.start = clamp(c.start);
+      c.end = clamp(c.end);
+    }
+    const model = modelCalls.find((c) => c.model)?.model ?? this.ctx.model ?? end.model;
+    return {
+      index: this.index,
+      turnId: this.turnId,
+      rootTurnId: this.rootTurnId,
+      line: this.line,
+      start,
+      end: turnEnd,
+      status: end.status,
+      implicit: this.implicit,
+      abortReason: end.abortReason,
+      errorType: end.errorType,
+      errorMessage: end.errorMessage,
+      model,
+      cwd: this.ctx.cwd,
+      approvalPolicy: this.ctx.approvalPolicy,
+      sandboxPolicy: this.ctx.sandboxPolicy,
+      effort: this.ctx.effort,
+      usage,
+      modelCalls,
+      tools,
+      compactions: this.compactions,
+      notes: this.notes,
+      prompt: this.keepContent ? this.prompt : undefined,
+    };
+  }
+
+  private input(time: number, part: ContentPart | undefined): void {
+    this.openGroup = undefined;
+    this.lastInput = time;
+    if (part) this.pendingInput.push(part);
+  }
+
+  private claim(pending: PendingCall, idx: number): void {
+    const g = this.groups[idx];
+    if (!g) return;
+    g.claimed = true;
+    pending.group = g;
+    this.nextGroup = idx + 1;
+  }
+}
+
+function mergeResult(into: ToolResultInfo, from: ToolResultInfo): void {
+  for (const [k, v] of Object.entries(from)) {
+    if (v !== undefined && (into as Record<string, unknown>)[k] === undefined) (into as Record<string, unknown>)[k] = v;
+  }
+  if (from.success === false) {
+    into.success = false;
+    into.errorType ??= from.errorType;
+  }
+}
+
+function finishTool(t: ToolState, turnEnd: number): ToolCall {
+  const r = t.result;
+  let start = t.callTime;
+  let end = t.outputTime ?? t.resultTime ?? turnEnd;
+  if (r.startedAtMs !== undefined && r.completedAtMs !== undefined && r.completedAtMs >= r.startedAtMs) {
+    start = r.startedAtMs;
+    end = r.completedAtMs;
+  } else if (r.durationMs !== undefined && end - start < r.durationMs) {
+    // Older Codex wrote a call and its output in one batch after the tool ran.
+    end = start + r.durationMs;
+  }
+  const { callTime: _c, outputTime: _o, resultTime: _r, searchItemSeen: _s, ...tool } = t;
+  return { ...tool, start, end: Math.max(end, start) };
+}
+
+export function isEstimate(u: TokenUsage): boolean {
+  return u.input === 0 && u.cachedInput === 0 && u.output === 0 && u.reasoningOutput === 0;
+}

@@ -1,0 +1,117 @@
+import type { ThreadMeta, TokenUsage, ToolKind, ToolResultInfo } from './events.js';
+
+/** Where a domain object came from: the file and the 1-based line that opened it. */
+export interface Origin {
+  path: string;
+  line: number;
+}
+
+export interface Note {
+  name: string;
+  time: number;
+  attributes: Record<string, string | number | boolean>;
+}
+
+export interface ModelCall {
+  /** position among the thread's model calls (stable identity) */
+  index: number;
+  line: number;
+  start: number;
+  end: number;
+  model?: string;
+  usage?: TokenUsage;
+  compacted: boolean;
+  input?: ContentPart[];
+  output?: ContentPart[];
+}
+
+export type ContentPart =
+  | { type: 'text'; role: 'user' | 'assistant'; text: string }
+  | { type: 'reasoning'; text: string }
+  | { type: 'tool_call'; id?: string; name: string; arguments?: string }
+  | { type: 'tool_result'; id: string; result: unknown };
+
+export interface ToolCall {
+  /** call id as recorded, or `line:N` for items that carry none */
+  key: string;
+  callId?: string;
+  name: string;
+  namespace?: string;
+  toolKind: ToolKind;
+  mcp?: { server: string; tool: string };
+  line: number;
+  start: number;
+  end: number;
+  /** true when no output or result was ever recorded */
+  incomplete: boolean;
+  result: ToolResultInfo;
+  /** call key of the code-mode cell that made this call */
+  parentKey?: string;
+  arguments?: string;
+  output?: unknown;
+}
+
+export interface Compaction {
+  index: number;
+  line: number;
+  start: number;
+  end: number;
+  remote: boolean;
+  replacementItems?: number;
+  windowNumber?: number;
+  tokensAfter?: number;
+}
+
+export type TurnStatus = 'completed' | 'aborted' | 'failed' | 'incomplete';
+
+export interface Turn {
+  index: number;
+  turnId?: string;
+  rootTurnId?: string;
+  line: number;
+  start: number;
+  end: number;
+  status: TurnStatus;
+  /** true when no task_started/task_complete marked it (older files) */
+  implicit: boolean;
+  abortReason?: string;
+  errorType?: string;
+  errorMessage?: string;
+  model?: string;
+  cwd?: string;
+  approvalPolicy?: string;
+  sandboxPolicy?: string;
+  effort?: string;
+  usage: TokenUsage;
+  modelCalls: ModelCall[];
+  tools: ToolCall[];
+  compactions: Compaction[];
+  notes: Note[];
+  prompt?: string;
+}
+
+export interface Thread {
+  meta: ThreadMeta;
+  path: string;
+  line: number;
+  start: number;
+  end: number;
+  turnCount: number;
+  usage: TokenUsage;
+  notes: Note[];
+  copiedLines: number;
+  lastModel?: string;
+}
+
+export function emptyUsage(): TokenUsage {
+  return { input: 0, cachedInput: 0, output: 0, reasoningOutput: 0, total: 0 };
+}
+
+export function addUsage(into: TokenUsage, u: TokenUsage): void {
+  into.input += u.input;
+  into.cachedInput += u.cachedInput;
+  into.output += u.output;
+  into.reasoningOutput += u.reasoningOutput;
+  into.total += u.total;
+  if (u.cacheWriteInput !== undefined) into.cacheWriteInput = (into.cacheWriteInput ?? 0) + u.cacheWriteInput;
+}

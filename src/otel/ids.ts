@@ -1,0 +1,29 @@
+import { createHash } from 'node:crypto';
+
+// Ids are hashes of the rollout's own ids, so exporting the same file twice, live or as
+// backfill, in any order, yields the same trace and span ids.
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+export function traceIdFor(rootThreadId: string): string {
+  const b = digest(`rollout-otel/trace/${rootThreadId}`).subarray(0, 16);
+  // Jaeger prints trace ids with a zero upper half as 16 hex chars; keep the upper half non-zero.
+  if (b.readBigUInt64BE(0) === 0n) b[0] = 1;
+  return b.toString('hex');
+}
+
+export function spanIdFor(key: string): string {
+  const b = digest(`rollout-otel/span/${key}`).subarray(0, 8);
+  if (b.readBigUInt64BE(0) === 0n) b[7] = 1;
+  return b.toString('hex');
+}
+
+export const spanKeys = {
+  thread: (threadId: string) => `thread/${threadId}`,
+  turn: (threadId: string, turnId: string | undefined, index: number) => `turn/${threadId}/${turnId ?? `#${index}`}`,
+  chat: (threadId: string, index: number) => `chat/${threadId}/${index}`,
+  tool: (threadId: string, key: string) => `tool/${threadId}/${key}`,
+  compaction: (threadId: string, index: number) => `compaction/${threadId}/${index}`,
+};

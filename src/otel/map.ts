@@ -1,0 +1,332 @@
+import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type SpanContext } from '@opentelemetry/api';
+import type { Resource } from '@opentelemetry/resources';
+import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
+import type { ThreadMeta, TokenUsage } from '../model/events.js';
+import type { ContentPart, ModelCall, Note, Thread, ToolCall, Turn } from '../model/types.js';
+import { contentValue, type ContentPolicy } from './content.js';
+import { spanIdFor, spanKeys, traceIdFor } from './ids.js';
+import { SCOPE } from './resource.js';
+
+const MAX_EVENTS = 128;
+
+/** Where a thread sits in its agent tree, as far as the caller knows. */
+export interface Placement {
+  /** root thread of the tree: names the trace */
+  rootThreadId: string;
+  /** span id of the span the thread span hangs under (the spawning call), if any */
+  parentSpanId?: string;
+  /** why the parent is what it is, when it is not the spawning call */
+  parentNote?: string;
+  conversationId: string;
+}
+
+interface Draft {
+  key: string;
+  parentKey?: string;
+  name: string;
+  kind: SpanKind;
+  startUs: number;
+  endUs: number;
+  attributes: Attributes;
+  events: Note[];
+  error?: { type: string; message?: string };
+}
+
+/**
+ * Maps one thread's domain objects to spans. Pure: no files, no network. One instance per thread
+ * keeps the trace id, the shared resource and the latest end seen, so the thread span (mapped last)
+ * encloses every turn.
+ */
+export class ThreadMapper {
+  readonly traceId: string;
+  private readonly agentName: string;
+  private maxEndUs = -Infinity;
+  private minStartUs = Infinity;
+
+  constructor(
+    private readonly meta: ThreadMeta,
+    private readonly path: string,
+    private readonly placement: Placement,
+    private readonly resource: Resource,
+    private readonly content: ContentPolicy,
+  ) {
+    this.traceId = traceIdFor(placement.rootThreadId);
+    this.agentName = agentNameOf(meta);
+  }
+
+  get threadSpanId(): string {
+    return spanIdFor(spanKeys.thread(this.meta.threadId));
+  }
+
+  turnSpans(turn: Turn): ReadableSpan[] {
+    const tid = this.meta.threadId;
+    const turnKey = spanKeys.turn(tid, turn.turnId, turn.index);
+    const drafts: Draft[] = [];
+    drafts.push({
+      key: turnKey,
+      parentKey: spanKeys.thread(tid),
+      name: `handle_conversation_turn ${this.agentName}`,
+      kind: SpanKind.INTERNAL,
+      startUs: us(turn.start),
+      endUs: us(turn.end),
+      attributes: this.turnAttributes(turn),
+      events: turn.notes,
+      error: turn.status === 'failed' ? { type: turn.errorType ?? '_OTHER', message: turn.errorMessage } : undefined,
+    });
+    for (const call of turn.modelCalls) drafts.push(this.chatDraft(call, turnKey, turn));
+    for (const tool of turn.tools) {
+      const parentKey = tool.parentKey ? spanKeys.tool(tid, tool.parentKey) : turnKey;
+      drafts.push(this.toolDraft(tool, parentKey));
+    }
+    for (const c of turn.compactions) {
+      drafts.push({
+        key: spanKeys.compaction(tid, c.index),
+        parentKey: turnKey,
+        name: 'compaction',
+        kind: SpanKind.INTERNAL,
+        startUs: us(c.start),
+        endUs: us(c.end),
+        attributes: compact({
+          'codex.compaction.kind': c.remote ? 'remote' : 'local',
+          'codex.compaction.replacement_items': c.replacementItems,
+          'codex.compaction.window_number': c.windowNumber,
+          'codex.compaction.tokens_after': c.tokensAfter,
+          'codex.compaction.index': c.index,
+          ...this.source(c.line),
+        }),
+        events: [],
+      });
+    }
+    return this.finish(drafts);
+  }
+
+  threadSpan(thread: Thread): ReadableSpan {
+    const m = thread.meta;
+    const draft: Draft = {
+      key: spanKeys.thread(m.threadId),
+      name: `invoke_agent ${this.agentName}`,
+      kind: SpanKind.INTERNAL,
+      startUs: Math.min(us(thread.start), this.minStartUs),
+      endUs: Math.max(us(thread.end), this.maxEndUs),
+      attributes: compact({
+        'gen_ai.operation.name': 'invoke_agent',
+        'gen_ai.agent.name': this.agentName,
+        'gen_ai.agent.id': m.threadId,
+        'gen_ai.conversation.id': this.placement.conversationId,
+        'gen_ai.provider.name': m.provider,
+        'gen_ai.invocation.is_nested': m.parentThreadId !== undefined ? true : undefined,
+        'codex.thread.id': m.threadId,
+        'codex.session.id': m.sessionId,
+        'codex.parent_thread.id': m.parentThreadId,
+        'codex.forked_from.id': m.forkedFromId,
+        'codex.agent.nickname': m.agentNickname,
+        'codex.agent.role': m.agentRole,
+        'codex.agent.path': m.agentPath,
+        'codex.agent.depth': m.depth,
+        'codex.subagent.kind': m.subagentKind,
+        'codex.parent.link': this.placement.parentNote,
+        'codex.cli_version': m.cliVersion,
+        'codex.originator': m.originator,
+        'codex.source': m.source,
+        'codex.cwd': m.cwd,
+        'codex.history_mode': m.historyMode,
+        'codex.thread.turns': thread.turnCount,
+        'codex.fork.copied_lines': thread.copiedLines || undefined,
+        'vcs.repository.url.full': m.git?.repositoryUrl,
+        'vcs.ref.head.name': m.git?.branch,
+        'vcs.ref.head.revision': m.git?.commit,
+        ...this.source(thread.line),
+      }),
+      events: thread.notes,
+    };
+    const [span] = this.finish([draft], this.placement.parentSpanId);
+    return span as ReadableSpan;
+  }
+
+  private turnAttributes(turn: Turn): Attributes {
+    return compact({
+      'gen_ai.operation.name': 'handle_conversation_turn',
+      'gen_ai.agent.name': this.agentName,
+      'gen_ai.agent.id': this.meta.threadId,
+      'gen_ai.conversation.id': this.placement.conversationId,
+      'gen_ai.request.model': turn.model,
+      'gen_ai.invocation.is_nested': this.meta.parentThreadId !== undefined ? true : undefined,
+      ...usageAttributes(turn.modelCalls.some((c) => c.usage) ? turn.usage : undefined),
+      'codex.turn.id': turn.turnId,
+      'codex.turn.index': turn.index,
+      'codex.turn.status': turn.status,
+      'codex.turn.implicit': turn.implicit || undefined,
+      'codex.turn.abort_reason': turn.abortReason,
+      'codex.turn.root_turn_id': turn.rootTurnId,
+      'codex.turn.model_calls': turn.modelCalls.length,
+      'codex.turn.tool_calls': turn.tools.length,
+      'codex.cwd': turn.cwd,
+      'codex.approval_policy': turn.approvalPolicy,
+      'codex.sandbox_policy': turn.sandboxPolicy,
+      'codex.reasoning_effort': turn.effort,
+      'gen_ai.input.messages': contentValue(turn.prompt !== undefined ? [{ role: 'user', parts: [{ type: 'text', content: turn.prompt }] }] : undefined, this.content),
+      ...this.source(turn.line),
+    });
+  }
+
+  private chatDraft(call: ModelCall, parentKey: string, turn: Turn): Draft {
+    const model = call.model ?? turn.model;
+    return {
+      key: spanKeys.chat(this.meta.threadId, call.index),
+      parentKey,
+      name: model ? `chat ${model}` : 'chat',
+      kind: SpanKind.CLIENT,
+      startUs: us(call.start),
+      endUs: us(call.end),
+      attributes: compact({
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': this.meta.provider ?? 'openai',
+        'gen_ai.request.model': model,
+        'gen_ai.conversation.id': this.placement.conversationId,
+        'gen_ai.conversation.compacted': call.compacted || undefined,
+        ...usageAttributes(call.usage),
+        'codex.model_call.index': call.index,
+        'gen_ai.input.messages': contentValue(call.input && messages(call.input, 'input'), this.content),
+        'gen_ai.output.messages': contentValue(call.output && messages(call.output, 'output'), this.content),
+        ...this.source(call.line),
+      }),
+      events: [],
+    };
+  }
+
+  private toolDraft(tool: ToolCall, parentKey: string): Draft {
+    const r = tool.result;
+    const name = r.mcpTool ?? tool.mcp?.tool ?? tool.name;
+    const failed = r.success === false || (r.exitCode !== undefined && r.exitCode !== 0);
+    return {
+      key: spanKeys.tool(this.meta.threadId, tool.key),
+      parentKey,
+      name: `execute_tool ${name}`,
+      kind: SpanKind.INTERNAL,
+      startUs: us(tool.start),
+      endUs: us(tool.end),
+      attributes: compact({
+        'gen_ai.operation.name': 'execute_tool',
+        'gen_ai.tool.name': name,
+        'gen_ai.tool.call.id': tool.callId,
+        'gen_ai.tool.type': tool.toolKind === 'mcp' || tool.toolKind === 'web_search' || tool.toolKind === 'image_generation' ? 'extension' : 'function',
+        'gen_ai.conversation.id': this.placement.conversationId,
+        'codex.tool.recorded_name': name !== tool.name ? tool.name : undefined,
+        'codex.tool.namespace': tool.namespace,
+        'codex.tool.kind': tool.toolKind,
+        'codex.mcp.server': r.mcpServer ?? tool.mcp?.server,
+        'process.exit.code': r.exitCode,
+        'codex.tool.duration_ms': r.durationMs !== undefined ? Math.round(r.durationMs * 1000) / 1000 : undefined,
+        'codex.tool.incomplete': tool.incomplete || undefined,
+        'codex.tool.still_running': r.stillRunning || undefined,
+        'gen_ai.tool.call.arguments': contentValue(tool.arguments, this.content),
+        'gen_ai.tool.call.result': contentValue(tool.output, this.content),
+        ...this.source(tool.line),
+      }),
+      events: [],
+      error: failed ? { type: r.errorType ?? (r.exitCode !== undefined ? String(r.exitCode) : '_OTHER') } : undefined,
+    };
+  }
+
+  private source(line: number): Attributes {
+    const a: Attributes = { 'rollout.source.path': this.path, 'rollout.source.line': line };
+    if (this.meta.inferredTiming) a['rollout.timing'] = 'inferred';
+    return a;
+  }
+
+  /** Gives every span a positive length and makes each parent enclose its children. */
+  private finish(drafts: Draft[], rootParentSpanId?: string): ReadableSpan[] {
+    const byKey = new Map(drafts.map((d) => [d.key, d]));
+    for (const d of drafts) if (d.endUs <= d.startUs) d.endUs = d.startUs + 1;
+    for (let i = drafts.length - 1; i >= 0; i--) {
+      const d = drafts[i] as Draft;
+      const parent = d.parentKey ? byKey.get(d.parentKey) : undefined;
+      if (parent) {
+        if (d.endUs > parent.endUs) parent.endUs = d.endUs;
+        if (d.startUs < parent.startUs) parent.startUs = d.startUs;
+      }
+    }
+    for (const d of drafts) {
+      if (d.endUs > this.maxEndUs) this.maxEndUs = d.endUs;
+      if (d.startUs < this.minStartUs) this.minStartUs = d.startUs;
+    }
+    return drafts.map((d) => this.toSpan(d, d.parentKey ? spanIdFor(d.parentKey) : rootParentSpanId));
+  }
+
+  private toSpan(d: Draft, parentSpanId: string | undefined): ReadableSpan {
+    const ctx: SpanContext = { traceId: this.traceId, spanId: spanIdFor(d.key), traceFlags: TraceFlags.SAMPLED };
+    const events: TimedEvent[] = d.events.slice(0, MAX_EVENTS).map((n) => ({
+      name: n.name,
+      time: hr(Math.min(Math.max(us(n.time), d.startUs), d.endUs)),
+      attributes: n.attributes,
+    }));
+    const attributes = d.error ? { ...d.attributes, 'error.type': d.error.type } : d.attributes;
+    return {
+      name: d.name,
+      kind: d.kind,
+      spanContext: () => ctx,
+      parentSpanContext: parentSpanId ? { traceId: this.traceId, spanId: parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: false } : undefined,
+      startTime: hr(d.startUs),
+      endTime: hr(d.endUs),
+      duration: hr(d.endUs - d.startUs),
+      ended: true,
+      status: d.error ? { code: SpanStatusCode.ERROR, message: d.error.message ?? d.error.type } : { code: SpanStatusCode.UNSET },
+      attributes,
+      links: [],
+      events,
+      resource: this.resource,
+      instrumentationScope: SCOPE,
+      droppedAttributesCount: 0,
+      droppedEventsCount: Math.max(0, d.events.length - MAX_EVENTS),
+      droppedLinksCount: 0,
+    };
+  }
+}
+
+export function agentNameOf(meta: ThreadMeta): string {
+  if (!meta.parentThreadId && !meta.subagentKind) return 'codex';
+  return meta.agentNickname ?? meta.agentRole ?? meta.agentPath ?? meta.subagentKind ?? 'codex';
+}
+
+function usageAttributes(u: TokenUsage | undefined): Attributes {
+  if (!u) return {};
+  return compact({
+    'gen_ai.usage.input_tokens': u.input,
+    'gen_ai.usage.output_tokens': u.output,
+    'gen_ai.usage.cache_read.input_tokens': u.cachedInput,
+    'gen_ai.usage.reasoning.output_tokens': u.reasoningOutput,
+    'gen_ai.usage.cache_write.input_tokens': u.cacheWriteInput,
+  });
+}
+
+function messages(parts: ContentPart[], side: 'input' | 'output'): unknown[] | undefined {
+  if (parts.length === 0) return undefined;
+  const out: { role: string; parts: unknown[] }[] = [];
+  for (const p of parts) {
+    const role = p.type === 'tool_result' ? 'tool' : p.type === 'text' ? p.role : 'assistant';
+    const part =
+      p.type === 'text' ? { type: 'text', content: p.text }
+      : p.type === 'reasoning' ? { type: 'reasoning', content: p.text }
+      : p.type === 'tool_call' ? { type: 'tool_call', id: p.id, name: p.name, arguments: p.arguments }
+      : { type: 'tool_call_response', id: p.id, response: p.result };
+    const last = out.at(-1);
+    if (last && last.role === role && side === 'output') last.parts.push(part);
+    else out.push({ role, parts: [part] });
+  }
+  return out;
+}
+
+function compact(attrs: Record<string, string | number | boolean | undefined>): Attributes {
+  const out: Attributes = {};
+  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== '') out[k] = v;
+  return out;
+}
+
+function us(ms: number): number {
+  return Math.round(ms * 1000);
+}
+
+function hr(micros: number): [number, number] {
+  const sec = Math.floor(micros / 1e6);
+  return [sec, (micros - sec * 1e6) * 1000];
+}

@@ -1,0 +1,54 @@
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+
+export interface DiscoveredInput {
+  path: string;
+  /** given by the user (kept even if its name is unusual) rather than found in a directory */
+  explicit: boolean;
+}
+
+export class InputError extends Error {}
+
+const ROLLOUT = /^rollout-.*\.jsonl(?:\.zst)?$/;
+
+/** Expands the paths a user gave into rollout files: directories are walked recursively. */
+export async function discover(paths: string[]): Promise<DiscoveredInput[]> {
+  const out: DiscoveredInput[] = [];
+  for (const p of paths) {
+    if (p === '-') {
+      out.push({ path: p, explicit: true });
+      continue;
+    }
+    let s;
+    try {
+      s = await stat(p);
+    } catch (err) {
+      throw new InputError(`${p}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+    }
+    if (s.isDirectory()) out.push(...(await walk(p)).map((path) => ({ path, explicit: false })));
+    else out.push({ path: p, explicit: true });
+  }
+  return out;
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const files: string[] = [];
+  const dirs: string[] = [];
+  for (const e of entries) {
+    if (e.isDirectory()) {
+      if (!e.name.startsWith('.')) dirs.push(join(dir, e.name));
+    } else if (ROLLOUT.test(e.name)) files.push(join(dir, e.name));
+  }
+  // When both x.jsonl and x.jsonl.zst exist, the plain file is the live one.
+  const plain = new Set(files.filter((f) => !f.endsWith('.zst')));
+  const chosen = files.filter((f) => !f.endsWith('.zst') || !plain.has(f.slice(0, -4))).sort();
+  for (const d of dirs.sort()) chosen.push(...(await walk(d)));
+  return chosen;
+}
+
+/** The thread id a Codex rollout file name carries (`rollout-<19-char time>-<id>[_<rollout id>].jsonl`). */
+export function threadIdFromName(path: string): string | undefined {
+  const m = /^rollout-.{19}-([0-9a-f-]{36})/.exec(basename(path));
+  return m?.[1];
+}

@@ -1,0 +1,327 @@
+// Finds or starts a Jaeger v2 for end-to-end tests, plus small clients for its query APIs.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+export interface JaegerHandle {
+  /** Base URL; OTLP/HTTP traces go to `${otlpEndpoint}/v1/traces`. */
+  otlpEndpoint: string;
+  /** Base URL of the UI and HTTP query APIs. */
+  queryUrl: string;
+  /** How this Jaeger was obtained. */
+  source: string;
+  stop(): Promise<void>;
+}
+
+export interface V1KeyValue {
+  key: string;
+  type: 'string' | 'bool' | 'int64' | 'float64' | 'binary';
+  value: unknown;
+}
+export interface V1Reference {
+  refType: 'CHILD_OF' | 'FOLLOWS_FROM';
+  traceID: string;
+  spanID: string;
+}
+export interface V1Log {
+  timestamp: number; // µs since epoch
+  fields: V1KeyValue[];
+}
+export interface V1Span {
+  traceID: string;
+  spanID: string;
+  flags?: number;
+  operationName: string;
+  references: V1Reference[];
+  startTime: number; // µs since epoch
+  duration: number; // µs
+  tags: V1KeyValue[];
+  logs: V1Log[];
+  processID: string;
+  warnings: string[] | null;
+}
+export interface V1Process {
+  serviceName: string;
+  tags: V1KeyValue[];
+}
+export interface V1Trace {
+  traceID: string;
+  spans: V1Span[];
+  processes: Record<string, V1Process>;
+  warnings: string[] | null;
+}
+
+/** The parts of the OTLP-JSON `resourceSpans` returned by the v3 API that tests need. */
+export interface V3ResourceSpans {
+  resource?: { attributes?: { key: string; value: Record<string, unknown> }[] };
+  scopeSpans: {
+    scope?: { name?: string; version?: string };
+    spans: { traceId: string; spanId: string; parentSpanId?: string; name: string }[];
+  }[];
+}
+
+const IMAGE = 'jaegertracing/jaeger:2.20.0';
+const READY_TIMEOUT_MS = 60_000;
+const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
+
+export async function startJaeger(): Promise<JaegerHandle | { skip: string }> {
+  const url = process.env.JAEGER_URL;
+  if (url) {
+    const u = new URL(url);
+    return {
+      queryUrl: url.replace(/\/+$/, ''),
+      otlpEndpoint: (process.env.JAEGER_OTLP_ENDPOINT ?? `${u.protocol}//${u.host.replace(/:\d+$/, '')}:4318`).replace(/\/+$/, ''),
+      source: `external Jaeger at ${url} (JAEGER_URL)`,
+      stop: async () => {},
+    };
+  }
+
+  let buildError = '';
+  const found = findBinary();
+  if (found) return startBinary(found.path, found.source);
+  if (onPath('go')) {
+    try {
+      const bin = await runBuildScript();
+      return startBinary(bin, `${bin} (built by scripts/build-jaeger.sh)`);
+    } catch (err) {
+      buildError = ` (scripts/build-jaeger.sh failed: ${(err as Error).message})`;
+    }
+  }
+
+  const container = await startContainer();
+  if (container) return container;
+
+  return {
+    skip:
+      `no Jaeger available${buildError}: set JAEGER_URL (+ JAEGER_OTLP_ENDPOINT) or JAEGER_BIN, ` +
+      `put a Jaeger v2 'jaeger' on PATH, install Go >= 1.26 to build one, or run a Docker engine with testcontainers@12.0.1`,
+  };
+}
+
+function findBinary(): { path: string; source: string } | undefined {
+  const env = process.env.JAEGER_BIN;
+  if (env) return { path: env, source: `${env} (JAEGER_BIN)` };
+  const onPathBin = onPath('jaeger');
+  if (onPathBin) return { path: onPathBin, source: `${onPathBin} (PATH)` };
+  const cacheDir = join(repoRoot, '.cache/jaeger');
+  if (!existsSync(cacheDir)) return undefined;
+  for (const label of readdirSync(cacheDir).sort().reverse()) {
+    const bin = join(cacheDir, label, 'jaeger');
+    if (isExecutable(bin)) return { path: bin, source: `${bin} (cached build)` };
+  }
+  return undefined;
+}
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && isExecutable(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function runBuildScript(): Promise<string> {
+  return new Promise((resolvePath, reject) => {
+    // stderr is inherited so a slow cold build shows its progress in the test output.
+    const child = spawn(join(repoRoot, 'scripts/build-jaeger.sh'), [], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const path = out.trim().split('\n').pop() ?? '';
+      if (code === 0 && path) resolvePath(path);
+      else reject(new Error(`exit code ${code}`));
+    });
+  });
+}
+
+async function freePorts(n: number): Promise<number[]> {
+  // Hold all listeners open until every port is known so the n ports are distinct.
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((ok, fail) => {
+      const s = createServer();
+      s.once('error', fail);
+      s.listen(0, '127.0.0.1', () => ok(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((ok) => s.close(ok))));
+  return ports;
+}
+
+// Modelled on cmd/jaeger/internal/all-in-one.yaml, trimmed to OTLP/HTTP in, memory storage,
+// query and health check, every listener on loopback so it cannot clash with a user's Jaeger.
+function configYaml(otlp: number, query: number, health: number): string {
+  return `service:
+  extensions: [jaeger_storage, jaeger_query, healthcheckv2]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    resource:
+      service.name: jaeger
+    metrics:
+      level: none
+    logs:
+      level: info
+extensions:
+  jaeger_query:
+    storage:
+      traces: some_storage
+    http:
+      endpoint: 127.0.0.1:${query}
+    grpc:
+      endpoint: 127.0.0.1:0
+  jaeger_storage:
+    backends:
+      some_storage:
+        memory:
+          max_traces: 100000
+  healthcheckv2:
+    use_v2: true
+    http:
+      endpoint: 127.0.0.1:${health}
+    grpc:
+      endpoint: 127.0.0.1:0
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:${otlp}
+processors:
+  batch:
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: some_storage
+`;
+}
+
+async function startBinary(bin: string, source: string): Promise<JaegerHandle> {
+  const [otlp, query, health] = await freePorts(3) as [number, number, number];
+  const dir = await mkdtemp(join(tmpdir(), 'rollout-otel-jaeger-'));
+  const config = join(dir, 'config.yaml');
+  await writeFile(config, configYaml(otlp, query, health));
+
+  const child = spawn(bin, ['--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20_000)));
+  let exited: string | undefined;
+  child.on('exit', (code, signal) => (exited = `exited with ${signal ?? `code ${code}`}`));
+  child.on('error', (err) => (exited = `failed to start: ${err.message}`));
+
+  const handle: JaegerHandle = {
+    otlpEndpoint: `http://127.0.0.1:${otlp}`,
+    queryUrl: `http://127.0.0.1:${query}`,
+    source,
+    stop: async () => {
+      await kill(child);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (exited) break;
+    if ((await ok(`http://127.0.0.1:${health}/status`)) && (await ok(`${handle.queryUrl}/`))) return handle;
+    if (Date.now() > deadline) break;
+    await sleep(200);
+  }
+  await handle.stop();
+  throw new Error(`Jaeger ${bin} ${exited ?? `not ready after ${READY_TIMEOUT_MS / 1000}s`}; stderr:\n${stderr}`);
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const gone = new Promise((ok) => child.once('exit', ok));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await gone;
+  clearTimeout(timer);
+}
+
+async function ok(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function startContainer(): Promise<JaegerHandle | undefined> {
+  // testcontainers is optional and not a dependency; a variable specifier keeps tsc from resolving it.
+  const name = 'testcontainers';
+  try {
+    const tc = await import(name);
+    await tc.getContainerRuntimeClient();
+    const container = await new tc.GenericContainer(IMAGE)
+      .withExposedPorts(4318, 16686, 13133)
+      .withWaitStrategy(tc.Wait.forAll([tc.Wait.forHttp('/status', 13133), tc.Wait.forHttp('/', 16686)]))
+      .withStartupTimeout(180_000)
+      .start();
+    const host: string = container.getHost();
+    return {
+      otlpEndpoint: `http://${host}:${container.getMappedPort(4318)}`,
+      queryUrl: `http://${host}:${container.getMappedPort(16686)}`,
+      source: `container ${IMAGE} (testcontainers)`,
+      stop: async () => void (await container.stop()),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `GET /api/traces/{id}` (v1 JSON, query adjusters applied); undefined when Jaeger has no such trace. */
+export async function getTrace(queryUrl: string, traceId: string): Promise<V1Trace | undefined> {
+  const res = await fetch(`${queryUrl}/api/traces/${traceId}`);
+  if (res.status === 404) return undefined;
+  if (!res.ok) throw new Error(`GET /api/traces/${traceId}: ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as { data?: V1Trace[] };
+  return body.data?.[0];
+}
+
+/**
+ * Search via API v3, which needs explicit time bounds; that also makes historical spans findable
+ * (v1 search silently defaults to the last 2 days). Returns all matches merged, [] when none.
+ */
+export async function searchTraces(queryUrl: string, service: string, start: Date, end: Date): Promise<V3ResourceSpans[]> {
+  // snake_case parameter names work in every Jaeger v2 release; camelCase only since v2.19.
+  const params = new URLSearchParams({
+    'query.service_name': service,
+    'query.start_time_min': start.toISOString(),
+    'query.start_time_max': end.toISOString(),
+  });
+  const res = await fetch(`${queryUrl}/api/v3/traces?${params}`);
+  if (res.status === 404) return [];
+  if (!res.ok) throw new Error(`GET /api/v3/traces?${params}: ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as { result?: { resourceSpans?: V3ResourceSpans[] } };
+  return body.result?.resourceSpans ?? [];
+}
+
+/** Polls until the trace has at least `expectedSpans` spans; Jaeger batches spans before storing them. */
+export async function waitForTrace(queryUrl: string, traceId: string, expectedSpans: number, timeoutMs = 20_000): Promise<V1Trace> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const trace = await getTrace(queryUrl, traceId);
+    if (trace && trace.spans.length >= expectedSpans) return trace;
+    if (Date.now() > deadline) {
+      throw new Error(`trace ${traceId} has ${trace?.spans.length ?? 0} of ${expectedSpans} spans after ${timeoutMs} ms`);
+    }
+    await sleep(200);
+  }
+}
