@@ -103,9 +103,11 @@ export class ThreadAssembler {
       case 'tool_output':
         if (!this.turn?.toolOutput(e)) this.notes.push({ name: 'orphan_tool_output', time: e.time, attributes: { 'gen_ai.tool.call.id': e.callId } });
         break;
-      case 'tool_result':
-        this.current(e, previousLineTime).toolResult(e, previousLineTime);
+      case 'tool_result': {
+        const t = this.current(e, previousLineTime);
+        t.toolResult(e, previousLineTime, t.knows(e.callId) ? e.callId : this.uniqueToolKey(e.callId, e.line));
         break;
+      }
       case 'token_count':
         this.tokenCount(e, previousLineTime);
         break;
@@ -202,11 +204,14 @@ export class ThreadAssembler {
       const earlier = t.takeUnpairedSearch();
       if (earlier) return t.pairSearch(earlier, e);
     }
-    let key = e.callId ?? `line:${e.line}`;
-    // A call id seen twice in one thread (copied or replayed history) still needs its own span.
-    if (this.toolKeys.has(key)) key = `${key}@${e.line}`;
-    this.toolKeys.add(key);
-    t.toolCall(e, key);
+    t.toolCall(e, this.uniqueToolKey(e.callId ?? `line:${e.line}`, e.line));
+  }
+
+  /** A call id seen twice in one thread (copied or replayed history) still needs its own span. */
+  private uniqueToolKey(key: string, line: number): string {
+    const unique = this.toolKeys.has(key) ? `${key}@${line}` : key;
+    this.toolKeys.add(unique);
+    return unique;
   }
 
   private tokenCount(e: Extract<RolloutEvent, { kind: 'token_count' }>, previousLineTime: number): void {

@@ -144,7 +144,12 @@ export class TurnBuilder {
     return true;
   }
 
-  toolResult(e: Ev<'tool_result'>, previousLineTime: number): void {
+  knows(callId: string): boolean {
+    return this.tools.has(callId);
+  }
+
+  /** `newKey` names the span when the result belongs to no call item seen in this turn. */
+  toolResult(e: Ev<'tool_result'>, previousLineTime: number, newKey: string): void {
     let t = this.tools.get(e.callId);
     if (!t) {
       // Nested code-mode calls and server-side searches have no call item of their own.
@@ -152,7 +157,7 @@ export class TurnBuilder {
       const parent = parentKey ? this.tools.get(parentKey) : undefined;
       const start = Math.max(previousLineTime, parent?.callTime ?? -Infinity, this.lastInput);
       t = {
-        key: e.callId, callId: e.callId, name: e.name ?? 'unknown', toolKind: e.toolKind ?? 'function', line: e.line,
+        key: newKey, callId: e.callId, name: e.name ?? 'unknown', toolKind: e.toolKind ?? 'function', line: e.line,
         start, end: e.time, callTime: start, incomplete: false, result: {}, parentKey,
         outputTime: e.standalone ? e.time : undefined,
       };

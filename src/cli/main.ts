@@ -1,0 +1,64 @@
+import { diag, DiagLogLevel } from '@opentelemetry/api';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError } from '../export/config.js';
+import { VERSION } from '../version.js';
+import { runExport, UsageError, type ExportFlags, type Io } from './export-command.js';
+import { EXIT } from './summary.js';
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  installDiag(io.stderr);
+  let code: number = EXIT.ok;
+  const program = new Command('rollout-otel')
+    .description('Turn Codex session rollouts (JSONL) into OpenTelemetry GenAI traces, sent over OTLP/HTTP')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+
+  program
+    .command('export')
+    .description('export rollout files, directories of them (searched recursively), or - for stdin')
+    .argument('<paths...>', 'rollout-*.jsonl[.zst] files or directories such as ~/.codex/sessions')
+    .option('-e, --endpoint <url>', 'OTLP/HTTP base URL (traces go to <url>/v1/traces); default from OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, else http://localhost:4318')
+    .addOption(new Option('-p, --protocol <protocol>', 'OTLP encoding (default from OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)').choices(['http/protobuf', 'http/json']))
+    .option('-H, --header <key=value>', 'extra request header, repeatable (adds to OTEL_EXPORTER_OTLP_HEADERS)', collect)
+    .addOption(new Option('--compression <algorithm>', 'request compression (default from OTEL_EXPORTER_OTLP_COMPRESSION)').choices(['gzip', 'none']))
+    .option('--timeout <ms>', 'deadline per request including retries (default from OTEL_EXPORTER_OTLP_TIMEOUT, else 10000)')
+    .option('--service-name <name>', 'service.name of the spans (default OTEL_SERVICE_NAME, else codex)')
+    .option('--capture-content', 'include prompts, messages, tool arguments and results (secrets redacted); also OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true')
+    .option('--content-limit <chars>', 'longest captured value before it is cut with a marker', '16384')
+    .option('--dry-run', 'print each session\'s span tree instead of sending')
+    .option('-o, --out <file>', 'write OTLP/JSON requests (one per line) to a file instead of sending; - for stdout')
+    .option('--no-progress', 'no progress bar')
+    .option('-q, --quiet', 'print only problems and the summary')
+    .action(async (paths: string[], flags: ExportFlags) => {
+      code = await runExport(paths, { ...flags, headers: (flags as { header?: string[] }).header }, io);
+    });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (err instanceof ConfigError || err instanceof UsageError) {
+      io.stderr.write(`rollout-otel: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    throw err;
+  }
+  return code;
+}
+
+/** The OTel SDK reports partial successes and dropped data only through diag, which is silent by default. */
+function installDiag(stderr: NodeJS.WritableStream): void {
+  const seen = new Set<string>();
+  const log = (...args: unknown[]) => {
+    const text = args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
+    if (seen.has(text)) return;
+    seen.add(text);
+    stderr.write(`rollout-otel: otel: ${text}\n`);
+  };
+  diag.setLogger({ error: log, warn: log, info: () => {}, debug: () => {}, verbose: () => {} }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+}

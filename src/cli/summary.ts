@@ -1,0 +1,81 @@
+import type { Delivery, SpanSink } from '../export/sink.js';
+import type { SessionReport } from '../pipeline/session.js';
+
+export const EXIT = {
+  ok: 0,
+  /** spans were built but not delivered */
+  notDelivered: 1,
+  usage: 2,
+  /** an input could not be read, or had lines that are not JSON */
+  badInput: 3,
+} as const;
+
+export interface SessionOutcome {
+  report: SessionReport;
+  delivery: Delivery;
+}
+
+interface SummaryOptions {
+  sink: SpanSink | undefined;
+  dryRun: boolean;
+  quiet: boolean;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): number {
+  const ui = o.sink ? jaegerUi(o.sink.target) : undefined;
+  const read = outcomes.filter((s) => s.report.traceId);
+  const unreadable = outcomes.filter((s) => s.report.error);
+  const withBadLines = outcomes.filter((s) => s.report.badLines > 0);
+  const spans = read.reduce((a, s) => a + s.report.spans, 0);
+  const warnings = outcomes.reduce((a, s) => a + s.report.warnings, 0);
+
+  if (!o.dryRun && !o.quiet) {
+    for (const { report, delivery } of read) {
+      const state = delivery.failed > 0 ? `NOT DELIVERED ${delivery.failed}/${report.spans}` : `${report.spans} spans`;
+      o.stdout.write(`${report.traceId}  ${state}  ${report.path}${ui ? `  ${ui}/trace/${report.traceId}` : ''}\n`);
+    }
+  }
+  const err = (line: string) => o.stderr.write(`${line}\n`);
+  for (const { report } of unreadable) err(`rollout-otel: ${report.path}: ${report.error}`);
+  for (const { report } of outcomes) {
+    for (const w of report.samples) err(`rollout-otel: ${report.path}:${w.line}: ${w.type}: ${w.message}`);
+    const more = report.warnings + report.badLines - report.samples.length;
+    if (more > 0) err(`rollout-otel: ${report.path}: … and ${n(more)} more such lines`);
+  }
+
+  err(`rollout-otel: ${n(read.length)} session${read.length === 1 ? '' : 's'} read, ${n(spans)} spans built` +
+    (unreadable.length ? `, ${n(unreadable.length)} input${unreadable.length === 1 ? '' : 's'} not read` : '') +
+    (warnings ? `, ${n(warnings)} unknown line${warnings === 1 ? '' : 's'} skipped (warnings above)` : '') +
+    (withBadLines.length ? `, ${n(withBadLines.reduce((a, s) => a + s.report.badLines, 0))} line(s) not valid JSON` : ''));
+  let code: number = EXIT.ok;
+  if (o.sink) {
+    const s = o.sink.stats;
+    err(`rollout-otel: delivered ${n(s.delivered)} spans to ${o.sink.target} in ${n(s.requests - s.failedRequests)} request${s.requests - s.failedRequests === 1 ? '' : 's'}` +
+      (s.failed ? `; NOT delivered: ${n(s.failed)} spans (${s.lastError})` : ''));
+    if (s.failed > 0) {
+      const sessions = read.filter((x) => x.delivery.failed > 0).length;
+      err(`rollout-otel: ${n(sessions)} session${sessions === 1 ? ' was' : 's were'} not fully delivered; the rollout files are unchanged, run the same export again to retry (ids are deterministic)`);
+      code = EXIT.notDelivered;
+    }
+    if (ui && read.length && !o.quiet) err(`rollout-otel: open a trace in Jaeger with the link printed beside it (Jaeger's search only looks back 2 days by default)`);
+  } else if (o.dryRun) {
+    err('rollout-otel: dry run, nothing sent');
+  }
+  if (code === EXIT.ok && (unreadable.length > 0 || withBadLines.length > 0)) code = EXIT.badInput;
+  return code;
+}
+
+/** When spans go to a Jaeger on this machine, its UI is on port 16686 of the same host. */
+function jaegerUi(target: string): string | undefined {
+  try {
+    const u = new URL(target);
+    if (!['localhost', '127.0.0.1', '[::1]'].includes(u.hostname) || u.port !== '4318') return undefined;
+    return `http://${u.hostname}:16686`;
+  } catch {
+    return undefined;
+  }
+}

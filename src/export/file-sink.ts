@@ -1,0 +1,32 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { BatchingSink, DEFAULT_LIMITS } from './sink.js';
+
+/** Writes each batch as one OTLP/JSON ExportTraceServiceRequest per line (`-` is stdout). */
+export class FileSink extends BatchingSink {
+  readonly target: string;
+  private readonly out: WriteStream | NodeJS.WriteStream;
+
+  constructor(path: string) {
+    super({ ...DEFAULT_LIMITS, maxInFlight: 1 });
+    this.target = path === '-' ? 'stdout' : path;
+    this.out = path === '-' ? process.stdout : createWriteStream(path);
+  }
+
+  protected async send(spans: ReadableSpan[]): Promise<string | undefined> {
+    const body = JsonTraceSerializer.serializeRequest(spans);
+    if (!body) return 'nothing to serialize';
+    if (!this.out.write(Buffer.concat([Buffer.from(body), Buffer.from('\n')]))) await once(this.out, 'drain');
+    return undefined;
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    if (this.out !== process.stdout) {
+      const out = this.out as WriteStream;
+      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    }
+  }
+}

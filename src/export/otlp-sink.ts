@@ -1,0 +1,65 @@
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { OtlpConfig } from './config.js';
+import { BatchingSink, DEFAULT_LIMITS, type BatchLimits } from './sink.js';
+
+/** Consecutive failed batches after which the collector is taken to be down for this run. */
+const GIVE_UP_AFTER = 3;
+
+/**
+ * Sends awaited batches straight to the OTLP exporter (no BatchSpanProcessor: it drops spans
+ * when its queue overflows). The exporter retries 429/502/503/504 and network errors itself.
+ */
+export class OtlpSink extends BatchingSink {
+  readonly target: string;
+  private readonly exporter: SpanExporter;
+  private consecutiveFailures = 0;
+  onStatus?: (message: string) => void;
+
+  constructor(readonly config: OtlpConfig, limits: BatchLimits = DEFAULT_LIMITS) {
+    super(limits);
+    this.target = config.url;
+    const options = {
+      url: config.url,
+      headers: config.headers,
+      compression: config.compression === 'gzip' ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE,
+      timeoutMillis: config.timeoutMillis,
+    };
+    this.exporter = config.protocol === 'http/json' ? new JsonExporter(options) : new ProtoExporter(options);
+  }
+
+  get collectorDown(): boolean {
+    return this.consecutiveFailures >= GIVE_UP_AFTER;
+  }
+
+  protected async send(spans: ReadableSpan[]): Promise<string | undefined> {
+    if (this.collectorDown) return `not sent: the collector at ${this.target} failed ${GIVE_UP_AFTER} times in a row`;
+    const result = await new Promise<ExportResult>((resolve) => this.exporter.export(spans, resolve));
+    if (result.code === ExportResultCode.SUCCESS) {
+      if (this.consecutiveFailures >= 1) this.onStatus?.(`collector at ${this.target} is accepting spans again`);
+      this.consecutiveFailures = 0;
+      return undefined;
+    }
+    this.consecutiveFailures++;
+    const message = describeExportError(result.error);
+    if (this.consecutiveFailures === GIVE_UP_AFTER) this.onStatus?.(`collector at ${this.target} looks down (${message}); not sending more in this run`);
+    return message;
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    await this.exporter.shutdown();
+  }
+}
+
+export function describeExportError(err: Error | undefined): string {
+  if (!err) return 'export failed';
+  const e = err as Error & { code?: string | number; data?: string };
+  if (e.code === 'ECONNREFUSED') return 'connection refused';
+  if (typeof e.code === 'number') return `HTTP ${e.code}${e.message ? ` ${e.message}` : ''}${e.data ? `: ${String(e.data).slice(0, 200)}` : ''}`;
+  if (typeof e.code === 'string') return `${e.code}: ${e.message}`;
+  return e.message || 'export failed';
+}

@@ -1,0 +1,12 @@
+export { exportSession, defaultPlacement, type SessionOptions, type SessionReport } from './pipeline/session.js';
+export { CodexDecoder } from './formats/codex/decoder.js';
+export { ThreadAssembler } from './model/assembler.js';
+export type * from './model/events.js';
+export type * from './model/types.js';
+export { ThreadMapper, type Placement } from './otel/map.js';
+export { traceIdFor, spanIdFor } from './otel/ids.js';
+export { resolveOtlpConfig, type OtlpConfig } from './export/config.js';
+export { OtlpSink } from './export/otlp-sink.js';
+export { FileSink } from './export/file-sink.js';
+export { readLines, type SourceLine } from './sources/lines.js';
+export { VERSION } from './version.js';
