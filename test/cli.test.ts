@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fixture, runCli } from './support/cli.ts';
+import { startReceiver, type Receiver } from './support/otlp-receiver.ts';
+
+const XEUS = fixture('xeus-0.129.0-tui-websearch.jsonl');
+const SMALL = fixture('localpush-sanitized-0.104-small.jsonl');
+
+describe('inputs', () => {
+  let receiver: Receiver;
+  let dir: string;
+  before(async () => {
+    receiver = await startReceiver();
+    dir = mkdtempSync(join(tmpdir(), 'rollout-otel-'));
+  });
+  after(() => receiver.close());
+
+  test('a sessions tree: recursive, .jsonl.zst decoded, the plain file wins over its archive, other files ignored', async () => {
+    const day = join(dir, 'sessions', '2026', '05', '08');
+    mkdirSync(day, { recursive: true });
+    mkdirSync(join(dir, 'archived_sessions'));
+    const archived = 'rollout-2026-05-08T09-23-20-019e06e6-0c4e-72d2-a0ab-34efa4c2613d.jsonl.zst';
+    copyFileSync(fixture(`archive/${archived}`), join(dir, 'archived_sessions', archived));
+    copyFileSync(SMALL, join(day, 'rollout-2026-02-23T20-34-25-019c8bfe-ec25-79e0-97d7-bda6a9c575ff.jsonl'));
+    copyFileSync(SMALL, join(day, 'rollout-2026-02-23T20-34-25-019c8bfe-ec25-79e0-97d7-bda6a9c575ff.jsonl.zst'));
+    writeFileSync(join(day, 'notes.txt'), 'not a rollout');
+    writeFileSync(join(dir, 'session_index.jsonl'), '{"id":"x","thread_name":"y"}\n');
+    const run = await runCli(['export', dir], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /2 sessions read/);
+    const traces = new Set(receiver.spans().map((s) => s.traceId));
+    assert.equal(traces.size, 2);
+    const names = receiver.spans().filter((s) => s.name.startsWith('chat')).map((s) => s.attributes['rollout.source.path']);
+    assert.ok(names.some((p) => String(p).endsWith('.jsonl.zst')), 'spans from the zstd archive');
+  });
+
+  test('stdin with -', async () => {
+    const r = await startReceiver();
+    try {
+      const run = await runCli(['export', '-'], { OTEL_EXPORTER_OTLP_ENDPOINT: r.url }, readFileSync(XEUS, 'utf8'));
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(r.spans().length, 4);
+      assert.ok(r.spans().every((s) => s.attributes['rollout.source.path'] === '-'));
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+describe('bad input is reported, and the rest still delivered', () => {
+  let receiver: Receiver;
+  before(async () => {
+    receiver = await startReceiver();
+  });
+  after(() => receiver.close());
+
+  test('a wrong path: named, exit code 3, the good file still exported', async () => {
+    const run = await runCli(['export', '/no/such/rollout.jsonl', XEUS], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    assert.equal(run.code, 3);
+    assert.match(run.stderr, /\/no\/such\/rollout\.jsonl: no such file or directory/);
+    assert.match(run.stderr, /1 session read, 4 spans built, 1 input not read/);
+    assert.match(run.stderr, /delivered 4 spans/);
+  });
+
+  test('a truncated last line and an unknown event type: warned with line numbers, the rest delivered', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rollout-otel-'));
+    const lines = readFileSync(XEUS, 'utf8').trimEnd().split('\n');
+    lines.splice(3, 0, '{"timestamp":"2026-05-08T09:23:47.800Z","type":"event_msg","payload":{"type":"brand_new_event","x":1}}');
+    const file = join(dir, 'cut.jsonl');
+    writeFileSync(file, `${lines.join('\n')}\n{"timestamp":"2026-05-08T09:24:02.000Z","type":"event_m`);
+    const r = await startReceiver();
+    try {
+      const run = await runCli(['export', file], { OTEL_EXPORTER_OTLP_ENDPOINT: r.url });
+      assert.equal(run.code, 3, 'a line that is not JSON makes the exit code say so');
+      assert.match(run.stderr, /cut\.jsonl:4: event_msg:brand_new_event: unknown event type/);
+      assert.match(run.stderr, /cut\.jsonl:19: invalid-json: truncated last line/);
+      assert.equal(r.spans().length, 4, 'everything readable was delivered');
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('an unknown line type alone is a warning, not a failure', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rollout-otel-'));
+    const file = join(dir, 'extra.jsonl');
+    writeFileSync(file, `${readFileSync(XEUS, 'utf8')}{"timestamp":"2026-05-08T09:24:03.000Z","type":"future_line","payload":{}}\n`);
+    const r = await startReceiver();
+    try {
+      const run = await runCli(['export', file], { OTEL_EXPORTER_OTLP_ENDPOINT: r.url });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /extra\.jsonl:18: future_line: unknown line type/);
+      assert.match(run.stderr, /1 unknown line skipped/);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('a file that is not a rollout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rollout-otel-'));
+    const file = join(dir, 'other.jsonl');
+    writeFileSync(file, '{"hello":"world"}\n');
+    const run = await runCli(['export', file], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    assert.equal(run.code, 3);
+    assert.match(run.stderr, /other\.jsonl: no session_meta line: not a Codex rollout/);
+  });
+
+  test('a collector that is down: nothing claimed as delivered, exit code 1', async () => {
+    const down = await startReceiver();
+    const url = down.url;
+    await down.close();
+    const run = await runCli(['export', XEUS, SMALL], { OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_EXPORTER_OTLP_TIMEOUT: '1500' });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /delivered 0 spans .*NOT delivered: \d+ spans \(connection refused\)/);
+    assert.match(run.stderr, /2 sessions were not fully delivered/);
+    assert.match(run.stdout, /NOT DELIVERED/);
+  });
+
+  test('transient collector failures are retried', async () => {
+    const flaky = await startReceiver({ failFirst: 1 });
+    try {
+      const run = await runCli(['export', XEUS], { OTEL_EXPORTER_OTLP_ENDPOINT: flaky.url });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(flaky.failures, 1);
+      assert.equal(flaky.spans().length, 4);
+    } finally {
+      await flaky.close();
+    }
+  });
+
+  test('usage errors exit 2', async () => {
+    assert.equal((await runCli(['export', XEUS, '--protocol', 'grpc'])).code, 2);
+    assert.equal((await runCli(['export'])).code, 2);
+    const bad = await runCli(['export', XEUS], { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /grpc is not supported/);
+  });
+});
+
+describe('delivery options', () => {
+  test('headers and gzip from the environment and flags', async () => {
+    const r = await startReceiver();
+    try {
+      const run = await runCli(['export', XEUS, '--header', 'x-team=agents', '--compression', 'gzip'], {
+        OTEL_EXPORTER_OTLP_ENDPOINT: r.url,
+        OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20abc,x-team=ignored',
+      });
+      assert.equal(run.code, 0, run.stderr);
+      const req = r.requests[0]!;
+      assert.equal(req.gzip, true);
+      assert.equal(req.headers['authorization'], 'Bearer abc');
+      assert.equal(req.headers['x-team'], 'agents');
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('--endpoint beats the environment', async () => {
+    const r = await startReceiver();
+    try {
+      const run = await runCli(['export', XEUS, '--endpoint', r.url], { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(r.spans().length, 4);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('--dry-run prints the span tree and sends nothing', async () => {
+    const run = await runCli(['export', '--dry-run', XEUS], { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^invoke_agent codex {2}41\.54s/m);
+    assert.match(run.stdout, /^└─ handle_conversation_turn codex .* in=33020 out=492 status=completed/m);
+    assert.match(run.stdout, /^ {3}├─ chat gpt-5\.5 /m);
+    assert.match(run.stdout, /^ {3}└─ execute_tool web_search /m);
+  });
+
+  test('--out writes OTLP/JSON requests that decode to the same spans', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rollout-otel-'));
+    const out = join(dir, 'spans.jsonl');
+    const run = await runCli(['export', XEUS, SMALL, '--out', out]);
+    assert.equal(run.code, 0, run.stderr);
+    const requests = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const spans = requests.flatMap((r) => r.resourceSpans.flatMap((rs: { scopeSpans: { spans: { name: string }[] }[] }) => rs.scopeSpans.flatMap((ss) => ss.spans)));
+    assert.equal(spans.length, 4 + 13);
+    assert.ok(spans.some((s) => s.name === 'execute_tool search_workflows'), 'MCP tool names are decoded');
+  });
+
+  test('content is captured only on request, with secrets redacted and long values cut', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rollout-otel-'));
+    const file = join(dir, 'secret.jsonl');
+    const key = `sk-proj-${'a1B2'.repeat(10)}`;
+    writeFileSync(file, [
+      '{"timestamp":"2026-04-10T08:00:00.000Z","type":"session_meta","payload":{"id":"019d7000-0000-7000-8000-000000000001","timestamp":"2026-04-10T08:00:00.000Z","cwd":"/w","originator":"codex-tui","cli_version":"0.120.0","source":"cli","model_provider":"openai"}}',
+      '{"timestamp":"2026-04-10T08:00:00.100Z","type":"event_msg","payload":{"type":"task_started","turn_id":"019d7000-0000-7000-8000-0000000000aa"}}',
+      '{"timestamp":"2026-04-10T08:00:00.200Z","type":"turn_context","payload":{"turn_id":"019d7000-0000-7000-8000-0000000000aa","cwd":"/w","approval_policy":"never","sandbox_policy":{"type":"danger-full-access"},"model":"gpt-5.4","summary":"auto"}}',
+      `{"timestamp":"2026-04-10T08:00:00.300Z","type":"event_msg","payload":{"type":"user_message","message":"use ${key} please"}}`,
+      '{"timestamp":"2026-04-10T08:00:01.000Z","type":"response_item","payload":{"type":"function_call","name":"exec_command","arguments":"{\\"cmd\\":\\"curl -H \'Authorization: Bearer abcdefghijklmnop\' https://u:hunter22@example.com\\"}","call_id":"call_1"}}',
+      `{"timestamp":"2026-04-10T08:00:02.000Z","type":"response_item","payload":{"type":"function_call_output","call_id":"call_1","output":"Exit code: 7\\nWall time: 0.9 seconds\\nOutput:\\n${'x'.repeat(500)}"}}`,
+      '{"timestamp":"2026-04-10T08:00:02.100Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":100,"cached_input_tokens":0,"output_tokens":10,"reasoning_output_tokens":0,"total_tokens":110},"last_token_usage":{"input_tokens":100,"cached_input_tokens":0,"output_tokens":10,"reasoning_output_tokens":0,"total_tokens":110}}}}',
+      '{"timestamp":"2026-04-10T08:00:03.000Z","type":"event_msg","payload":{"type":"task_complete","turn_id":"019d7000-0000-7000-8000-0000000000aa"}}',
+    ].join('\n') + '\n');
+    const r = await startReceiver();
+    try {
+      const plain = await runCli(['export', file], { OTEL_EXPORTER_OTLP_ENDPOINT: r.url });
+      assert.equal(plain.code, 0, plain.stderr);
+      const tool = r.spans().find((s) => s.name === 'execute_tool exec_command')!;
+      assert.equal(tool.attributes['gen_ai.tool.call.arguments'], undefined);
+      assert.equal(tool.attributes['process.exit.code'], 7);
+      assert.equal(tool.attributes['error.type'], '7');
+      assert.equal(tool.status.code, 2);
+
+      const r2 = await startReceiver();
+      try {
+        const run = await runCli(['export', file, '--content-limit', '200'], { OTEL_EXPORTER_OTLP_ENDPOINT: r2.url, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' });
+        assert.equal(run.code, 0, run.stderr);
+        const all = JSON.stringify(r2.spans().map((s) => s.attributes));
+        assert.ok(!all.includes(key), 'API key redacted');
+        assert.ok(!all.includes('hunter22'), 'URL password redacted');
+        assert.ok(!all.includes('abcdefghijklmnop'), 'bearer token redacted');
+        const t = r2.spans().find((s) => s.name === 'execute_tool exec_command')!;
+        assert.match(String(t.attributes['gen_ai.tool.call.arguments']), /Bearer \[REDACTED\]/);
+        assert.match(String(t.attributes['gen_ai.tool.call.result']), /…\[truncated \d+ chars\]$/);
+        assert.ok(String(t.attributes['gen_ai.tool.call.result']).length < 240);
+        const chat = r2.spans().find((s) => s.name === 'chat gpt-5.4')!;
+        const input = JSON.parse(String(chat.attributes['gen_ai.input.messages']));
+        assert.equal(input[0].role, 'user');
+        assert.match(input[0].parts[0].content, /use \[REDACTED API KEY\] please/);
+        const output = JSON.parse(String(chat.attributes['gen_ai.output.messages']));
+        assert.equal(output[0].parts[0].type, 'tool_call');
+      } finally {
+        await r2.close();
+      }
+    } finally {
+      await r.close();
+    }
+  });
+});
