@@ -93,7 +93,10 @@ export class CodexDecoder {
 
   private sessionMeta(payload: unknown, time: number, line: number, ordinal?: number): Decoded {
     // Only the first session_meta names the file's thread; later ones are copied history.
-    if (this.seenMeta) return NONE;
+    if (this.seenMeta) {
+      const id = (payload as { id?: unknown }).id;
+      return note('thread_note', { time, line, ordinal }, 'session_meta_repeated', { 'codex.thread.id': typeof id === 'string' ? id : '' });
+    }
     const meta = S.SessionMeta.safeParse(payload);
     if (!meta.success) return warn(line, 'session_meta', meta.error.issues[0]?.message ?? 'invalid');
     this.seenMeta = true;
