@@ -301,10 +301,12 @@ export async function getTrace(queryUrl: string, traceId: string): Promise<V1Tra
  */
 export async function searchTraces(queryUrl: string, service: string, start: Date, end: Date): Promise<V3ResourceSpans[]> {
   // snake_case parameter names work in every Jaeger v2 release; camelCase only since v2.19.
+  // num_traces (search depth) has no default in older releases: 0 gives a 500.
   const params = new URLSearchParams({
     'query.service_name': service,
     'query.start_time_min': start.toISOString(),
     'query.start_time_max': end.toISOString(),
+    'query.num_traces': '100',
   });
   const res = await fetch(`${queryUrl}/api/v3/traces?${params}`);
   if (res.status === 404) return [];

@@ -364,7 +364,7 @@ function warn(line: number, type: string, message: string): Decoded {
   return { events: [], warning: { line, type, message } };
 }
 
-function note(kind: 'thread_note' | 'turn_note', base: { time: number; line: number }, name: string, attributes: Record<string, string | number | boolean>): Decoded {
+function note(kind: 'thread_note' | 'turn_note', base: { time: number; line: number; ordinal?: number }, name: string, attributes: Record<string, string | number | boolean>): Decoded {
   return { events: [{ kind, ...base, name, attributes }] };
 }
 

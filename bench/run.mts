@@ -1,0 +1,121 @@
+// npm run bench [-- --mb 300]
+// Builds a large sessions tree from the real samples, then measures in one run:
+//   baseline: read every line and JSON.parse it;
+//   export:   the real CLI exporting the tree to a local OTLP/HTTP receiver (protobuf).
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readLines } from '../src/sources/lines.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+};
+const targetMb = Number(arg('mb', '300'));
+const out = join(ROOT, 'bench', 'out', 'sessions');
+
+function buildTree(): { files: number; bytes: number } {
+  const marker = join(ROOT, 'bench', 'out', `built-${targetMb}`);
+  if (existsSync(marker)) return JSON.parse(readFileSync(marker, 'utf8'));
+  rmSync(join(ROOT, 'bench', 'out'), { recursive: true, force: true });
+  const fixtures = join(ROOT, 'test', 'fixtures');
+  const samples = readdirSync(fixtures).filter((f) => f.endsWith('.jsonl') && !f.startsWith('jazzyalex')).map((f) => readFileSync(join(fixtures, f), 'utf8'));
+  let bytes = 0;
+  let files = 0;
+  for (let copy = 0; bytes < targetMb * 1024 * 1024; copy++) {
+    for (const text of samples) {
+      const id = JSON.parse(text.slice(0, text.indexOf('\n'))).payload?.id ?? JSON.parse(text.slice(0, text.indexOf('\n'))).id;
+      const fresh = randomUUID();
+      const day = join(out, '2026', String(1 + (copy % 12)).padStart(2, '0'), String(1 + (files % 28)).padStart(2, '0'));
+      mkdirSync(day, { recursive: true });
+      const body = text.split(id).join(fresh);
+      writeFileSync(join(day, `rollout-2026-01-01T00-00-00-${fresh}.jsonl`), body);
+      bytes += Buffer.byteLength(body);
+      files++;
+    }
+  }
+  const built = { files, bytes };
+  writeFileSync(marker, JSON.stringify(built));
+  return built;
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+async function baseline(files: string[]): Promise<{ seconds: number; lines: number }> {
+  const t0 = performance.now();
+  let lines = 0;
+  for (const f of files) {
+    for await (const l of readLines(createReadStream(f, { highWaterMark: 256 * 1024 }))) {
+      if (l.text) JSON.parse(l.text);
+      lines++;
+    }
+  }
+  return { seconds: (performance.now() - t0) / 1000, lines };
+}
+
+async function exportRun(endpoint: string): Promise<{ seconds: number; spans: number; maxRssMb: number; code: number; stderr: string }> {
+  const script = `import('${join(ROOT, 'dist/cli/main.js')}').then(async (m) => { const c = await m.main(process.argv); process.stderr.write('MAXRSS ' + process.resourceUsage().maxRSS + '\\n'); process.exitCode = c; })`;
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', script, 'rollout-otel', 'export', out, '--quiet', '--no-progress'], {
+      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => {
+      const seconds = (performance.now() - t0) / 1000;
+      const spans = Number(/delivered ([\d,]+) spans/.exec(stderr)?.[1]?.replace(/,/g, '') ?? 0);
+      const maxRssMb = Number(/MAXRSS (\d+)/.exec(stderr)?.[1] ?? 0) / 1024;
+      resolve({ seconds, spans, maxRssMb, code: code ?? -1, stderr });
+    });
+  });
+}
+
+async function main() {
+  const built = buildTree();
+  const files = listFiles(out);
+  const mb = files.reduce((a, f) => a + statSync(f).size, 0) / 1024 / 1024;
+  console.log(`tree: ${files.length} files, ${mb.toFixed(0)} MB (${out})`);
+
+  // A receiver that only drains requests: the bench measures the exporter, not a decoder.
+  let received = 0;
+  let requests = 0;
+  const server = createServer((req, res) => {
+    req.on('data', (d: Buffer) => (received += d.length));
+    req.on('end', () => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const base = await baseline(files);
+  const run = await exportRun(endpoint);
+  server.close();
+  if (run.code !== 0) {
+    console.error(run.stderr);
+    throw new Error(`export exited ${run.code}`);
+  }
+  const baseMbs = mb / base.seconds;
+  const exportMbs = mb / run.seconds;
+  const rows = [
+    ['baseline (read + JSON.parse)', `${base.seconds.toFixed(1)} s`, `${baseMbs.toFixed(1)} MB/s`, `${base.lines.toLocaleString('en-US')} lines`],
+    ['rollout-otel export → OTLP', `${run.seconds.toFixed(1)} s`, `${exportMbs.toFixed(1)} MB/s`, `${run.spans.toLocaleString('en-US')} spans, ${(run.spans / run.seconds).toFixed(0)} spans/s`],
+  ];
+  for (const r of rows) console.log(r.map((c, i) => c.padEnd(i === 0 ? 32 : 14)).join(' '));
+  console.log(`requests: ${requests}, ${(received / 1024 / 1024).toFixed(1)} MB of protobuf received`);
+  console.log(`speed vs baseline: ${((exportMbs / baseMbs) * 100).toFixed(0)}% (target ≥ 50%)`);
+  console.log(`peak RSS of the export process: ${run.maxRssMb.toFixed(0)} MB (target < 200 MB)`);
+  console.log(`built with ${built.files} files`);
+}
+
+await main();
