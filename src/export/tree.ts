@@ -9,6 +9,7 @@ const KEY_ATTRIBUTES: [string, string][] = [
   ['codex.turn.abort_reason', 'reason'],
   ['gen_ai.conversation.compacted', 'compacted'],
   ['codex.compaction.kind', 'kind'],
+  ['codex.tool.incomplete', 'incomplete'],
   ['rollout.source.line', 'line'],
 ];
 

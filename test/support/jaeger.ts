@@ -164,6 +164,8 @@ async function freePorts(n: number): Promise<number[]> {
 
 // Modelled on cmd/jaeger/internal/all-in-one.yaml, trimmed to OTLP/HTTP in, memory storage,
 // query and health check, every listener on loopback so it cannot clash with a user's Jaeger.
+// enable_tracing is off because query's self-tracing exports over OTLP gRPC to localhost:4317:
+// into a user's Jaeger if one runs, else a 10 s flush timeout on shutdown.
 function configYaml(otlp: number, query: number, health: number): string {
   return `service:
   extensions: [jaeger_storage, jaeger_query, healthcheckv2]
@@ -183,6 +185,7 @@ extensions:
   jaeger_query:
     storage:
       traces: some_storage
+    enable_tracing: false
     http:
       endpoint: 127.0.0.1:${query}
     grpc:
