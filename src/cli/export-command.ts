@@ -6,6 +6,7 @@ import { OtlpSink } from '../export/otlp-sink.js';
 import type { Delivery, SpanSink } from '../export/sink.js';
 import { renderTree } from '../export/tree.js';
 import { DEFAULT_CONTENT_LIMIT, type ContentPolicy } from '../otel/content.js';
+import { AgentTree } from '../pipeline/agent-tree.js';
 import { exportSession, type SessionReport } from '../pipeline/session.js';
 import { discover, InputError, type DiscoveredInput } from '../sources/discover.js';
 import { EXIT, printSummary, type SessionOutcome } from './summary.js';
@@ -18,6 +19,7 @@ export interface ExportFlags extends OtlpFlags {
   serviceName?: string;
   progress?: boolean;
   quiet?: boolean;
+  sessionsDir?: string[];
 }
 
 export interface Io {
@@ -49,6 +51,7 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
     : undefined;
   bar?.start(inputs.length, 0, { spans: 0 });
   let spanCount = 0;
+  const tree = new AgentTree(inputs.map((i) => i.path), flags.sessionsDir ?? [], io.env);
 
   for (const input of inputs) {
     const delivery: Delivery = { delivered: 0, failed: 0 };
@@ -56,6 +59,7 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
     const report: SessionReport = await exportSession(input.path, {
       serviceName,
       content,
+      place: (meta) => tree.place(meta),
       emit: async (spans) => {
         spanCount += spans.length;
         if (collected) collected.push(...spans);

@@ -91,6 +91,8 @@ export type RolloutEvent =
       namespace?: string;
       toolKind: ToolKind;
       mcp?: { server: string; tool: string };
+      /** thread ids of the agents a multi-agent call addresses (send_input, wait, close_agent …) */
+      agentTargets?: string[];
       arguments?: string;
     })
   | (Base & { kind: 'tool_output'; callId: string; output: unknown; result: ToolResultInfo })

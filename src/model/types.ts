@@ -39,6 +39,7 @@ export interface ToolCall {
   namespace?: string;
   toolKind: ToolKind;
   mcp?: { server: string; tool: string };
+  agentTargets?: string[];
   line: number;
   start: number;
   end: number;

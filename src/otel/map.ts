@@ -30,6 +30,8 @@ interface Draft {
   attributes: Attributes;
   events: Note[];
   error?: { type: string; message?: string };
+  /** thread ids this span refers to (multi-agent interactions) */
+  linkedThreads?: string[];
 }
 
 /**
@@ -225,6 +227,7 @@ export class ThreadMapper {
       }),
       events: [],
       error: failed ? { type: r.errorType ?? (r.exitCode !== undefined ? String(r.exitCode) : '_OTHER') } : undefined,
+      linkedThreads: tool.agentTargets,
     };
   }
 
@@ -272,7 +275,10 @@ export class ThreadMapper {
       ended: true,
       status: d.error ? { code: SpanStatusCode.ERROR, message: d.error.message ?? d.error.type } : { code: SpanStatusCode.UNSET },
       attributes,
-      links: [],
+      links: (d.linkedThreads ?? []).map((threadId) => ({
+        context: { traceId: this.traceId, spanId: spanIdFor(spanKeys.thread(threadId)), traceFlags: TraceFlags.SAMPLED },
+        attributes: { 'codex.link.kind': 'agent_interaction', 'gen_ai.agent.id': threadId },
+      })),
       events,
       resource: this.resource,
       instrumentationScope: SCOPE,

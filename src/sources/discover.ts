@@ -49,6 +49,6 @@ async function walk(dir: string): Promise<string[]> {
 
 /** The thread id a Codex rollout file name carries (`rollout-<19-char time>-<id>[_<rollout id>].jsonl`). */
 export function threadIdFromName(path: string): string | undefined {
-  const m = /^rollout-.{19}-([0-9a-f-]{36})/.exec(basename(path));
+  const m = /rollout-.{19}-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/.exec(basename(path));
   return m?.[1];
 }

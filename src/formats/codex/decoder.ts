@@ -137,6 +137,7 @@ export class CodexDecoder {
             namespace: c.namespace ?? undefined,
             toolKind: mcp ? 'mcp' : 'function',
             mcp,
+            agentTargets: AGENT_TOOLS.has(c.name) ? agentTargets(c.arguments) : undefined,
             arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments),
           };
         });
@@ -323,6 +324,28 @@ export class CodexDecoder {
         return NONE;
     }
   }
+}
+
+const AGENT_TOOLS = new Set(['send_input', 'send_message', 'followup_task', 'wait', 'wait_agent', 'close_agent', 'interrupt_agent', 'resume_agent']);
+const THREAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Multi-agent calls name their agents by thread id (v1) under several argument names. */
+function agentTargets(args: unknown): string[] | undefined {
+  let parsed: unknown = args;
+  if (typeof args === 'string') {
+    try {
+      parsed = JSON.parse(args);
+    } catch {
+      return undefined;
+    }
+  }
+  if (!isObject(parsed)) return undefined;
+  const ids = ['id', 'target', 'agent_id', 'ids', 'targets'].flatMap((k) => {
+    const v = parsed[k];
+    return Array.isArray(v) ? v : [v];
+  });
+  const found = [...new Set(ids.filter((v): v is string => typeof v === 'string' && THREAD_ID.test(v)))];
+  return found.length ? found : undefined;
 }
 
 const EVENT_TOOL_NAMES: Record<string, string> = {
