@@ -50,9 +50,16 @@ describe('export of real Codex rollouts', () => {
       const [traceId] = traceIds;
       assert.notEqual(traceId!.slice(0, 16), '0000000000000000');
 
-      const roots = mine.filter((s) => s.parentSpanId === '');
+      // the file's thread span: a trace root, or (sub-agents) under the spawning call of another file
+      const local = new Set(mine.map((s) => s.spanId));
+      const roots = mine.filter((s) => !local.has(s.parentSpanId));
       assert.equal(roots.length, 1);
       const root = roots[0]!;
+      if (root.parentSpanId) {
+        const spawn = spans.find((s) => s.spanId === root.parentSpanId);
+        assert.equal(spawn?.name, 'execute_tool spawn_agent');
+        assert.equal(spawn?.traceId, root.traceId);
+      }
       assert.ok(root.name.startsWith('invoke_agent '));
       assert.equal(root.attributes['gen_ai.conversation.id'], r.sessionId);
       assert.equal(root.attributes['gen_ai.agent.id'], r.threadId);
@@ -89,7 +96,7 @@ describe('export of real Codex rollouts', () => {
         const line = Number(s.attributes['rollout.source.line']);
         assert.ok(line >= 1 && line <= r.lines);
         for (const k of CONTENT_KEYS) assert.equal(s.attributes[k], undefined, `no ${k} by default`);
-        if (s.parentSpanId) {
+        if (s.parentSpanId && s !== root) {
           const parent = ids.get(s.parentSpanId);
           assert.ok(parent, `${s.name} has its parent in the trace`);
           assert.ok(s.startNs >= parent.startNs && s.endNs <= parent.endNs, `${s.name} (line ${line}) lies inside ${parent.name}`);
