@@ -43,6 +43,7 @@ export class ThreadMapper {
   readonly traceId: string;
   private readonly agentName: string;
   private maxEndUs = -Infinity;
+  private readonly ids = new Map<string, string>();
   private minStartUs = Infinity;
 
   constructor(
@@ -253,11 +254,22 @@ export class ThreadMapper {
       if (d.endUs > this.maxEndUs) this.maxEndUs = d.endUs;
       if (d.startUs < this.minStartUs) this.minStartUs = d.startUs;
     }
-    return drafts.map((d) => this.toSpan(d, d.parentKey ? spanIdFor(d.parentKey) : rootParentSpanId));
+    const spans = drafts.map((d) => this.toSpan(d, d.parentKey ? this.idOf(d.parentKey) : rootParentSpanId));
+    this.ids.clear();
+    return spans;
+  }
+
+  private idOf(key: string): string {
+    let id = this.ids.get(key);
+    if (!id) {
+      id = spanIdFor(key);
+      this.ids.set(key, id);
+    }
+    return id;
   }
 
   private toSpan(d: Draft, parentSpanId: string | undefined): ReadableSpan {
-    const ctx: SpanContext = { traceId: this.traceId, spanId: spanIdFor(d.key), traceFlags: TraceFlags.SAMPLED };
+    const ctx: SpanContext = { traceId: this.traceId, spanId: this.idOf(d.key), traceFlags: TraceFlags.SAMPLED };
     const events: TimedEvent[] = d.events.slice(0, MAX_EVENTS).map((n) => ({
       name: n.name,
       time: hr(Math.min(Math.max(us(n.time), d.startUs), d.endUs)),

@@ -72,10 +72,11 @@ const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
 export async function startJaeger(): Promise<JaegerHandle | { skip: string }> {
   const url = process.env.JAEGER_URL;
   if (url) {
-    const u = new URL(url);
+    const otlp = new URL(url);
+    otlp.port = '4318';
     return {
       queryUrl: url.replace(/\/+$/, ''),
-      otlpEndpoint: (process.env.JAEGER_OTLP_ENDPOINT ?? `${u.protocol}//${u.host.replace(/:\d+$/, '')}:4318`).replace(/\/+$/, ''),
+      otlpEndpoint: (process.env.JAEGER_OTLP_ENDPOINT ?? otlp.origin).replace(/\/+$/, ''),
       source: `external Jaeger at ${url} (JAEGER_URL)`,
       stop: async () => {},
     };

@@ -45,20 +45,21 @@ export class CodexDecoder {
   }
 
   private enveloped(value: Record<string, unknown>, line: number): Decoded {
-    const env = S.Envelope.safeParse(value);
-    if (!env.success) return warn(line, String(value.type), 'malformed envelope');
-    let time = Date.parse(env.data.timestamp);
+    // The envelope is checked by hand: it is on every line, and a schema would copy each one.
+    const { timestamp, type, payload, ordinal } = value;
+    if (typeof timestamp !== 'string' || !isObject(payload)) return warn(line, String(type), 'malformed envelope');
+    let time = Date.parse(timestamp);
     let timeWarning: DecodeWarning | undefined;
     if (Number.isNaN(time)) {
       // Keep the line's meaning; place it at the last good time.
       time = this.lastTime;
-      timeWarning = { line, type: env.data.type, message: `unreadable timestamp ${JSON.stringify(env.data.timestamp).slice(0, 40)}; placed at the previous line's time` };
+      timeWarning = { line, type: String(type), message: `unreadable timestamp ${JSON.stringify(timestamp).slice(0, 40)}; placed at the previous line's time` };
     } else this.lastTime = time;
-    const decoded = this.envelopedAt(env.data, time, line);
+    const decoded = this.envelopedAt({ type: String(type), payload, ordinal: typeof ordinal === 'number' ? ordinal : undefined }, time, line);
     return timeWarning && !decoded.warning ? { ...decoded, warning: timeWarning } : decoded;
   }
 
-  private envelopedAt(env: z.infer<typeof S.Envelope>, time: number, line: number): Decoded {
+  private envelopedAt(env: { type: string; payload: Record<string, unknown>; ordinal?: number }, time: number, line: number): Decoded {
     const ordinal = env.ordinal ?? undefined;
     const payload = env.payload;
     switch (env.type) {

@@ -14,13 +14,6 @@ const num = z
   })
   .optional();
 
-export const Envelope = z.looseObject({
-  timestamp: z.string(),
-  type: z.string(),
-  payload: z.looseObject({}),
-  ordinal: num,
-});
-
 export const TokenUsage = z.looseObject({
   input_tokens: z.number().default(0),
   cached_input_tokens: z.number().default(0),
