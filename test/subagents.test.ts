@@ -134,3 +134,39 @@ describe('sub-agents (multi-agent v1, spawn_agent output names the child)', () =
     assert.deepEqual(wait.links.map((l) => l.spanId), [byName('invoke_agent Euclid').spanId], 'wait links to the agent it waited for');
   });
 });
+
+describe('sub-agents (multi-agent v2 messages by path)', () => {
+  test('later messages to the agent are links from its thread span to the calls that sent them', async () => {
+    const ts = (s: number) => new Date(Date.UTC(2026, 6, 22, 13, 0, s)).toISOString();
+    const ROOT = '0198f500-0000-7000-8000-000000000001';
+    const CHILD = '0198f500-0000-7000-8000-000000000002';
+    const line = (at: number, type: string, payload: object) => JSON.stringify({ timestamp: ts(at), type, payload });
+    const call = (at: number, name: string, args: object, id: string, output: string) => [
+      line(at, 'response_item', { type: 'function_call', name, namespace: 'collaboration', arguments: JSON.stringify(args), call_id: id }),
+      line(at + 1, 'response_item', { type: 'function_call_output', call_id: id, output }),
+    ];
+    const parent = [
+      line(0, 'session_meta', { session_id: ROOT, id: ROOT, timestamp: ts(0), cwd: '/w', originator: 'codex_exec', cli_version: '0.150.0', source: 'exec' }),
+      line(1, 'event_msg', { type: 'task_started', turn_id: '0198f500-0000-7000-8000-0000000000a1' }),
+      ...call(2, 'spawn_agent', { task_name: 'tests', fork_turns: 'none', message: 'run the tests' }, 'call_spawn', '{"task_name":"/root/tests"}'),
+      ...call(10, 'followup_task', { target: 'tests', message: 'and lint' }, 'call_follow', '{}'),
+      ...call(12, 'wait_agent', { targets: ['/root/tests'] }, 'call_wait', '{}'),
+      line(30, 'event_msg', { type: 'task_complete', turn_id: '0198f500-0000-7000-8000-0000000000a1' }),
+    ];
+    const child = [
+      line(3, 'session_meta', { session_id: ROOT, id: CHILD, parent_thread_id: ROOT, timestamp: ts(3), cwd: '/w', originator: 'codex_exec', cli_version: '0.150.0', agent_path: '/root/tests', source: { subagent: { thread_spawn: { parent_thread_id: ROOT, depth: 1, agent_path: '/root/tests', agent_nickname: null, agent_role: null } } } }),
+      line(4, 'event_msg', { type: 'task_started', turn_id: '0198f500-0000-7000-8000-0000000000b1' }),
+      line(9, 'event_msg', { type: 'task_complete', turn_id: '0198f500-0000-7000-8000-0000000000b1' }),
+    ];
+    const day = join(mkdtempSync(join(tmpdir(), 'rollout-otel-v2-')), 'sessions', '2026', '07', '22');
+    mkdirSync(day, { recursive: true });
+    writeFileSync(join(day, `rollout-2026-07-22T13-00-00-${ROOT}.jsonl`), `${parent.join('\n')}\n`);
+    writeFileSync(join(day, `rollout-2026-07-22T13-00-03-${CHILD}.jsonl`), `${child.join('\n')}\n`);
+    const spans = await exportTo([day]);
+    const byName = (n: string) => spans.find((s) => s.name === n)!;
+    const sub = byName('invoke_agent /root/tests');
+    assert.equal(sub.parentSpanId, byName('execute_tool spawn_agent').spanId);
+    assert.deepEqual(sub.links.map((l) => l.spanId).sort(), [byName('execute_tool followup_task').spanId, byName('execute_tool wait_agent').spanId].sort());
+    assert.ok(sub.links.every((l) => l.traceId === sub.traceId));
+  });
+});

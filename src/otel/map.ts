@@ -18,6 +18,8 @@ export interface Placement {
   /** why the parent is what it is, when it is not the spawning call */
   parentNote?: string;
   conversationId: string;
+  /** span ids (same trace) of calls in the parent that addressed this agent after spawning it */
+  links?: string[];
 }
 
 interface Draft {
@@ -32,6 +34,7 @@ interface Draft {
   error?: { type: string; message?: string };
   /** thread ids this span refers to (multi-agent interactions) */
   linkedThreads?: string[];
+  linkedSpans?: string[];
 }
 
 /**
@@ -141,6 +144,7 @@ export class ThreadMapper {
         ...this.source(thread.line),
       }),
       events: thread.notes,
+      linkedSpans: this.placement.links,
     };
     const [span] = this.finish([draft], this.placement.parentSpanId);
     return span as ReadableSpan;
@@ -287,10 +291,16 @@ export class ThreadMapper {
       ended: true,
       status: d.error ? { code: SpanStatusCode.ERROR, message: d.error.message ?? d.error.type } : { code: SpanStatusCode.UNSET },
       attributes,
-      links: (d.linkedThreads ?? []).map((threadId) => ({
-        context: { traceId: this.traceId, spanId: spanIdFor(spanKeys.thread(threadId)), traceFlags: TraceFlags.SAMPLED },
-        attributes: { 'codex.link.kind': 'agent_interaction', 'gen_ai.agent.id': threadId },
-      })),
+      links: [
+        ...(d.linkedThreads ?? []).map((threadId) => ({
+          context: { traceId: this.traceId, spanId: spanIdFor(spanKeys.thread(threadId)), traceFlags: TraceFlags.SAMPLED },
+          attributes: { 'codex.link.kind': 'agent_interaction', 'gen_ai.agent.id': threadId },
+        })),
+        ...(d.linkedSpans ?? []).map((spanId) => ({
+          context: { traceId: this.traceId, spanId, traceFlags: TraceFlags.SAMPLED },
+          attributes: { 'codex.link.kind': 'agent_interaction' },
+        })),
+      ],
       events,
       resource: this.resource,
       instrumentationScope: SCOPE,

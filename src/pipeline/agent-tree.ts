@@ -17,9 +17,12 @@ interface ParentFacts {
   byThreadId: Map<string, string>;
   /** child agent path (v2 task name) → spawning call id */
   byPath: Map<string, string>;
+  /** v2 calls that address agents by path after spawning them (send_message, followup_task …) */
+  interactions: { callId: string; targets: string[] }[];
 }
 
 const SPAWN_TOOLS = new Set(['spawn_agent', 'spawn_agents']);
+const PATH_INTERACTIONS = new Set(['send_message', 'followup_task', 'wait_agent', 'interrupt_agent', 'close_agent', 'send_input', 'wait']);
 
 /**
  * Places threads in their agent tree: the root (which names the trace) and the spawning call in
@@ -60,7 +63,16 @@ export class AgentTree {
         parentNote: 'no spawning call found in the parent rollout; hanging under its thread span',
       };
     }
-    return { rootThreadId: root, conversationId, parentSpanId: spanIdFor(spanKeys.tool(parentId, callId)) };
+    return { rootThreadId: root, conversationId, parentSpanId: spanIdFor(spanKeys.tool(parentId, callId)), links: this.interactionLinks(parent, meta) };
+  }
+
+  /** v2 messages name the agent by path, which only the child knows: the child links back to them. */
+  private interactionLinks(parent: ParentFacts, meta: ThreadMeta): string[] | undefined {
+    const path = meta.agentPath;
+    if (!path) return undefined;
+    const name = path.split('/').pop();
+    const calls = parent.interactions.filter((i) => i.targets.some((t) => t === path || t === name));
+    return calls.length ? calls.map((c) => spanIdFor(spanKeys.tool(parent.threadId, c.callId))) : undefined;
   }
 
   private async rootOf(threadId: string, depth = 0): Promise<string> {
@@ -119,13 +131,13 @@ function sessionsRootsOf(file: string): string[] {
 }
 
 async function readFacts(path: string, threadId: string): Promise<ParentFacts | undefined> {
-  const facts: ParentFacts = { threadId, byThreadId: new Map(), byPath: new Map() };
+  const facts: ParentFacts = { threadId, byThreadId: new Map(), byPath: new Map(), interactions: [] };
   const spawnCalls = new Set<string>();
   let sawMeta = false;
   try {
     for await (const l of readLines(openRollout(path))) {
       // cheap filter: only lines that can carry spawn facts are parsed
-      if (sawMeta && !/spawn|Collab|call_id/.test(l.text)) continue;
+      if (sawMeta && !/spawn|Collab|"function_call/.test(l.text)) continue;
       let o: { type?: string; payload?: Record<string, unknown> };
       try {
         o = JSON.parse(l.text);
@@ -142,6 +154,11 @@ async function readFacts(path: string, threadId: string): Promise<ParentFacts | 
       }
       if (o.type === 'response_item' && p.type === 'function_call' && SPAWN_TOOLS.has(String(p.name)) && typeof p.call_id === 'string') {
         spawnCalls.add(p.call_id);
+      } else if (o.type === 'response_item' && p.type === 'function_call' && PATH_INTERACTIONS.has(String(p.name)) && typeof p.call_id === 'string') {
+        const args = parseJson(typeof p.arguments === 'string' ? p.arguments : undefined);
+        const targets = ['target', 'targets', 'task_name', 'path', 'agent_path'].flatMap((k) => (Array.isArray(args?.[k]) ? (args?.[k] as unknown[]) : [args?.[k]]));
+        const paths = targets.filter((t): t is string => typeof t === 'string' && t.length > 0);
+        if (paths.length) facts.interactions.push({ callId: p.call_id, targets: paths });
       } else if (o.type === 'response_item' && p.type === 'function_call_output' && spawnCalls.has(String(p.call_id))) {
         const out = parseJson(typeof p.output === 'string' ? p.output : firstText(p.output));
         if (typeof out?.agent_id === 'string') facts.byThreadId.set(out.agent_id, String(p.call_id));
