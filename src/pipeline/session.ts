@@ -38,12 +38,7 @@ export interface SessionReport {
 const MAX_SAMPLES = 20;
 
 export function defaultPlacement(meta: ThreadMeta): Placement {
-  const root = meta.sessionId ?? meta.parentThreadId ?? meta.threadId;
-  return {
-    rootThreadId: root,
-    conversationId: meta.sessionId ?? (meta.parentThreadId ? meta.threadId : meta.threadId),
-    parentSpanId: undefined,
-  };
+  return { rootThreadId: meta.sessionId ?? meta.parentThreadId ?? meta.threadId, conversationId: meta.sessionId ?? meta.threadId };
 }
 
 /** Reads one rollout file and streams its spans to `emit`, one closed turn at a time. */
