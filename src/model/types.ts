@@ -1,11 +1,5 @@
 import type { ThreadMeta, TokenUsage, ToolKind, ToolResultInfo } from './events.js';
 
-/** Where a domain object came from: the file and the 1-based line that opened it. */
-export interface Origin {
-  path: string;
-  line: number;
-}
-
 export interface Note {
   name: string;
   time: number;
