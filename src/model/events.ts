@@ -51,6 +51,17 @@ export interface ToolResultInfo {
 
 export type ToolKind = 'function' | 'custom' | 'local_shell' | 'web_search' | 'tool_search' | 'image_generation' | 'mcp' | 'dynamic';
 
+/** What a tool call item says about itself; shared by the event and the assembled call. */
+export interface ToolIdentity {
+  callId?: string;
+  name: string;
+  namespace?: string;
+  toolKind: ToolKind;
+  mcp?: { server: string; tool: string };
+  /** the agents a multi-agent call addresses (send_input, wait, followup_task …): v1 by thread id, v2 by path */
+  agents?: { threadIds: string[]; paths: string[] };
+}
+
 interface Base {
   time: number;
   line: number;
@@ -84,17 +95,9 @@ export type RolloutEvent =
   | (Base & { kind: 'user_message'; text: string })
   /** something the model produced: reasoning, assistant text, a tool call item */
   | (Base & { kind: 'model_output'; item: 'message' | 'reasoning' | 'tool_call'; text?: string })
-  | (Base & {
-      kind: 'tool_call';
-      callId?: string;
-      name: string;
-      namespace?: string;
-      toolKind: ToolKind;
-      mcp?: { server: string; tool: string };
-      /** thread ids of the agents a multi-agent call addresses (send_input, wait, close_agent …) */
-      agentTargets?: string[];
-      arguments?: string;
-    })
+  | (Base & ToolIdentity & { kind: 'tool_call'; arguments?: string })
+  /** a spawn call's result names the agent it created */
+  | (Base & { kind: 'agent_spawned'; callId: string; threadId?: string; path?: string })
   | (Base & { kind: 'tool_output'; callId: string; output: unknown; result: ToolResultInfo })
   /** an event that completes or describes a call: exec_command_end, patch_apply_end, item_completed … */
   | (Base & {

@@ -106,7 +106,7 @@ export class TurnBuilder {
   toolCall(e: Ev<'tool_call'>, key: string): void {
     const parentKey = key.startsWith('exec-') ? this.lastExecCell : undefined;
     const tool: ToolState = {
-      key, callId: e.callId, name: e.name, namespace: e.namespace, toolKind: e.toolKind, mcp: e.mcp, agentTargets: e.agentTargets, line: e.line,
+      key, callId: e.callId, name: e.name, namespace: e.namespace, toolKind: e.toolKind, mcp: e.mcp, agents: e.agents, line: e.line,
       start: e.time, end: e.time, callTime: e.time, incomplete: true, result: {}, parentKey,
       arguments: this.keepContent ? e.arguments : undefined,
     };

@@ -1,4 +1,4 @@
-import type { ThreadMeta, TokenUsage, ToolKind, ToolResultInfo } from './events.js';
+import type { ThreadMeta, TokenUsage, ToolIdentity, ToolResultInfo } from './events.js';
 
 export interface Note {
   name: string;
@@ -25,15 +25,9 @@ export type ContentPart =
   | { type: 'tool_call'; id?: string; name: string; arguments?: string }
   | { type: 'tool_result'; id: string; result: unknown };
 
-export interface ToolCall {
+export interface ToolCall extends ToolIdentity {
   /** call id as recorded, or `line:N` for items that carry none */
   key: string;
-  callId?: string;
-  name: string;
-  namespace?: string;
-  toolKind: ToolKind;
-  mcp?: { server: string; tool: string };
-  agentTargets?: string[];
   line: number;
   start: number;
   end: number;

@@ -232,7 +232,7 @@ export class ThreadMapper {
       }),
       events: [],
       error: failed ? { type: r.errorType ?? (r.exitCode !== undefined ? String(r.exitCode) : '_OTHER') } : undefined,
-      linkedThreads: tool.agentTargets,
+      linkedThreads: tool.agents?.threadIds,
     };
   }
 

@@ -1,7 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import type { ThreadMeta } from '../model/events.js';
+import { CodexDecoder } from '../formats/codex/decoder.js';
+import type { RolloutEvent, ThreadMeta } from '../model/events.js';
 import type { Placement } from '../otel/map.js';
 import { spanIdFor, spanKeys } from '../otel/ids.js';
 import { threadIdFromName } from '../sources/discover.js';
@@ -21,8 +22,6 @@ interface ParentFacts {
   interactions: { callId: string; targets: string[] }[];
 }
 
-const SPAWN_TOOLS = new Set(['spawn_agent', 'spawn_agents']);
-const PATH_INTERACTIONS = new Set(['send_message', 'followup_task', 'wait_agent', 'interrupt_agent', 'close_agent', 'send_input', 'wait']);
 
 /**
  * Places threads in their agent tree: the root (which names the trace) and the spawning call in
@@ -130,45 +129,29 @@ function sessionsRootsOf(file: string): string[] {
   return [dirname(file)];
 }
 
+/** Reads a parent's rollout through the Codex decoder and keeps only what places its children. */
 async function readFacts(path: string, threadId: string): Promise<ParentFacts | undefined> {
   const facts: ParentFacts = { threadId, byThreadId: new Map(), byPath: new Map(), interactions: [] };
-  const spawnCalls = new Set<string>();
+  const decoder = new CodexDecoder();
   let sawMeta = false;
   try {
     for await (const l of readLines(openRollout(path))) {
-      // cheap filter: only lines that can carry spawn facts are parsed
-      if (sawMeta && !/spawn|Collab|"function_call/.test(l.text)) continue;
-      let o: { type?: string; payload?: Record<string, unknown> };
+      let events: RolloutEvent[];
       try {
-        o = JSON.parse(l.text);
+        events = decoder.decode(JSON.parse(l.text), l.line).events;
       } catch {
         continue;
       }
-      const p = o.payload ?? {};
-      if (o.type === 'session_meta' && !sawMeta) {
-        sawMeta = true;
-        if (typeof p.session_id === 'string') facts.sessionId = p.session_id;
-        const spawn = (p.source as { subagent?: { thread_spawn?: { parent_thread_id?: string } } } | undefined)?.subagent?.thread_spawn;
-        facts.parentThreadId = (typeof p.parent_thread_id === 'string' ? p.parent_thread_id : undefined) ?? spawn?.parent_thread_id;
-        continue;
-      }
-      if (o.type === 'response_item' && p.type === 'function_call' && SPAWN_TOOLS.has(String(p.name)) && typeof p.call_id === 'string') {
-        spawnCalls.add(p.call_id);
-      } else if (o.type === 'response_item' && p.type === 'function_call' && PATH_INTERACTIONS.has(String(p.name)) && typeof p.call_id === 'string') {
-        const args = parseJson(typeof p.arguments === 'string' ? p.arguments : undefined);
-        const targets = ['target', 'targets', 'task_name', 'path', 'agent_path'].flatMap((k) => (Array.isArray(args?.[k]) ? (args?.[k] as unknown[]) : [args?.[k]]));
-        const paths = targets.filter((t): t is string => typeof t === 'string' && t.length > 0);
-        if (paths.length) facts.interactions.push({ callId: p.call_id, targets: paths });
-      } else if (o.type === 'response_item' && p.type === 'function_call_output' && spawnCalls.has(String(p.call_id))) {
-        const out = parseJson(typeof p.output === 'string' ? p.output : firstText(p.output));
-        if (typeof out?.agent_id === 'string') facts.byThreadId.set(out.agent_id, String(p.call_id));
-        if (typeof out?.task_name === 'string') facts.byPath.set(out.task_name, String(p.call_id));
-      } else if (o.type === 'event_msg' && p.type === 'collab_agent_spawn_end' && typeof p.new_thread_id === 'string') {
-        facts.byThreadId.set(p.new_thread_id, String(p.call_id));
-      } else if (o.type === 'event_msg' && p.type === 'item_completed') {
-        const item = p.item as { type?: string; tool?: string; id?: string; receiver_thread_ids?: unknown } | undefined;
-        if (item?.type === 'CollabAgentToolCall' && item.tool === 'spawn_agent' && item.id && Array.isArray(item.receiver_thread_ids)) {
-          for (const id of item.receiver_thread_ids) if (typeof id === 'string') facts.byThreadId.set(id, item.id);
+      for (const e of events) {
+        if (e.kind === 'thread_start') {
+          sawMeta = true;
+          facts.sessionId = e.meta.sessionId;
+          facts.parentThreadId = e.meta.parentThreadId;
+        } else if (e.kind === 'agent_spawned') {
+          if (e.threadId) facts.byThreadId.set(e.threadId, e.callId);
+          if (e.path) facts.byPath.set(e.path, e.callId);
+        } else if (e.kind === 'tool_call' && e.callId && e.agents?.paths.length) {
+          facts.interactions.push({ callId: e.callId, targets: e.agents.paths });
         }
       }
     }
@@ -176,20 +159,4 @@ async function readFacts(path: string, threadId: string): Promise<ParentFacts | 
     return undefined;
   }
   return sawMeta ? facts : undefined;
-}
-
-function parseJson(text: string | undefined): Record<string, unknown> | undefined {
-  if (!text) return undefined;
-  try {
-    const v = JSON.parse(text);
-    return typeof v === 'object' && v !== null ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function firstText(output: unknown): string | undefined {
-  if (!Array.isArray(output)) return undefined;
-  const first = output[0] as { text?: unknown } | undefined;
-  return typeof first?.text === 'string' ? first.text : undefined;
 }

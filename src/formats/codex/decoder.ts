@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { DecodeWarning, RolloutEvent, ThreadMeta, TokenUsage as Usage, ToolResultInfo } from '../../model/events.js';
+import type { DecodeWarning, RolloutEvent, ThreadMeta, TokenUsage as Usage, ToolIdentity, ToolResultInfo } from '../../model/events.js';
 import * as S from './schemas.js';
 import { decodeMcpName, durationMs, parseToolOutput } from './tool-output.js';
 import { IGNORED_EVENT_MSGS, IGNORED_LINE_TYPES, IGNORED_RESPONSE_ITEMS } from './known.js';
@@ -20,6 +20,7 @@ export class CodexDecoder {
   private paginated = false;
   private seenMeta = false;
   private lastTime = 0;
+  private readonly spawnCalls = new Set<string>();
 
   decode(value: unknown, line: number): Decoded {
     if (!isObject(value)) return warn(line, typeof value, 'line is not a JSON object');
@@ -130,6 +131,7 @@ export class CodexDecoder {
         return { events: [{ kind: 'model_output', ...base, item: 'reasoning', text: reasoningText(p) }] };
       case 'function_call':
         return one(parse(S.FunctionCall, p, line, type), (c) => {
+          if (SPAWN_TOOLS.has(c.name) && c.call_id) this.spawnCalls.add(c.call_id);
           const mcp = decodeMcpName(c.name, c.namespace);
           return {
             kind: 'tool_call', ...base,
@@ -138,7 +140,7 @@ export class CodexDecoder {
             namespace: c.namespace ?? undefined,
             toolKind: mcp ? 'mcp' : 'function',
             mcp,
-            agentTargets: AGENT_TOOLS.has(c.name) ? agentTargets(c.arguments) : undefined,
+            agents: AGENT_TOOLS.has(c.name) ? agentsNamed(c.arguments) : undefined,
             arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments),
           };
         });
@@ -172,7 +174,9 @@ export class CodexDecoder {
         if (!o.ok) return o.decoded;
         if (!o.value.call_id) return NONE;
         const output = type === 'tool_search_output' ? p.tools : o.value.output;
-        return { events: [{ kind: 'tool_output', ...base, callId: o.value.call_id, output, result: parseToolOutput(output) }] };
+        const events: RolloutEvent[] = [{ kind: 'tool_output', ...base, callId: o.value.call_id, output, result: parseToolOutput(output) }];
+        if (this.spawnCalls.delete(o.value.call_id)) events.push(...spawnedBy(o.value.call_id, output, base));
+        return { events };
       }
       default:
         if (IGNORED_RESPONSE_ITEMS.has(type)) return NONE;
@@ -239,19 +243,21 @@ export class CodexDecoder {
       case 'web_search_end':
         return one(parse(S.WebSearchEnd, p, line, type), (e) =>
           result(base, e.call_id, {}, { name: 'web_search', toolKind: 'web_search', standalone: true, content: e.query }));
+      case 'collab_agent_spawn_end': {
+        const decoded = this.callIdEvent(p, base, type);
+        if (typeof p.new_thread_id === 'string' && typeof p.call_id === 'string') {
+          decoded.events.push({ kind: 'agent_spawned', ...base, callId: p.call_id, threadId: p.new_thread_id });
+        }
+        return decoded;
+      }
       case 'image_generation_end':
       case 'view_image_tool_call':
       case 'dynamic_tool_call_response':
-      case 'collab_agent_spawn_end':
       case 'collab_agent_interaction_end':
       case 'collab_waiting_end':
       case 'collab_close_end':
       case 'collab_resume_end':
-        return one(parse(S.CallIdEvent, p, line, type), (e) => result(base, e.call_id, {
-          completedAtMs: e.completed_at_ms || undefined,
-          durationMs: durationMs(e.duration),
-          ...(e.success === false ? { success: false, errorType: 'tool_error' } : statusFailure(e.status)),
-        }, { name: typeof p.tool === 'string' ? p.tool : EVENT_TOOL_NAMES[type] }));
+        return this.callIdEvent(p, base, type);
       case 'item_completed':
         return this.itemCompleted(p, base);
       case 'thread_rolled_back':
@@ -276,6 +282,14 @@ export class CodexDecoder {
         if (IGNORED_EVENT_MSGS.has(type)) return NONE;
         return warn(line, `event_msg:${type}`, 'unknown event type');
     }
+  }
+
+  private callIdEvent(p: Record<string, unknown>, base: { time: number; line: number; ordinal?: number }, type: string): Decoded {
+    return one(parse(S.CallIdEvent, p, base.line, type), (e) => result(base, e.call_id, {
+      completedAtMs: e.completed_at_ms || undefined,
+      durationMs: durationMs(e.duration),
+      ...(e.success === false ? { success: false, errorType: 'tool_error' } : statusFailure(e.status)),
+    }, { name: typeof p.tool === 'string' ? p.tool : EVENT_TOOL_NAMES[type] }));
   }
 
   private itemCompleted(p: Record<string, unknown>, base: { time: number; line: number; ordinal?: number }): Decoded {
@@ -312,10 +326,13 @@ export class CodexDecoder {
           info.mcpServer = typeof item.server === 'string' ? item.server : undefined;
           info.mcpTool = typeof item.tool === 'string' ? item.tool : undefined;
         }
+        const spawned: RolloutEvent[] = item.type === 'CollabAgentToolCall' && item.tool === 'spawn_agent' && Array.isArray(item.receiver_thread_ids)
+          ? item.receiver_thread_ids.filter((t): t is string => typeof t === 'string').map((threadId) => ({ kind: 'agent_spawned', ...base, callId: id, threadId }))
+          : [];
         const extra = item.type === 'WebSearch'
           ? { name: 'web_search', toolKind: 'web_search' as const, standalone: true }
           : { name: typeof item.tool === 'string' ? item.tool : ITEM_TOOL_NAMES[item.type], toolKind: item.type === 'McpToolCall' ? 'mcp' as const : undefined };
-        return { events: [result(base, id, info, extra)] };
+        return { events: [result(base, id, info, extra), ...spawned] };
       }
       case 'ContextCompaction':
         return { events: [{ kind: 'compaction', ...base, remote: false, marker: true }] };
@@ -327,26 +344,41 @@ export class CodexDecoder {
   }
 }
 
+const SPAWN_TOOLS = new Set(['spawn_agent', 'spawn_agents']);
 const AGENT_TOOLS = new Set(['send_input', 'send_message', 'followup_task', 'wait', 'wait_agent', 'close_agent', 'interrupt_agent', 'resume_agent']);
 const THREAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Multi-agent calls name their agents by thread id (v1) under several argument names. */
-function agentTargets(args: unknown): string[] | undefined {
-  let parsed: unknown = args;
-  if (typeof args === 'string') {
-    try {
-      parsed = JSON.parse(args);
-    } catch {
-      return undefined;
-    }
+function parseJsonObject(text: unknown): Record<string, unknown> | undefined {
+  if (isObject(text)) return text;
+  if (typeof text !== 'string') return undefined;
+  try {
+    const v: unknown = JSON.parse(text);
+    return isObject(v) ? v : undefined;
+  } catch {
+    return undefined;
   }
-  if (!isObject(parsed)) return undefined;
-  const ids = ['id', 'target', 'agent_id', 'ids', 'targets'].flatMap((k) => {
-    const v = parsed[k];
-    return Array.isArray(v) ? v : [v];
-  });
-  const found = [...new Set(ids.filter((v): v is string => typeof v === 'string' && THREAD_ID.test(v)))];
-  return found.length ? found : undefined;
+}
+
+/** Multi-agent calls name their agents by thread id (v1) or path (v2) under several argument names. */
+function agentsNamed(args: unknown): ToolIdentity['agents'] {
+  const parsed = parseJsonObject(args);
+  if (!parsed) return undefined;
+  const names = ['id', 'target', 'agent_id', 'ids', 'targets', 'task_name', 'path', 'agent_path']
+    .flatMap((k) => (Array.isArray(parsed[k]) ? (parsed[k] as unknown[]) : [parsed[k]]))
+    .filter((v): v is string => typeof v === 'string' && v !== '');
+  const unique = [...new Set(names)];
+  const threadIds = unique.filter((v) => THREAD_ID.test(v));
+  const paths = unique.filter((v) => !THREAD_ID.test(v));
+  return threadIds.length || paths.length ? { threadIds, paths } : undefined;
+}
+
+/** spawn_agent answers `{"agent_id": …}` (v1) or `{"task_name": "/root/…"}` (v2). */
+function spawnedBy(callId: string, output: unknown, base: { time: number; line: number; ordinal?: number }): RolloutEvent[] {
+  const text = Array.isArray(output) ? (output[0] as { text?: unknown } | undefined)?.text : output;
+  const out = parseJsonObject(text);
+  const threadId = typeof out?.agent_id === 'string' ? out.agent_id : undefined;
+  const path = typeof out?.task_name === 'string' ? out.task_name : undefined;
+  return threadId || path ? [{ kind: 'agent_spawned', ...base, callId, threadId, path }] : [];
 }
 
 const EVENT_TOOL_NAMES: Record<string, string> = {
