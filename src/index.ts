@@ -3,7 +3,7 @@ export { CodexDecoder } from './formats/codex/decoder.js';
 export { ThreadAssembler } from './model/assembler.js';
 export type * from './model/events.js';
 export type * from './model/types.js';
-export { ThreadMapper, type Placement } from './otel/map.js';
+export { ThreadMapper } from './otel/map.js';
 export { traceIdFor, spanIdFor } from './otel/ids.js';
 export { resolveOtlpConfig, type OtlpConfig } from './export/config.js';
 export { OtlpSink } from './export/otlp-sink.js';

@@ -104,3 +104,16 @@ export function addUsage(into: TokenUsage, u: TokenUsage): void {
   into.total += u.total;
   if (u.cacheWriteInput !== undefined) into.cacheWriteInput = (into.cacheWriteInput ?? 0) + u.cacheWriteInput;
 }
+
+/** Where a thread sits in its agent tree, as far as is known. */
+export interface Placement {
+  /** root thread of the tree: names the trace */
+  rootThreadId: string;
+  conversationId: string;
+  /** the call that spawned this thread; only the parent thread when the call is unknown */
+  spawnedBy?: { threadId: string; callKey?: string };
+  /** why the parent is not the spawning call */
+  parentNote?: string;
+  /** calls in the parent that addressed this agent after spawning it */
+  addressedBy?: { threadId: string; callKey: string }[];
+}

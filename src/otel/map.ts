@@ -2,25 +2,12 @@ import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type SpanContext
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { ThreadMeta, TokenUsage } from '../model/events.js';
-import type { ContentPart, ModelCall, Note, Thread, ToolCall, Turn } from '../model/types.js';
+import type { ContentPart, ModelCall, Note, Placement, Thread, ToolCall, Turn } from '../model/types.js';
 import { contentValue, type ContentPolicy } from './content.js';
 import { spanIdFor, spanKeys, traceIdFor } from './ids.js';
 import { SCOPE } from './resource.js';
 
 const MAX_EVENTS = 128;
-
-/** Where a thread sits in its agent tree, as far as the caller knows. */
-export interface Placement {
-  /** root thread of the tree: names the trace */
-  rootThreadId: string;
-  /** span id of the span the thread span hangs under (the spawning call), if any */
-  parentSpanId?: string;
-  /** why the parent is what it is, when it is not the spawning call */
-  parentNote?: string;
-  conversationId: string;
-  /** span ids (same trace) of calls in the parent that addressed this agent after spawning it */
-  links?: string[];
-}
 
 interface Draft {
   key: string;
@@ -32,9 +19,8 @@ interface Draft {
   attributes: Attributes;
   events: Note[];
   error?: { type: string; message?: string };
-  /** thread ids this span refers to (multi-agent interactions) */
-  linkedThreads?: string[];
-  linkedSpans?: string[];
+  /** span keys (same trace) this span links to: multi-agent interactions */
+  links?: string[];
 }
 
 /**
@@ -58,10 +44,6 @@ export class ThreadMapper {
   ) {
     this.traceId = traceIdFor(placement.rootThreadId);
     this.agentName = agentNameOf(meta);
-  }
-
-  get threadSpanId(): string {
-    return spanIdFor(spanKeys.thread(this.meta.threadId));
   }
 
   turnSpans(turn: Turn): ReadableSpan[] {
@@ -144,9 +126,10 @@ export class ThreadMapper {
         ...this.source(thread.line),
       }),
       events: thread.notes,
-      linkedSpans: this.placement.links,
+      links: this.placement.addressedBy?.map((c) => spanKeys.tool(c.threadId, c.callKey)),
     };
-    const [span] = this.finish([draft], this.placement.parentSpanId);
+    const by = this.placement.spawnedBy;
+    const [span] = this.finish([draft], by && (by.callKey ? spanKeys.tool(by.threadId, by.callKey) : spanKeys.thread(by.threadId)));
     return span as ReadableSpan;
   }
 
@@ -232,7 +215,7 @@ export class ThreadMapper {
       }),
       events: [],
       error: failed ? { type: r.errorType ?? (r.exitCode !== undefined ? String(r.exitCode) : '_OTHER') } : undefined,
-      linkedThreads: tool.agents?.threadIds,
+      links: tool.agents?.threadIds.map(spanKeys.thread),
     };
   }
 
@@ -243,7 +226,7 @@ export class ThreadMapper {
   }
 
   /** Gives every span a positive length and makes each parent enclose its children. */
-  private finish(drafts: Draft[], rootParentSpanId?: string): ReadableSpan[] {
+  private finish(drafts: Draft[], rootParentKey?: string): ReadableSpan[] {
     const byKey = new Map(drafts.map((d) => [d.key, d]));
     for (const d of drafts) if (d.endUs <= d.startUs) d.endUs = d.startUs + 1;
     for (let i = drafts.length - 1; i >= 0; i--) {
@@ -258,12 +241,15 @@ export class ThreadMapper {
       if (d.endUs > this.maxEndUs) this.maxEndUs = d.endUs;
       if (d.startUs < this.minStartUs) this.minStartUs = d.startUs;
     }
-    const spans = drafts.map((d) => this.toSpan(d, d.parentKey ? this.idOf(d.parentKey) : rootParentSpanId));
+    const spans = drafts.map((d) => this.toSpan(d, this.idOf(d.parentKey ?? rootParentKey)));
     this.ids.clear();
     return spans;
   }
 
-  private idOf(key: string): string {
+  private idOf(key: string): string;
+  private idOf(key: string | undefined): string | undefined;
+  private idOf(key: string | undefined): string | undefined {
+    if (key === undefined) return undefined;
     let id = this.ids.get(key);
     if (!id) {
       id = spanIdFor(key);
@@ -291,16 +277,10 @@ export class ThreadMapper {
       ended: true,
       status: d.error ? { code: SpanStatusCode.ERROR, message: d.error.message ?? d.error.type } : { code: SpanStatusCode.UNSET },
       attributes,
-      links: [
-        ...(d.linkedThreads ?? []).map((threadId) => ({
-          context: { traceId: this.traceId, spanId: spanIdFor(spanKeys.thread(threadId)), traceFlags: TraceFlags.SAMPLED },
-          attributes: { 'codex.link.kind': 'agent_interaction', 'gen_ai.agent.id': threadId },
-        })),
-        ...(d.linkedSpans ?? []).map((spanId) => ({
-          context: { traceId: this.traceId, spanId, traceFlags: TraceFlags.SAMPLED },
-          attributes: { 'codex.link.kind': 'agent_interaction' },
-        })),
-      ],
+      links: (d.links ?? []).map((key) => ({
+        context: { traceId: this.traceId, spanId: this.idOf(key), traceFlags: TraceFlags.SAMPLED },
+        attributes: { 'codex.link.kind': 'agent_interaction' },
+      })),
       events,
       resource: this.resource,
       instrumentationScope: SCOPE,

@@ -3,8 +3,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { CodexDecoder } from '../formats/codex/decoder.js';
 import type { RolloutEvent, ThreadMeta } from '../model/events.js';
-import type { Placement } from '../otel/map.js';
-import { spanIdFor, spanKeys } from '../otel/ids.js';
+import type { Placement } from '../model/types.js';
 import { threadIdFromName } from '../sources/discover.js';
 import { openRollout } from '../sources/files.js';
 import { readLines } from '../sources/lines.js';
@@ -50,7 +49,7 @@ export class AgentTree {
     if (!parent) {
       return {
         rootThreadId: root, conversationId,
-        parentSpanId: spanIdFor(spanKeys.thread(parentId)),
+        spawnedBy: { threadId: parentId },
         parentNote: `parent rollout ${parentId} not found; hanging under its thread span`,
       };
     }
@@ -58,20 +57,20 @@ export class AgentTree {
     if (!callId) {
       return {
         rootThreadId: root, conversationId,
-        parentSpanId: spanIdFor(spanKeys.thread(parentId)),
+        spawnedBy: { threadId: parentId },
         parentNote: 'no spawning call found in the parent rollout; hanging under its thread span',
       };
     }
-    return { rootThreadId: root, conversationId, parentSpanId: spanIdFor(spanKeys.tool(parentId, callId)), links: this.interactionLinks(parent, meta) };
+    return { rootThreadId: root, conversationId, spawnedBy: { threadId: parentId, callKey: callId }, addressedBy: this.interactions(parent, meta) };
   }
 
   /** v2 messages name the agent by path, which only the child knows: the child links back to them. */
-  private interactionLinks(parent: ParentFacts, meta: ThreadMeta): string[] | undefined {
+  private interactions(parent: ParentFacts, meta: ThreadMeta): Placement['addressedBy'] {
     const path = meta.agentPath;
     if (!path) return undefined;
     const name = path.split('/').pop();
     const calls = parent.interactions.filter((i) => i.targets.some((t) => t === path || t === name));
-    return calls.length ? calls.map((c) => spanIdFor(spanKeys.tool(parent.threadId, c.callId))) : undefined;
+    return calls.length ? calls.map((c) => ({ threadId: parent.threadId, callKey: c.callId })) : undefined;
   }
 
   private async rootOf(threadId: string, depth = 0): Promise<string> {
