@@ -8,6 +8,7 @@ import { renderTree } from '../export/tree.js';
 import { DEFAULT_CONTENT_LIMIT, type ContentPolicy } from '../otel/content.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
 import { exportSession, type SessionReport } from '../pipeline/session.js';
+import type { FormatName } from '../formats/detect.js';
 import { discover, InputError, type DiscoveredInput } from '../sources/discover.js';
 import { EXIT, printSummary, type SessionOutcome } from './summary.js';
 
@@ -20,6 +21,7 @@ export interface ExportFlags extends OtlpFlags {
   progress?: boolean;
   quiet?: boolean;
   sessionsDir?: string[];
+  format?: FormatName;
 }
 
 export interface Io {
@@ -30,7 +32,7 @@ export interface Io {
 
 export async function runExport(paths: string[], flags: ExportFlags, io: Io): Promise<number> {
   const content = contentPolicy(flags, io.env);
-  const serviceName = flags.serviceName ?? io.env.OTEL_SERVICE_NAME ?? 'codex';
+  const serviceName = flags.serviceName ?? io.env.OTEL_SERVICE_NAME;
   const sink = createSink(flags, io);
 
   const inputs: DiscoveredInput[] = [];
@@ -38,7 +40,7 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
   for (const p of paths) {
     try {
       const found = await discover([p]);
-      if (found.length === 0) outcomes.push(missing(p, 'no rollout-*.jsonl or rollout-*.jsonl.zst files found here'));
+      if (found.length === 0) outcomes.push(missing(p, 'no *.jsonl or *.jsonl.zst files found here'));
       inputs.push(...found);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
@@ -58,6 +60,7 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
     const collected: ReadableSpan[] | undefined = flags.dryRun ? [] : undefined;
     const report: SessionReport = await exportSession(input.path, {
       serviceName,
+      format: flags.format,
       content,
       place: (meta) => tree.place(meta),
       emit: async (spans) => {
@@ -68,7 +71,8 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
     });
     if (collected && collected.length > 0) io.stdout.write(`${report.path}  trace ${report.traceId}\n${renderTree(collected)}\n\n`);
     if (collected) delivery.delivered = collected.length;
-    outcomes.push({ report, delivery });
+    const skipped = !input.explicit && report.spans === 0 && /^(not a rollout|empty file)/.test(report.error ?? '');
+    outcomes.push({ report, delivery, skipped });
     bar?.increment(1, { spans: spanCount });
   }
   bar?.stop();

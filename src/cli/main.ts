@@ -30,6 +30,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .option('--service-name <name>', 'service.name of the spans (default OTEL_SERVICE_NAME, else codex)')
     .option('--capture-content', 'include prompts, messages, tool arguments and results (secrets redacted); also OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true')
     .option('--content-limit <chars>', 'longest captured value before it is cut with a marker', '16384')
+    .addOption(new Option('--format <format>', 'input format of every file (default: recognised from each file\'s first line)').choices(['codex', 'generic']))
     .option('--sessions-dir <dir>', 'where to look up the parents of sub-agent rollouts, repeatable (also searched: the sessions tree around each file, $CODEX_HOME/sessions and archived_sessions)', collect)
     .option('--dry-run', 'print each session\'s span tree instead of sending')
     .option('-o, --out <file>', 'write OTLP/JSON requests (one per line) to a file instead of sending; - for stdout')

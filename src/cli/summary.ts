@@ -13,6 +13,8 @@ export const EXIT = {
 export interface SessionOutcome {
   report: SessionReport;
   delivery: Delivery;
+  /** found in a directory walk but in no rollout format: not an error */
+  skipped?: boolean;
 }
 
 interface SummaryOptions {
@@ -28,7 +30,8 @@ const n = (x: number) => x.toLocaleString('en-US');
 export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): number {
   const ui = o.sink ? jaegerUi(o.sink.target) : undefined;
   const read = outcomes.filter((s) => s.report.traceId);
-  const unreadable = outcomes.filter((s) => s.report.error);
+  const unreadable = outcomes.filter((s) => s.report.error && !s.skipped);
+  const skipped = outcomes.filter((s) => s.skipped);
   const withBadLines = outcomes.filter((s) => s.report.badLines > 0);
   const spans = read.reduce((a, s) => a + s.report.spans, 0);
   const warnings = outcomes.reduce((a, s) => a + s.report.warnings, 0);
@@ -42,6 +45,7 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
   const err = (line: string) => o.stderr.write(`${line}\n`);
   for (const { report } of unreadable) err(`rollout-otel: ${report.path}: ${report.error}`);
   for (const { report } of outcomes) {
+    if (skipped.some((s) => s.report === report)) continue;
     for (const w of report.samples) err(`rollout-otel: ${report.path}:${w.line}: ${w.type}: ${w.message}`);
     const more = report.warnings + report.badLines - report.samples.length;
     if (more > 0) err(`rollout-otel: ${report.path}: … and ${n(more)} more such lines`);
@@ -49,6 +53,7 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
 
   err(`rollout-otel: ${n(read.length)} session${read.length === 1 ? '' : 's'} read, ${n(spans)} spans built` +
     (unreadable.length ? `, ${n(unreadable.length)} input${unreadable.length === 1 ? '' : 's'} not read` : '') +
+    (skipped.length ? `, ${n(skipped.length)} other .jsonl file${skipped.length === 1 ? '' : 's'} skipped (not a rollout)` : '') +
     (warnings ? `, ${n(warnings)} unknown line${warnings === 1 ? '' : 's'} skipped (warnings above)` : '') +
     (withBadLines.length ? `, ${n(withBadLines.reduce((a, s) => a + s.report.badLines, 0))} line(s) not valid JSON` : ''));
   let code: number = EXIT.ok;

@@ -95,7 +95,8 @@ export class ThreadAssembler {
         if (e.model) this.lastModel = e.model;
         break;
       case 'model_output':
-        this.current(e, previousLineTime).modelOutput(e.time, e.line, partOf(e, this.keepContent));
+        this.current(e, previousLineTime).modelOutput(e.time, e.line, partOf(e, this.keepContent), e);
+        if (e.model) this.lastModel = e.model;
         break;
       case 'tool_call':
         this.toolCall(e, previousLineTime);
@@ -126,6 +127,13 @@ export class ThreadAssembler {
       case 'thread_note':
         this.notes.push({ name: e.name, time: e.time, attributes: e.attributes });
         break;
+      case 'error':
+        if (this.turn) this.turn.error(e);
+        else {
+          this.error ??= { type: e.errorType ?? '_OTHER', message: e.message };
+          this.notes.push({ name: 'exception', time: e.time, attributes: { 'exception.type': e.errorType ?? '_OTHER', 'exception.message': e.message } });
+        }
+        break;
     }
     this.turn?.touch(e.time);
     return closed;
@@ -147,11 +155,13 @@ export class ThreadAssembler {
       notes: this.notes,
       copiedLines: this.copiedLines,
       lastModel: this.lastModel,
+      error: this.error,
     };
     return { turns, thread };
   }
 
   private firstChildStart = Infinity;
+  private error: Thread['error'];
   private readonly toolKeys = new Set<string>();
   private readonly turnIds = new Set<string>();
 
@@ -234,7 +244,7 @@ export class ThreadAssembler {
     this.turn = undefined;
     const turn = t.finish({
       time, status, ...extra,
-      inferredCalls: this.meta?.inferredTiming ?? false,
+      inferredCalls: (this.meta?.inferredTiming || this.meta?.callsFromOutputs) ?? false,
       nextCallIndex: () => this.callIndex++,
       model: this.lastModel,
     });

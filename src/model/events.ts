@@ -33,6 +33,10 @@ export interface ThreadMeta {
   ownHistoryStartOrdinal?: number;
   /** true when lines carry no time of their own (pre-envelope files) */
   inferredTiming: boolean;
+  /** the agent's own name, where the log records one (generic rollouts) */
+  agentName?: string;
+  /** each run of model output is one model response (logs without Codex token_count events) */
+  callsFromOutputs?: boolean;
 }
 
 export interface ToolResultInfo {
@@ -43,6 +47,7 @@ export interface ToolResultInfo {
   /** false when the tool reports failure without an exit code (patch failed, MCP isError, declined) */
   success?: boolean;
   errorType?: string;
+  errorMessage?: string;
   mcpServer?: string;
   mcpTool?: string;
   /** the process kept running after the call returned (unified exec sessions, code cells) */
@@ -94,7 +99,7 @@ export type RolloutEvent =
     })
   | (Base & { kind: 'user_message'; text: string })
   /** something the model produced: reasoning, assistant text, a tool call item */
-  | (Base & { kind: 'model_output'; item: 'message' | 'reasoning' | 'tool_call'; text?: string })
+  | (Base & { kind: 'model_output'; item: 'message' | 'reasoning' | 'tool_call'; text?: string; model?: string; usage?: TokenUsage })
   | (Base & ToolIdentity & { kind: 'tool_call'; arguments?: string })
   /** a spawn call's result names the agent it created */
   | (Base & { kind: 'agent_spawned'; callId: string; threadId?: string; path?: string })
@@ -112,6 +117,8 @@ export type RolloutEvent =
     })
   | (Base & { kind: 'token_count'; total: TokenUsage; last: TokenUsage })
   | (Base & { kind: 'compaction'; remote: boolean; replacementItems?: number; windowNumber?: number; marker: boolean })
+  /** an error the log records outside any tool call */
+  | (Base & { kind: 'error'; message: string; errorType?: string })
   | (Base & { kind: 'thread_note'; name: string; attributes: Record<string, string | number | boolean> })
   | (Base & { kind: 'turn_note'; name: string; attributes: Record<string, string | number | boolean> });
 

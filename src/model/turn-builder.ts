@@ -11,6 +11,9 @@ interface OutputGroup {
   claimed: boolean;
   input: ContentPart[];
   output: ContentPart[];
+  /** usage and model recorded on the output items themselves (generic logs) */
+  usage?: TokenUsage;
+  model?: string;
 }
 
 interface PendingCall {
@@ -82,7 +85,7 @@ export class TurnBuilder {
     this.input(e.time, this.keepContent ? { type: 'text', role: 'user', text: e.text } : undefined);
   }
 
-  modelOutput(time: number, line: number, part?: ContentPart): void {
+  modelOutput(time: number, line: number, part?: ContentPart, recorded?: { usage?: TokenUsage; model?: string }): void {
     let g = this.openGroup;
     if (!g) {
       g = { start: this.lastInput, end: time, line, claimed: false, input: this.pendingInput, output: [] };
@@ -94,6 +97,8 @@ export class TurnBuilder {
     }
     if (time > g.end) g.end = time;
     if (part && this.keepContent) g.output.push(part);
+    if (recorded?.usage) addUsage((g.usage ??= emptyUsage()), recorded.usage);
+    if (recorded?.model) g.model ??= recorded.model;
   }
 
   modelCall(call: ModelCall, time: number): void {
@@ -199,6 +204,13 @@ export class TurnBuilder {
     this.notes.push(n);
   }
 
+  /** An error recorded inside the turn: the turn fails unless it was aborted. */
+  error(e: Ev<'error'>): void {
+    this.failure ??= { type: e.errorType ?? '_OTHER', message: e.message };
+    this.notes.push({ name: 'exception', time: e.time, attributes: { 'exception.type': e.errorType ?? '_OTHER', 'exception.message': e.message } });
+  }
+  private failure: { type: string; message: string } | undefined;
+
   finish(end: {
     time: number;
     status: TurnStatus;
@@ -220,7 +232,7 @@ export class TurnBuilder {
 
     if (end.inferredCalls) {
       for (const g of this.groups) {
-        this.calls.push({ call: { index: end.nextCallIndex(), line: g.line, start: 0, end: 0, compacted: false, model: end.model }, group: g, fallbackStart: g.start, fallbackEnd: g.end });
+        this.calls.push({ call: { index: end.nextCallIndex(), line: g.line, start: 0, end: 0, compacted: false, model: g.model ?? this.ctx.model ?? end.model, usage: g.usage }, group: g, fallbackStart: g.start, fallbackEnd: g.end });
       }
     }
     const usage = emptyUsage();
@@ -255,6 +267,7 @@ export class TurnBuilder {
       c.end = clamp(c.end);
     }
     const model = modelCalls.find((c) => c.model)?.model ?? this.ctx.model ?? end.model;
+    const failed = this.failure && end.status === 'completed' ? this.failure : undefined;
     return {
       index: this.index,
       turnId: this.turnId,
@@ -262,11 +275,11 @@ export class TurnBuilder {
       line: this.line,
       start,
       end: turnEnd,
-      status: end.status,
+      status: failed ? 'failed' : end.status,
       implicit: this.implicit,
       abortReason: end.abortReason,
-      errorType: end.errorType,
-      errorMessage: end.errorMessage,
+      errorType: end.errorType ?? failed?.type,
+      errorMessage: end.errorMessage ?? failed?.message,
       model,
       cwd: this.ctx.cwd,
       approvalPolicy: this.ctx.approvalPolicy,

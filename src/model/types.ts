@@ -90,6 +90,8 @@ export interface Thread {
   notes: Note[];
   copiedLines: number;
   lastModel?: string;
+  /** an error recorded outside any turn */
+  error?: { type: string; message: string };
 }
 
 export function emptyUsage(): TokenUsage {

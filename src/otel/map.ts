@@ -126,6 +126,7 @@ export class ThreadMapper {
         ...this.source(thread.line),
       }),
       events: thread.notes,
+      error: thread.error,
       links: this.placement.addressedBy?.map((c) => spanKeys.tool(c.threadId, c.callKey)),
     };
     const by = this.placement.spawnedBy;
@@ -214,7 +215,7 @@ export class ThreadMapper {
         ...this.source(tool.line),
       }),
       events: [],
-      error: failed ? { type: r.errorType ?? (r.exitCode !== undefined ? String(r.exitCode) : '_OTHER') } : undefined,
+      error: failed ? { type: r.errorType ?? (r.exitCode !== undefined ? String(r.exitCode) : '_OTHER'), message: r.errorMessage } : undefined,
       links: tool.agents?.threadIds.map(spanKeys.thread),
     };
   }
@@ -292,6 +293,7 @@ export class ThreadMapper {
 }
 
 export function agentNameOf(meta: ThreadMeta): string {
+  if (meta.agentName) return meta.agentName;
   if (!meta.parentThreadId && !meta.subagentKind) return 'codex';
   return meta.agentNickname ?? meta.agentRole ?? meta.agentPath ?? meta.subagentKind ?? 'codex';
 }

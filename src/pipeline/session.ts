@@ -1,5 +1,7 @@
+import { stat } from 'node:fs/promises';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { CodexDecoder } from '../formats/codex/decoder.js';
+import type { LineDecoder } from '../formats/decoder.js';
+import { decoderFor, detectFormat, type FormatName } from '../formats/detect.js';
 import { ThreadAssembler } from '../model/assembler.js';
 import type { DecodeWarning, ThreadMeta } from '../model/events.js';
 import type { Placement, Turn } from '../model/types.js';
@@ -11,12 +13,17 @@ import { openRollout } from '../sources/files.js';
 import { readLines, type SourceLine } from '../sources/lines.js';
 
 export interface SessionOptions {
-  serviceName: string;
+  /** service.name; default: the agent's recorded name, else codex */
+  serviceName?: string;
+  /** the input dialect; detected from the first line when absent */
+  format?: FormatName;
+  /** the file's modification time, for logs whose lines carry no time */
+  mtimeMs?: number;
   content: ContentPolicy;
   /** where a thread sits in its agent tree; the default knows only what the file itself says */
   place?: (meta: ThreadMeta) => Placement | Promise<Placement>;
-  /** receives spans as turns close; awaiting it is the backpressure */
-  emit: (spans: ReadableSpan[]) => Promise<void>;
+  /** receives spans as turns close, with the line that closed them (Infinity at the end); awaiting it is the backpressure */
+  emit: (spans: ReadableSpan[], closedAtLine: number) => Promise<void>;
 }
 
 export interface SessionReport {
@@ -43,65 +50,149 @@ export function defaultPlacement(meta: ThreadMeta): Placement {
 
 /** Reads one rollout file and streams its spans to `emit`, one closed turn at a time. */
 export async function exportSession(path: string, opts: SessionOptions, lines?: AsyncIterable<SourceLine>): Promise<SessionReport> {
-  const report: SessionReport = { path, lines: 0, spans: 0, turns: 0, warnings: 0, badLines: 0, samples: [] };
-  const decoder = new CodexDecoder();
-  const assembler = new ThreadAssembler({ path, keepContent: opts.content.capture, fallbackThreadId: threadIdFromName(path) });
-  let mapper: ThreadMapper | undefined;
-  const warn = (w: DecodeWarning, bad: boolean) => {
-    if (bad) report.badLines++;
-    else report.warnings++;
-    if (report.samples.length < MAX_SAMPLES) report.samples.push(w);
-  };
-  const ensureMapper = async (): Promise<ThreadMapper> => {
-    if (!mapper) {
-      const meta = assembler.meta as ThreadMeta;
-      const placement = await (opts.place ?? defaultPlacement)(meta);
-      mapper = new ThreadMapper(meta, path, placement, resourceFor(opts.serviceName, meta.cliVersion), opts.content);
-      report.threadId = meta.threadId;
-      report.traceId = mapper.traceId;
-    }
-    return mapper;
-  };
-  const send = async (turns: Turn[]) => {
-    if (turns.length === 0) return;
-    const m = await ensureMapper();
-    const spans = turns.flatMap((t) => m.turnSpans(t));
-    report.turns += turns.length;
-    report.spans += spans.length;
-    await opts.emit(spans);
-  };
-
+  const mtimeMs = opts.mtimeMs ?? (path === '-' ? undefined : (await stat(path).catch(() => undefined))?.mtimeMs);
+  const session = new RolloutSession(path, { ...opts, mtimeMs });
+  let held: SourceLine[] | undefined;
   try {
     for await (const l of lines ?? readLines(openRollout(path))) {
-      report.lines = l.line;
-      if (l.text.trim() === '') continue;
-      let value: unknown;
+      if (held) held.push(l);
+      else {
+        await session.push(l);
+        // Generic logs are ordered by `seq`, which concurrent writers may append out of order.
+        if (session.format === 'generic') held = [];
+      }
+    }
+  } catch (err) {
+    session.failed(err);
+  }
+  if (held) for (const { line, value } of bySeq(held)) await session.push(line, value);
+  return session.finish();
+}
+
+/**
+ * One rollout file on its way to spans: lines go in as they are read (backfill) or appended
+ * (live); spans come out through `emit` as turns close, the thread span at `finish`.
+ */
+export class RolloutSession {
+  readonly report: SessionReport;
+  format: FormatName | undefined;
+  private decoder: LineDecoder | undefined;
+  private readonly assembler: ThreadAssembler;
+  private mapper: ThreadMapper | undefined;
+  private readonly fallbackThreadId: string | undefined;
+
+  constructor(readonly path: string, private readonly opts: SessionOptions) {
+    this.report = { path, lines: 0, spans: 0, turns: 0, warnings: 0, badLines: 0, samples: [] };
+    this.fallbackThreadId = threadIdFromName(path);
+    this.format = opts.format;
+    this.assembler = new ThreadAssembler({ path, keepContent: opts.content.capture, fallbackThreadId: this.fallbackThreadId });
+  }
+
+  get threadStarted(): boolean {
+    return this.assembler.started;
+  }
+
+  /** `value` is the line's parsed JSON when the caller has it already. */
+  async push(l: SourceLine, value?: unknown): Promise<void> {
+    if (l.line > this.report.lines) this.report.lines = l.line;
+    if (this.report.error) return;
+    if (value === undefined) {
+      if (l.text.trim() === '') return;
       try {
         value = JSON.parse(l.text);
       } catch {
-        warn({ line: l.line, type: 'invalid-json', message: l.complete ? 'line is not valid JSON' : 'truncated last line (no newline, not valid JSON)' }, true);
-        continue;
+        this.warn({ line: l.line, type: 'invalid-json', message: l.complete ? 'line is not valid JSON' : 'truncated last line (no newline, not valid JSON)' }, true);
+        return;
       }
-      const decoded = decoder.decode(value, l.line);
-      if (decoded.warning) warn(decoded.warning, false);
-      for (const e of decoded.events) await send(assembler.push(e));
     }
-  } catch (err) {
-    report.error = describeReadError(err);
+    const decoder = this.decoder ?? this.decoderFor(value, l.line);
+    if (!decoder) return;
+    const decoded = decoder.decode(value, l.line);
+    if (decoded.warning) this.warn(decoded.warning, false);
+    for (const e of decoded.events) await this.send(this.assembler.push(e), e.line);
   }
-  if (!assembler.started) {
-    report.error ??= report.lines === 0 ? 'empty file' : 'no session_meta line: not a Codex rollout';
+
+  /** Closes what is still open (end of file, or a live session gone idle) and emits the thread span. */
+  async finish(): Promise<SessionReport> {
+    const report = this.report;
+    if (!this.assembler.started) {
+      report.error ??= report.lines === 0 ? 'empty file'
+        : this.format ? `no session start found: not a ${this.format} rollout`
+        : 'not a rollout: no line in a known format (Codex rollout, generic {"type","seq","item"} rollout)';
+      return report;
+    }
+    const { turns, thread } = this.assembler.finish();
+    await this.send(turns, Infinity);
+    if (thread) {
+      const m = await this.ensureMapper();
+      report.spans++;
+      await this.opts.emit([m.threadSpan(thread)], Infinity);
+    }
     return report;
   }
-  const { turns, thread } = assembler.finish();
-  await send(turns);
-  if (thread) {
-    const m = await ensureMapper();
-    const span = m.threadSpan(thread);
-    report.spans++;
-    await opts.emit([span]);
+
+  failed(err: unknown): void {
+    this.report.error = describeReadError(err);
   }
-  return report;
+
+  private decoderFor(value: unknown, line: number): LineDecoder | undefined {
+    const format = this.format ?? detectFormat(value);
+    if (format === 'codex-trace') {
+      this.report.error = 'this is the event log of a Codex rollout trace bundle: export the bundle directory';
+      return undefined;
+    }
+    if (!format) {
+      this.warn({ line, type: 'unknown', message: 'line matches no known rollout format' }, false);
+      return undefined;
+    }
+    this.format = format;
+    this.decoder = decoderFor(format, { path: this.path, fallbackThreadId: this.fallbackThreadId, mtimeMs: this.opts.mtimeMs ?? Date.now() });
+    return this.decoder;
+  }
+
+  private warn(w: DecodeWarning, bad: boolean): void {
+    if (bad) this.report.badLines++;
+    else this.report.warnings++;
+    if (this.report.samples.length < MAX_SAMPLES) this.report.samples.push(w);
+  }
+
+  private async ensureMapper(): Promise<ThreadMapper> {
+    if (!this.mapper) {
+      const meta = this.assembler.meta as ThreadMeta;
+      const placement = await (this.opts.place ?? defaultPlacement)(meta);
+      this.mapper = new ThreadMapper(meta, this.path, placement, resourceFor(this.opts.serviceName ?? meta.agentName ?? 'codex', meta.cliVersion), this.opts.content);
+      this.report.threadId = meta.threadId;
+      this.report.traceId = this.mapper.traceId;
+    }
+    return this.mapper;
+  }
+
+  private async send(turns: Turn[], closedAt: number): Promise<void> {
+    if (turns.length === 0) return;
+    const m = await this.ensureMapper();
+    const spans = turns.flatMap((t) => m.turnSpans(t));
+    this.report.turns += turns.length;
+    this.report.spans += spans.length;
+    await this.opts.emit(spans, closedAt);
+  }
+}
+
+/** Stable order by `seq`; lines without one keep their place after the line before them. */
+function bySeq(lines: SourceLine[]): { line: SourceLine; value: unknown }[] {
+  let last = -Infinity;
+  const keyed = lines.map((line, i) => {
+    let value: unknown;
+    try {
+      value = line.text.trim() === '' ? undefined : JSON.parse(line.text);
+    } catch {
+      value = undefined;
+    }
+    const seq = (value as { seq?: unknown } | undefined)?.seq;
+    if (typeof seq === 'number') last = seq;
+    return { line, value, seq: last, i };
+  });
+  keyed.sort((a, b) => a.seq - b.seq || a.i - b.i);
+  return keyed;
 }
 
 function describeReadError(err: unknown): string {

@@ -9,7 +9,8 @@ export interface DiscoveredInput {
 
 export class InputError extends Error {}
 
-const ROLLOUT = /^rollout-.*\.jsonl(?:\.zst)?$/;
+// Any JSONL file is a candidate: each file's format is recognised from its content.
+const ROLLOUT = /\.jsonl(?:\.zst)?$/;
 
 /** Expands the paths a user gave into rollout files: directories are walked recursively. */
 export async function discover(paths: string[]): Promise<DiscoveredInput[]> {

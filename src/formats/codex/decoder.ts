@@ -1,20 +1,18 @@
 import type { z } from 'zod';
 import type { DecodeWarning, RolloutEvent, ThreadMeta, TokenUsage as Usage, ToolIdentity, ToolResultInfo } from '../../model/events.js';
+import type { Decoded, LineDecoder } from '../decoder.js';
 import * as S from './schemas.js';
 import { decodeMcpName, durationMs, parseToolOutput } from './tool-output.js';
 import { IGNORED_EVENT_MSGS, IGNORED_LINE_TYPES, IGNORED_RESPONSE_ITEMS } from './known.js';
 
-export interface Decoded {
-  events: RolloutEvent[];
-  warning?: DecodeWarning;
-}
+export type { Decoded };
 
 const NONE: Decoded = { events: [] };
 // Pre-envelope files have no per-line time: lines are laid out 1 ms apart from the session start.
 const INFERRED_STEP_MS = 1;
 
 /** Decodes one Codex rollout file, line by line (stateful: remembers the format generation). */
-export class CodexDecoder {
+export class CodexDecoder implements LineDecoder {
   private legacy = false;
   private legacyStart = 0;
   private paginated = false;

@@ -1,0 +1,206 @@
+import type { z } from 'zod';
+import type { DecodeWarning, RolloutEvent, TokenUsage, ToolResultInfo } from '../../model/events.js';
+import type { Decoded, LineDecoder } from '../decoder.js';
+import * as S from './schemas.js';
+
+export interface GenericDecoderOptions {
+  /** thread id when the file has no session_meta id (derived from the file name) */
+  fallbackThreadId: string;
+  /** where to lay out lines when none of them carries a time (the file's modification time) */
+  fallbackStart: number;
+}
+
+// Lines without a time of their own are laid out this far apart after the previous one.
+const INFERRED_STEP_MS = 1;
+const NONE: Decoded = { events: [] };
+const IGNORED = new Set(['session_end', 'session_ended', 'heartbeat']);
+
+/**
+ * Decodes the generic append-only rollout pattern: `session_meta`, `user_message`,
+ * `assistant_message`, `reasoning`, `tool_call`, `tool_result`, `error`, one per line.
+ */
+export class GenericDecoder implements LineDecoder {
+  private lastTime: number | undefined;
+  private inferred = false;
+  private seenMeta = false;
+
+  constructor(private readonly opts: GenericDecoderOptions) {}
+
+  decode(value: unknown, line: number): Decoded {
+    const parsed = S.Line.safeParse(value);
+    if (!parsed.success) return warn(line, typeOf(value), 'not a generic rollout line ({"type", "seq", "item"})');
+    const l = parsed.data;
+    const item = l.item ?? {};
+    const { time, warning } = this.timeOf(l, item, line);
+    const base = { time, line, ordinal: l.seq ?? undefined };
+    const decoded = this.item(l.type, item, base);
+    return warning && !decoded.warning ? { ...decoded, warning } : decoded;
+  }
+
+  private item(type: string, item: Record<string, unknown>, base: { time: number; line: number; ordinal?: number }): Decoded {
+    switch (type) {
+      case 'session_meta':
+        return this.sessionMeta(item, base);
+      case 'user_message':
+        return one(S.Message, item, base.line, type, (m) => ({ kind: 'user_message', ...base, text: textOf(m.text ?? m.content ?? m.message) }));
+      case 'assistant_message':
+      case 'reasoning':
+        return one(S.Message, item, base.line, type, (m) => ({
+          kind: 'model_output', ...base,
+          item: type === 'reasoning' ? 'reasoning' : 'message',
+          text: textOf(m.text ?? m.content ?? m.message),
+          model: m.model ?? undefined,
+          usage: usageOf(m.usage),
+        }));
+      case 'tool_call':
+        return this.toolCall(item, base);
+      case 'tool_result':
+        return one(S.ToolResult, item, base.line, type, (r) => {
+          const callId = r.call_id ?? r.tool_call_id ?? r.id;
+          if (!callId) return undefined;
+          return { kind: 'tool_output', ...base, callId, output: r.output ?? r.result ?? r.content, result: resultOf(r) };
+        }, 'tool_result without call_id');
+      case 'error':
+        return one(S.ErrorItem, item, base.line, type, (e) => {
+          const message = textOf(e.message ?? e.error ?? e.text) || 'error';
+          const errorType = e.type ?? (e.code != null ? String(e.code) : undefined);
+          const callId = e.call_id ?? e.tool_call_id;
+          if (callId) return { kind: 'tool_result', ...base, callId, result: { success: false, errorType: errorType ?? '_OTHER', errorMessage: message } };
+          return { kind: 'error', ...base, message, errorType };
+        });
+      default:
+        if (IGNORED.has(type)) return NONE;
+        return warn(base.line, type, 'unknown event type');
+    }
+  }
+
+  private sessionMeta(item: Record<string, unknown>, base: { time: number; line: number; ordinal?: number }): Decoded {
+    if (this.seenMeta) return { events: [{ kind: 'thread_note', ...base, name: 'session_meta_repeated', attributes: {} }] };
+    const m = S.SessionMeta.safeParse(item);
+    if (!m.success) return warn(base.line, 'session_meta', issue(m.error));
+    this.seenMeta = true;
+    const s = m.data;
+    const threadId = s.id ?? s.thread_id ?? s.session_id ?? this.opts.fallbackThreadId;
+    const events: RolloutEvent[] = [{
+      kind: 'thread_start', ...base,
+      meta: {
+        threadId,
+        sessionId: s.session_id && s.session_id !== threadId ? s.session_id : undefined,
+        parentThreadId: s.parent_id ?? s.parent_session_id ?? undefined,
+        startTime: base.time,
+        agentName: s.agent ?? s.agent_name ?? s.name ?? undefined,
+        provider: s.provider ?? undefined,
+        cwd: s.cwd ?? undefined,
+        cliVersion: s.version ?? s.agent_version ?? undefined,
+        inferredTiming: this.inferred,
+        callsFromOutputs: true,
+      },
+    }];
+    if (s.model) events.push({ kind: 'turn_context', ...base, model: s.model });
+    return { events };
+  }
+
+  private toolCall(item: Record<string, unknown>, base: { time: number; line: number; ordinal?: number }): Decoded {
+    const r = S.ToolCall.safeParse(item);
+    if (!r.success) return warn(base.line, 'tool_call', issue(r.error));
+    const c = r.data;
+    const args = c.arguments ?? c.input ?? c.args;
+    const events: RolloutEvent[] = [{
+      kind: 'tool_call', ...base,
+      callId: c.call_id ?? c.tool_call_id ?? c.id ?? undefined,
+      name: c.name ?? c.tool ?? c.tool_name ?? 'unknown',
+      toolKind: 'function',
+      arguments: args === undefined ? undefined : typeof args === 'string' ? args : JSON.stringify(args),
+    }];
+    // Usage recorded on a call belongs to the model response that made the call.
+    const usage = usageOf(c.usage);
+    if (usage || c.model) events.push({ kind: 'model_output', ...base, item: 'tool_call', usage, model: c.model ?? undefined });
+    return { events };
+  }
+
+  private timeOf(l: z.infer<typeof S.Line>, item: Record<string, unknown>, line: number): { time: number; warning?: DecodeWarning } {
+    const raw = l.timestamp ?? l.ts ?? l.time ?? item.timestamp ?? item.ts ?? item.time;
+    const parsed = toMs(raw);
+    if (parsed !== undefined) {
+      this.lastTime = parsed;
+      return { time: parsed };
+    }
+    if (this.lastTime === undefined) {
+      this.inferred = true;
+      this.lastTime = this.opts.fallbackStart;
+      return { time: this.lastTime };
+    }
+    if (this.inferred) this.lastTime += INFERRED_STEP_MS;
+    const warning = raw === undefined || this.inferred ? undefined : { line, type: l.type, message: `unreadable time ${JSON.stringify(raw).slice(0, 40)}; placed at the previous line's time` };
+    return { time: this.lastTime, warning };
+  }
+}
+
+function toMs(raw: unknown): number | undefined {
+  if (typeof raw === 'number' && Number.isFinite(raw)) return raw < 1e11 ? raw * 1000 : raw;
+  if (typeof raw === 'string' && raw.trim() !== '') {
+    const n = Number(raw);
+    if (Number.isFinite(n)) return toMs(n);
+    const t = Date.parse(raw);
+    return Number.isNaN(t) ? undefined : t;
+  }
+  return undefined;
+}
+
+function usageOf(u: z.infer<typeof S.Usage> | null | undefined): TokenUsage | undefined {
+  if (!u) return undefined;
+  const input = u.input_tokens ?? u.prompt_tokens ?? 0;
+  const output = u.output_tokens ?? u.completion_tokens ?? 0;
+  const cached = u.cached_input_tokens ?? u.cache_read_input_tokens ?? u.cached_tokens ?? u.input_tokens_details?.cached_tokens ?? u.prompt_tokens_details?.cached_tokens ?? 0;
+  const reasoning = u.reasoning_output_tokens ?? u.reasoning_tokens ?? u.output_tokens_details?.reasoning_tokens ?? u.completion_tokens_details?.reasoning_tokens ?? 0;
+  const usage: TokenUsage = { input, cachedInput: cached, output, reasoningOutput: reasoning, total: u.total_tokens ?? input + output };
+  if (u.cache_creation_input_tokens != null) usage.cacheWriteInput = u.cache_creation_input_tokens;
+  return usage;
+}
+
+function resultOf(r: z.infer<typeof S.ToolResult>): ToolResultInfo {
+  const exitCode = r.exit_code ?? r.exitCode ?? undefined;
+  const status = r.status?.toLowerCase();
+  const failed = r.is_error === true || r.success === false || (r.error != null && r.error !== false && r.error !== '')
+    || status === 'error' || status === 'failed' || status === 'failure';
+  const info: ToolResultInfo = { exitCode, durationMs: r.duration_ms ?? undefined };
+  if (failed) {
+    info.success = false;
+    info.errorType = exitCode !== undefined ? String(exitCode) : status && status !== 'error' ? status : '_OTHER';
+    const message = typeof r.error === 'string' ? r.error : undefined;
+    if (message) info.errorMessage = message;
+  }
+  return info;
+}
+
+/** Message text as a string: plain, or the text parts of a content array. */
+function textOf(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return v.map((p) => (typeof p === 'string' ? p : textOf((p as { text?: unknown })?.text ?? ''))).join('');
+  if (v && typeof v === 'object' && 'text' in v) return textOf((v as { text: unknown }).text);
+  return '';
+}
+
+function one<T extends z.ZodTypeAny>(
+  schema: T, item: unknown, line: number, type: string,
+  make: (v: z.infer<T>) => RolloutEvent | undefined, missing = 'missing fields',
+): Decoded {
+  const r = schema.safeParse(item);
+  if (!r.success) return warn(line, type, issue(r.error));
+  const e = make(r.data);
+  return e ? { events: [e] } : warn(line, type, missing);
+}
+
+function issue(error: z.ZodError): string {
+  const i = error.issues[0];
+  return i ? `${i.path.join('.') || 'item'}: ${i.message}` : 'invalid';
+}
+
+function warn(line: number, type: string, message: string): Decoded {
+  return { events: [], warning: { line, type, message } };
+}
+
+function typeOf(v: unknown): string {
+  if (v && typeof v === 'object' && typeof (v as { type?: unknown }).type === 'string') return (v as { type: string }).type;
+  return Array.isArray(v) ? 'array' : typeof v;
+}

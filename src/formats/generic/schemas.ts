@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+// The generic append-only pattern: one JSON event per line, `{"type", "seq", "item", time}`.
+// Writers differ in spelling, so each field accepts its common aliases; objects stay open.
+
+const text = z.union([z.string(), z.array(z.unknown()), z.looseObject({})]).nullish();
+const id = z.union([z.string(), z.number().transform(String)]).nullish();
+const count = z.number().nonnegative().nullish();
+
+export const Line = z.looseObject({
+  type: z.string(),
+  seq: z.number().nullish(),
+  item: z.looseObject({}).nullish(),
+  timestamp: z.union([z.string(), z.number()]).nullish(),
+  ts: z.union([z.string(), z.number()]).nullish(),
+  time: z.union([z.string(), z.number()]).nullish(),
+});
+
+export const SessionMeta = z.looseObject({
+  id,
+  session_id: id,
+  thread_id: id,
+  parent_id: id,
+  parent_session_id: id,
+  agent: z.string().nullish(),
+  agent_name: z.string().nullish(),
+  name: z.string().nullish(),
+  model: z.string().nullish(),
+  provider: z.string().nullish(),
+  cwd: z.string().nullish(),
+  version: z.string().nullish(),
+  agent_version: z.string().nullish(),
+});
+
+export const Usage = z.looseObject({
+  input_tokens: count,
+  prompt_tokens: count,
+  output_tokens: count,
+  completion_tokens: count,
+  cached_input_tokens: count,
+  cache_read_input_tokens: count,
+  cached_tokens: count,
+  cache_creation_input_tokens: count,
+  reasoning_tokens: count,
+  reasoning_output_tokens: count,
+  total_tokens: count,
+  input_tokens_details: z.looseObject({ cached_tokens: count }).nullish(),
+  prompt_tokens_details: z.looseObject({ cached_tokens: count }).nullish(),
+  output_tokens_details: z.looseObject({ reasoning_tokens: count }).nullish(),
+  completion_tokens_details: z.looseObject({ reasoning_tokens: count }).nullish(),
+});
+
+export const Message = z.looseObject({
+  text,
+  content: text,
+  message: text,
+  model: z.string().nullish(),
+  usage: Usage.nullish(),
+});
+
+export const ToolCall = z.looseObject({
+  call_id: id,
+  tool_call_id: id,
+  id,
+  name: z.string().nullish(),
+  tool: z.string().nullish(),
+  tool_name: z.string().nullish(),
+  arguments: z.unknown().optional(),
+  input: z.unknown().optional(),
+  args: z.unknown().optional(),
+  model: z.string().nullish(),
+  usage: Usage.nullish(),
+});
+
+export const ToolResult = z.looseObject({
+  call_id: id,
+  tool_call_id: id,
+  id,
+  name: z.string().nullish(),
+  output: z.unknown().optional(),
+  result: z.unknown().optional(),
+  content: z.unknown().optional(),
+  exit_code: z.number().int().nullish(),
+  exitCode: z.number().int().nullish(),
+  duration_ms: z.number().nonnegative().nullish(),
+  is_error: z.boolean().nullish(),
+  error: z.unknown().optional(),
+  status: z.string().nullish(),
+  success: z.boolean().nullish(),
+});
+
+export const ErrorItem = z.looseObject({
+  message: text,
+  error: text,
+  text,
+  type: z.string().nullish(),
+  code: z.union([z.string(), z.number()]).nullish(),
+  call_id: id,
+  tool_call_id: id,
+});
