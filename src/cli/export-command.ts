@@ -88,7 +88,7 @@ function createSink(flags: ExportFlags, io: Io): SpanSink | undefined {
   return sink;
 }
 
-function contentPolicy(flags: ExportFlags, env: NodeJS.ProcessEnv): ContentPolicy {
+export function contentPolicy(flags: Pick<ExportFlags, 'captureContent' | 'contentLimit'>, env: NodeJS.ProcessEnv): ContentPolicy {
   const fromEnv = /^(true|1|yes|span_only|span_and_event)$/i.test(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT ?? '');
   const limit = flags.contentLimit !== undefined ? Number(flags.contentLimit) : DEFAULT_CONTENT_LIMIT;
   if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--content-limit must be a positive number of characters, got "${flags.contentLimit}"`);

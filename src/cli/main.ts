@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../export/config.js';
 import { VERSION } from '../version.js';
 import { runExport, UsageError, type ExportFlags, type Io } from './export-command.js';
+import { DEFAULT_IDLE_TIMEOUT, runWatch, type WatchFlags } from './watch-command.js';
 import { EXIT } from './summary.js';
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -18,26 +19,26 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
 
-  program
+  withDeliveryOptions(program
     .command('export')
-    .description('export rollout files, directories of them (searched recursively), or - for stdin')
-    .argument('<paths...>', 'rollout-*.jsonl[.zst] files or directories such as ~/.codex/sessions')
-    .option('-e, --endpoint <url>', 'OTLP/HTTP base URL (traces go to <url>/v1/traces); default from OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, else http://localhost:4318')
-    .addOption(new Option('-p, --protocol <protocol>', 'OTLP encoding (default from OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)').choices(['http/protobuf', 'http/json']))
-    .option('-H, --header <key=value>', 'extra request header, repeatable (adds to OTEL_EXPORTER_OTLP_HEADERS)', collect)
-    .addOption(new Option('--compression <algorithm>', 'request compression (default from OTEL_EXPORTER_OTLP_COMPRESSION)').choices(['gzip', 'none']))
-    .option('--timeout <ms>', 'deadline per request including retries (default from OTEL_EXPORTER_OTLP_TIMEOUT, else 10000)')
-    .option('--service-name <name>', 'service.name of the spans (default OTEL_SERVICE_NAME, else codex)')
-    .option('--capture-content', 'include prompts, messages, tool arguments and results (secrets redacted); also OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true')
-    .option('--content-limit <chars>', 'longest captured value before it is cut with a marker', '16384')
-    .addOption(new Option('--format <format>', 'input format of every file (default: recognised from each file\'s first line)').choices(['codex', 'generic']))
-    .option('--sessions-dir <dir>', 'where to look up the parents of sub-agent rollouts, repeatable (also searched: the sessions tree around each file, $CODEX_HOME/sessions and archived_sessions)', collect)
+    .description('export rollout files, trace bundles, directories of them (searched recursively), or - for stdin')
+    .argument('<paths...>', 'rollout files (Codex rollout-*.jsonl[.zst], generic {"type","seq","item"} JSONL) or directories such as ~/.codex/sessions'))
     .option('--dry-run', 'print each session\'s span tree instead of sending')
     .option('-o, --out <file>', 'write OTLP/JSON requests (one per line) to a file instead of sending; - for stdout')
     .option('--no-progress', 'no progress bar')
-    .option('-q, --quiet', 'print only problems and the summary')
     .action(async (paths: string[], flags: ExportFlags) => {
       code = await runExport(paths, { ...flags, headers: (flags as { header?: string[] }).header }, io);
+    });
+
+  withDeliveryOptions(program
+    .command('watch')
+    .description('follow every rollout under a directory as it is written and send spans as turns finish (until SIGINT/SIGTERM)')
+    .argument('[dir]', 'directory to watch (default $CODEX_HOME/sessions, else ~/.codex/sessions)'))
+    .option('--idle-timeout <duration>', 'close a session silent this long (e.g. 2s, 90s, 10m) and send its thread span', DEFAULT_IDLE_TIMEOUT)
+    .option('--state <dir>', 'where checkpoints are kept (default $XDG_STATE_HOME/rollout-otel, else ~/.local/state/rollout-otel)')
+    .addOption(new Option('--poll <duration>', 'how often files are checked for new lines').default('250ms').hideHelp())
+    .action(async (dir: string | undefined, flags: WatchFlags) => {
+      code = await runWatch(dir, { ...flags, headers: (flags as { header?: string[] }).header }, io);
     });
 
   try {
@@ -51,6 +52,22 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     throw err;
   }
   return code;
+}
+
+/** Options both commands share: where spans go, what they carry, how inputs are read. */
+function withDeliveryOptions(cmd: Command): Command {
+  return cmd
+    .option('-e, --endpoint <url>', 'OTLP/HTTP base URL (traces go to <url>/v1/traces); default from OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, else http://localhost:4318')
+    .addOption(new Option('-p, --protocol <protocol>', 'OTLP encoding (default from OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)').choices(['http/protobuf', 'http/json']))
+    .option('-H, --header <key=value>', 'extra request header, repeatable (adds to OTEL_EXPORTER_OTLP_HEADERS)', collect)
+    .addOption(new Option('--compression <algorithm>', 'request compression (default from OTEL_EXPORTER_OTLP_COMPRESSION)').choices(['gzip', 'none']))
+    .option('--timeout <ms>', 'deadline per request including retries (default from OTEL_EXPORTER_OTLP_TIMEOUT, else 10000)')
+    .option('--service-name <name>', 'service.name of the spans (default OTEL_SERVICE_NAME, else the agent\'s recorded name, else codex)')
+    .option('--capture-content', 'include prompts, messages, tool arguments and results (secrets redacted); also OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true')
+    .option('--content-limit <chars>', 'longest captured value before it is cut with a marker', '16384')
+    .addOption(new Option('--format <format>', 'input format of every file (default: recognised from each file\'s first line)').choices(['codex', 'generic']))
+    .option('--sessions-dir <dir>', 'where to look up the parents of sub-agent rollouts, repeatable (also searched: the sessions tree around each file, $CODEX_HOME/sessions and archived_sessions)', collect)
+    .option('-q, --quiet', 'print only problems and the summary');
 }
 
 /** The OTel SDK reports partial successes and dropped data only through diag, which is silent by default. */

@@ -19,7 +19,8 @@ export class OtlpSink extends BatchingSink {
   private consecutiveFailures = 0;
   onStatus?: (message: string) => void;
 
-  constructor(readonly config: OtlpConfig, limits: BatchLimits = DEFAULT_LIMITS) {
+  /** `giveUp: false` keeps trying every batch (live mode, where the files are re-read after an outage) */
+  constructor(readonly config: OtlpConfig, limits: BatchLimits = DEFAULT_LIMITS, private readonly giveUp = true) {
     super(limits);
     this.target = config.url;
     const options = {
@@ -36,7 +37,7 @@ export class OtlpSink extends BatchingSink {
   }
 
   protected async send(spans: ReadableSpan[]): Promise<string | undefined> {
-    if (this.collectorDown) return `not sent: the collector at ${this.target} failed ${GIVE_UP_AFTER} times in a row`;
+    if (this.giveUp && this.collectorDown) return `not sent: the collector at ${this.target} failed ${GIVE_UP_AFTER} times in a row`;
     const result = await new Promise<ExportResult>((resolve) => this.exporter.export(spans, resolve));
     if (result.code === ExportResultCode.SUCCESS) {
       if (this.consecutiveFailures >= 1) this.onStatus?.(`collector at ${this.target} is accepting spans again`);
@@ -45,7 +46,7 @@ export class OtlpSink extends BatchingSink {
     }
     this.consecutiveFailures++;
     const message = describeExportError(result.error);
-    if (this.consecutiveFailures === GIVE_UP_AFTER) this.onStatus?.(`collector at ${this.target} looks down (${message}); not sending more in this run`);
+    if (this.giveUp && this.consecutiveFailures === GIVE_UP_AFTER) this.onStatus?.(`collector at ${this.target} looks down (${message}); not sending more in this run`);
     return message;
   }
 

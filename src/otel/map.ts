@@ -88,7 +88,8 @@ export class ThreadMapper {
     return this.finish(drafts);
   }
 
-  threadSpan(thread: Thread): ReadableSpan {
+  /** `placement` replaces the one given at construction for the links and the parent span. */
+  threadSpan(thread: Thread, placement: Placement = this.placement): ReadableSpan {
     const m = thread.meta;
     const draft: Draft = {
       key: spanKeys.thread(m.threadId),
@@ -112,7 +113,7 @@ export class ThreadMapper {
         'codex.agent.path': m.agentPath,
         'codex.agent.depth': m.depth,
         'codex.subagent.kind': m.subagentKind,
-        'codex.parent.link': this.placement.parentNote,
+        'codex.parent.link': placement.parentNote,
         'codex.cli_version': m.cliVersion,
         'codex.originator': m.originator,
         'codex.source': m.source,
@@ -127,9 +128,9 @@ export class ThreadMapper {
       }),
       events: thread.notes,
       error: thread.error,
-      links: this.placement.addressedBy?.map((c) => spanKeys.tool(c.threadId, c.callKey)),
+      links: placement.addressedBy?.map((c) => spanKeys.tool(c.threadId, c.callKey)),
     };
-    const by = this.placement.spawnedBy;
+    const by = placement.spawnedBy;
     const [span] = this.finish([draft], by && (by.callKey ? spanKeys.tool(by.threadId, by.callKey) : spanKeys.thread(by.threadId)));
     return span as ReadableSpan;
   }

@@ -111,7 +111,12 @@ export class AgentTree {
     }
   }
 
-  private remember(path: string): void {
+  /** Forgets what was read of a parent, so a live child sees the calls appended since. */
+  forget(threadId: string): void {
+    this.facts.delete(threadId);
+  }
+
+  remember(path: string): void {
     const id = threadIdFromName(path);
     // the plain file wins over its .zst archive
     if (id && (!this.paths.has(id) || !path.endsWith('.zst'))) this.paths.set(id, path);

@@ -19,6 +19,8 @@ export interface SessionOptions {
   format?: FormatName;
   /** the file's modification time, for logs whose lines carry no time */
   mtimeMs?: number;
+  /** place the thread again when its thread span is emitted (live: the parent may have grown) */
+  placeAtFinish?: boolean;
   content: ContentPolicy;
   /** where a thread sits in its agent tree; the default knows only what the file itself says */
   place?: (meta: ThreadMeta) => Placement | Promise<Placement>;
@@ -125,8 +127,9 @@ export class RolloutSession {
     await this.send(turns, Infinity);
     if (thread) {
       const m = await this.ensureMapper();
+      const placement = this.opts.placeAtFinish ? await (this.opts.place ?? defaultPlacement)(thread.meta) : undefined;
       report.spans++;
-      await this.opts.emit([m.threadSpan(thread)], Infinity);
+      await this.opts.emit([m.threadSpan(thread, placement)], Infinity);
     }
     return report;
   }

@@ -6,6 +6,8 @@ export interface SourceLine {
   line: number;
   /** byte offset of the line's first byte */
   offset: number;
+  /** bytes the line takes in the file, its newline included */
+  bytes: number;
   /** false for a last line with no newline after it (it may still be being written) */
   complete: boolean;
 }
@@ -24,12 +26,12 @@ export async function* readLines(stream: AsyncIterable<Buffer | Uint8Array> | Re
     let start = 0;
     for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
       const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
-      yield { text: buf.toString('utf8', start, end), line, offset, complete: true };
+      yield { text: buf.toString('utf8', start, end), line, offset, bytes: nl + 1 - start, complete: true };
       line++;
       offset += nl + 1 - start;
       start = nl + 1;
     }
     if (start < buf.length) carry = buf.subarray(start);
   }
-  if (carry && carry.length > 0) yield { text: carry.toString('utf8'), line, offset, complete: false };
+  if (carry && carry.length > 0) yield { text: carry.toString('utf8'), line, offset, bytes: carry.length, complete: false };
 }

@@ -1,0 +1,72 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { resolveOtlpConfig } from '../export/config.js';
+import { OtlpSink } from '../export/otlp-sink.js';
+import { AgentTree } from '../pipeline/agent-tree.js';
+import { CheckpointStore, defaultStateDir } from '../pipeline/checkpoints.js';
+import { Watcher } from '../pipeline/live.js';
+import { contentPolicy, UsageError, type ExportFlags, type Io } from './export-command.js';
+import { EXIT } from './summary.js';
+
+export interface WatchFlags extends Omit<ExportFlags, 'dryRun' | 'out' | 'progress'> {
+  idleTimeout?: string;
+  state?: string;
+  poll?: string;
+}
+
+export const DEFAULT_IDLE_TIMEOUT = '10m';
+
+/** Runs until SIGINT/SIGTERM (or `signal`), then delivers what is closed and saves its checkpoint. */
+export async function runWatch(dir: string | undefined, flags: WatchFlags, io: Io, signal?: AbortSignal): Promise<number> {
+  const watched = dir ?? join(io.env.CODEX_HOME ?? join(homedir(), '.codex'), 'sessions');
+  const idleTimeoutMs = parseDuration(flags.idleTimeout ?? DEFAULT_IDLE_TIMEOUT, '--idle-timeout');
+  const pollMs = flags.poll !== undefined ? parseDuration(flags.poll, '--poll') : 250;
+  const stateDir = flags.state ?? defaultStateDir(io.env);
+  const config = resolveOtlpConfig(flags, io.env);
+  const sink = new OtlpSink(config, undefined, false);
+  const store = new CheckpointStore(stateDir, watched);
+  const log = (message: string) => {
+    if (!flags.quiet || /not accepting|accepting spans again|rewritten|error/.test(message)) io.stderr.write(`${new Date().toISOString()} rollout-otel: ${message}\n`);
+  };
+
+  const stop = new AbortController();
+  const onSignal = (name: string) => () => {
+    log(`${name}: stopping after delivering what is closed`);
+    stop.abort();
+  };
+  const handlers: [NodeJS.Signals, () => void][] = [['SIGINT', onSignal('SIGINT')], ['SIGTERM', onSignal('SIGTERM')]];
+  for (const [sig, h] of handlers) process.once(sig, h);
+  signal?.addEventListener('abort', () => stop.abort(), { once: true });
+
+  log(`watching ${watched} (idle timeout ${flags.idleTimeout ?? DEFAULT_IDLE_TIMEOUT}, checkpoints in ${store.file}) → ${config.url}`);
+  const watcher = new Watcher({
+    dir: watched,
+    idleTimeoutMs,
+    pollMs,
+    store,
+    sink,
+    tree: new AgentTree([], [watched, ...(flags.sessionsDir ?? [])], io.env),
+    session: { serviceName: flags.serviceName ?? io.env.OTEL_SERVICE_NAME, content: contentPolicy(flags, io.env), format: flags.format },
+    log,
+  });
+  try {
+    await watcher.run(stop.signal);
+  } finally {
+    for (const [sig, h] of handlers) process.removeListener(sig, h);
+    await sink.close();
+  }
+  const s = sink.stats;
+  log(`stopped: ${s.delivered} spans delivered in this run${watcher.outage ? '; the collector is still down: what it did not take will be sent from the files on the next run' : ''}`);
+  return watcher.outage ? EXIT.notDelivered : EXIT.ok;
+}
+
+/** `500ms`, `2s`, `90s`, `10m`, `1h`; a bare number is seconds. */
+export function parseDuration(text: string, flag: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
+  if (!m) throw new UsageError(`${flag} must be a duration such as 2s, 90s or 10m, got "${text}"`);
+  const n = Number(m[1]);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  const ms = n * unit;
+  if (ms <= 0) throw new UsageError(`${flag} must be longer than zero`);
+  return ms;
+}

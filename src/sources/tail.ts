@@ -1,0 +1,55 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { readLines, type SourceLine } from './lines.js';
+
+export interface TailPosition {
+  /** byte offset of the first line not yet read */
+  offset: number;
+  /** number of that line (1-based) */
+  line: number;
+}
+
+export type TailResult =
+  | { kind: 'lines'; lines: SourceLine[] }
+  /** the file is shorter than what was read, or another file now has its name: read it again from the start */
+  | { kind: 'rewritten' }
+  | { kind: 'gone' };
+
+/**
+ * Follows one append-only file by polling: each `read` returns the complete lines appended since
+ * the last one. A last line without its newline is left for later (it is still being written).
+ */
+export class FileTail {
+  ino: number | undefined;
+  size = 0;
+  mtimeMs = 0;
+
+  constructor(public path: string, public pos: TailPosition = { offset: 0, line: 1 }) {}
+
+  async read(maxBytes = 8 * 1024 * 1024): Promise<TailResult> {
+    let s;
+    try {
+      s = await stat(this.path);
+    } catch {
+      return { kind: 'gone' };
+    }
+    const replaced = this.ino !== undefined && s.ino !== this.ino;
+    this.ino = s.ino;
+    this.mtimeMs = s.mtimeMs;
+    if (replaced || s.size < this.pos.offset) {
+      this.size = s.size;
+      return { kind: 'rewritten' };
+    }
+    this.size = s.size;
+    if (s.size === this.pos.offset) return { kind: 'lines', lines: [] };
+    const end = Math.min(s.size, this.pos.offset + maxBytes) - 1;
+    const lines: SourceLine[] = [];
+    const stream = createReadStream(this.path, { start: this.pos.offset, end, highWaterMark: 256 * 1024 });
+    for await (const l of readLines(stream, this.pos.line, this.pos.offset)) {
+      if (!l.complete) break;
+      lines.push(l);
+      this.pos = { offset: l.offset + l.bytes, line: l.line + 1 };
+    }
+    return { kind: 'lines', lines };
+  }
+}
