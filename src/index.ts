@@ -10,3 +10,8 @@ export { OtlpSink } from './export/otlp-sink.js';
 export { FileSink } from './export/file-sink.js';
 export { readLines, type SourceLine } from './sources/lines.js';
 export { VERSION } from './version.js';
+export { RolloutSession } from './pipeline/session.js';
+export { GenericDecoder } from './formats/generic/decoder.js';
+export { detectFormat, type FormatName } from './formats/detect.js';
+export { RolloutRecorder, type RecordedEvent, type RecorderListener, type RecorderOptions, type SessionInfo, type Usage } from './recorder/recorder.js';
+export { exportLive, LiveExporter, type LiveExportOptions, type LiveExportReport } from './recorder/live-exporter.js';

@@ -54,6 +54,23 @@ export class GenericDecoder implements LineDecoder {
         }));
       case 'tool_call':
         return this.toolCall(item, base);
+      case 'turn_start':
+      case 'turn_started':
+        return one(S.Turn, item, base.line, type, (t) => ({ kind: 'turn_start', ...base, turnId: t.turn_id ?? t.id ?? undefined }));
+      case 'turn_end':
+      case 'turn_ended':
+      case 'turn_complete':
+      case 'turn_completed':
+        return one(S.Turn, item, base.line, type, (t) => {
+          const status = t.status?.toLowerCase();
+          const aborted = status === 'aborted' || status === 'cancelled' || status === 'interrupted';
+          const failed = status === 'failed' || status === 'error';
+          return {
+            kind: 'turn_end', ...base, turnId: t.turn_id ?? t.id ?? undefined, outcome: aborted ? 'aborted' : 'completed',
+            reason: aborted ? status : undefined,
+            errorMessage: failed ? (t.error ?? 'turn failed') : undefined,
+          };
+        });
       case 'tool_result':
         return one(S.ToolResult, item, base.line, type, (r) => {
           const callId = r.call_id ?? r.tool_call_id ?? r.id;

@@ -98,3 +98,10 @@ export const ErrorItem = z.looseObject({
   call_id: id,
   tool_call_id: id,
 });
+
+export const Turn = z.looseObject({
+  turn_id: id,
+  id,
+  status: z.string().nullish(),
+  error: z.string().nullish(),
+});

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { exportLive, readLines, RolloutRecorder } from '../dist/index.js';
+import { fixture, ROOT, runCli } from './support/cli.ts';
+import { startReceiver, type ReceivedSpan } from './support/otlp-receiver.ts';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'rollout-otel-rec-'));
+const shape = (spans: ReceivedSpan[]) => [...new Set(spans.map((s) => `${s.traceId}/${s.spanId}<-${s.parentSpanId} ${s.name}`))].sort();
+
+async function backfill(file: string): Promise<ReceivedSpan[]> {
+  const r = await startReceiver();
+  try {
+    const run = await runCli(['export', file], { OTEL_EXPORTER_OTLP_ENDPOINT: r.url });
+    assert.equal(run.code, 0, run.stderr);
+    return r.spans();
+  } finally {
+    await r.close();
+  }
+}
+
+describe('RolloutRecorder and the in-process exporter', () => {
+  test('a recorded session is traced live, each turn as it ends; the result equals a backfill of the file', async () => {
+    const r = await startReceiver();
+    const file = join(tmp(), 'agent.jsonl');
+    const errors: Error[] = [];
+    try {
+      const rec = new RolloutRecorder(file, { agent: 'demo', model: 'gpt-5.1', version: '2.0.0' });
+      const exporter = exportLive(rec, { endpoint: r.url, onError: (e) => errors.push(e) });
+      rec.turnStarted('t1');
+      rec.userMessage('run the tests');
+      rec.toolCall('c1', 'shell', { cmd: 'npm test' }, { usage: { input_tokens: 100, output_tokens: 5 } });
+      rec.toolResult('c1', '1 failing', { exit_code: 1, duration_ms: 40 });
+      rec.assistantMessage('one test fails', { usage: { input_tokens: 150, output_tokens: 7, cached_input_tokens: 100 } });
+      rec.turnEnded('completed', { turn_id: 't1' });
+      await r.waitForSpans(4);
+      const first = r.spans();
+      assert.deepEqual(first.map((s) => s.name).sort(), ['chat gpt-5.1', 'chat gpt-5.1', 'execute_tool shell', 'handle_conversation_turn demo']);
+      assert.equal(first.find((s) => s.name === 'execute_tool shell')!.status.code, 2);
+
+      rec.turnStarted('t2');
+      rec.userMessage('fix it');
+      rec.error('model overloaded', { type: 'overloaded' });
+      rec.turnEnded('failed', { turn_id: 't2', error: 'model overloaded' });
+      rec.close();
+      const report = await exporter.close();
+      assert.equal(report.notDelivered, 0);
+      assert.equal(report.delivered, r.spans().length);
+      assert.deepEqual(errors, []);
+      const live = r.spans();
+      const thread = live.find((s) => s.name === 'invoke_agent demo')!;
+      assert.equal(thread.attributes['gen_ai.agent.id'], rec.sessionId);
+      assert.equal(thread.resource['service.name'], 'demo');
+      const t2 = live.find((s) => s.attributes['codex.turn.id'] === 't2')!;
+      assert.equal(t2.status.code, 2);
+      assert.equal(live.find((s) => s.attributes['codex.turn.id'] === 't1')!.attributes['gen_ai.usage.input_tokens'], 250);
+      assert.deepEqual(shape(live), shape(await backfill(file)));
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('the file is one flushed line per event with seq; reopening continues it; replay skips a half-written line', () => {
+    const file = join(tmp(), 'agent.jsonl');
+    const a = new RolloutRecorder(file, { id: 'sess-1', agent: 'demo' });
+    a.userMessage('hi');
+    assert.equal(readFileSync(file, 'utf8').split('\n').length, 3, 'written at once, not buffered');
+    a.close();
+    assert.throws(() => a.userMessage('late'), /closed/);
+    const b = new RolloutRecorder(file, { id: 'other' });
+    assert.equal(b.sessionId, 'sess-1');
+    b.assistantMessage('hello');
+    b.close();
+    appendFileSync(file, '{"type":"user_message","seq":9');
+    const events = RolloutRecorder.replay(file);
+    assert.deepEqual(events.map((e) => [e.seq, e.type]), [[0, 'session_meta'], [1, 'user_message'], [2, 'assistant_message']]);
+    assert.equal(events[1]!.item.text, 'hi');
+  });
+
+  test('a collector that is down never reaches the recorder: it records on, errors are reported', async () => {
+    const down = await startReceiver();
+    const url = down.url;
+    await down.close();
+    const file = join(tmp(), 'agent.jsonl');
+    const errors: Error[] = [];
+    const rec = new RolloutRecorder(file, { agent: 'demo' });
+    const exporter = exportLive(rec, { endpoint: url, timeoutMillis: 500, onError: (e) => errors.push(e) });
+    for (let i = 0; i < 5; i++) {
+      rec.userMessage(`prompt ${i}`);
+      rec.assistantMessage(`answer ${i}`);
+    }
+    rec.close();
+    const report = await exporter.close();
+    assert.equal(RolloutRecorder.replay(file).length, 11);
+    assert.equal(report.delivered, 0);
+    assert.ok(report.notDelivered > 0);
+    assert.ok(errors.some((e) => /spans not delivered to .* \(connection refused\)/.test(e.message)), errors.map((e) => e.message).join('\n'));
+  });
+
+  test('any async iterable of lines: a Codex rollout streamed in gives the backfill spans', async () => {
+    const r = await startReceiver();
+    try {
+      const path = fixture('xeus-0.129.0-tui-websearch.jsonl');
+      const { createReadStream } = await import('node:fs');
+      const exporter = exportLive(readLines(createReadStream(path)), { endpoint: r.url, path });
+      const report = await exporter.done;
+      assert.equal(report.delivered, r.spans().length);
+      assert.deepEqual(shape(r.spans()), shape(await backfill(path)));
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('the README example runs as shown', async () => {
+    const r = await startReceiver();
+    try {
+      const file = join(tmp(), 'example.jsonl');
+      const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['examples/live-recorder.mjs', file], { cwd: ROOT, env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: r.url } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      assert.equal(out.code, 0, out.stderr);
+      assert.match(out.stdout, /trace [0-9a-f]{32}, 5 spans delivered, 0 not/);
+      await sleep(10);
+      assert.deepEqual(r.spans().map((s) => s.name).sort(), ['chat gpt-5.1', 'chat gpt-5.1', 'execute_tool shell', 'handle_conversation_turn example-agent', 'invoke_agent example-agent']);
+    } finally {
+      await r.close();
+    }
+  });
+});
