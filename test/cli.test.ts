@@ -83,14 +83,15 @@ describe('bad input is reported, and the rest still delivered', () => {
     }
   });
 
-  test('an unknown line type alone is a warning, not a failure', async () => {
+  test('an unknown line type: delivered all the same, listed as a warning, exit code 4', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rollout-otel-'));
     const file = join(dir, 'extra.jsonl');
     writeFileSync(file, `${readFileSync(XEUS, 'utf8')}{"timestamp":"2026-05-08T09:24:03.000Z","type":"future_line","payload":{}}\n`);
     const r = await startReceiver();
     try {
       const run = await runCli(['export', file], { OTEL_EXPORTER_OTLP_ENDPOINT: r.url });
-      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.code, 4, run.stderr);
+      assert.equal(r.spans().length, 4);
       assert.match(run.stderr, /extra\.jsonl:18: future_line: unknown line type/);
       assert.match(run.stderr, /1 unknown line skipped/);
     } finally {

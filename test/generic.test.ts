@@ -25,7 +25,7 @@ describe('generic append-only rollouts ({"type","seq","item"})', () => {
   test('the session is one trace: thread, a turn per user message, chat per model response, tool per call_id', async () => {
     for (const protocol of ['http/protobuf', 'http/json']) {
       const { spans, code, stderr } = await exportTo([fixture('generic/agent-run.jsonl')], protocol);
-      assert.equal(code, 0, stderr);
+      assert.equal(code, 4, stderr);
       assert.match(stderr, /agent-run\.jsonl:15: mystery_event: unknown event type/);
       assert.equal(new Set(spans.map((s) => s.traceId)).size, 1);
       assert.equal(spans.length, 10);
@@ -107,7 +107,7 @@ describe('generic append-only rollouts ({"type","seq","item"})', () => {
     copyFileSync(fixture('raze-0.114.0-cli-exec-command.jsonl'), join(dir, 'rollout-2026-01-01T00-00-00-019a0000-0000-7000-8000-000000000001.jsonl'));
     writeFileSync(join(dir, 'a', 'notes.jsonl'), '{"hello":"world"}\n');
     const { spans, code, stderr, stdout } = await exportTo([dir]);
-    assert.equal(code, 0, stderr);
+    assert.equal(code, 4, stderr);
     assert.equal(stdout.trim().split('\n').length, 2, stdout);
     assert.match(stderr, /2 sessions read/);
     assert.match(stderr, /1 other \.jsonl file skipped \(not a rollout\)/);

@@ -8,6 +8,8 @@ export const EXIT = {
   usage: 2,
   /** an input could not be read, or had lines that are not JSON */
   badInput: 3,
+  /** everything built was delivered, but some lines were not understood (listed as warnings) */
+  warnings: 4,
 } as const;
 
 export interface SessionOutcome {
@@ -34,7 +36,7 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
   const skipped = outcomes.filter((s) => s.skipped);
   const withBadLines = outcomes.filter((s) => s.report.badLines > 0);
   const spans = read.reduce((a, s) => a + s.report.spans, 0);
-  const warnings = outcomes.reduce((a, s) => a + s.report.warnings, 0);
+  const warnings = outcomes.reduce((a, s) => a + (s.skipped ? 0 : s.report.warnings), 0);
 
   if (!o.dryRun && !o.quiet) {
     for (const { report, delivery } of read) {
@@ -71,6 +73,7 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
     err('rollout-otel: dry run, nothing sent');
   }
   if (code === EXIT.ok && (unreadable.length > 0 || withBadLines.length > 0)) code = EXIT.badInput;
+  if (code === EXIT.ok && warnings > 0) code = EXIT.warnings;
   return code;
 }
 
