@@ -193,7 +193,8 @@ export class Watcher {
     const report = await session.finish();
     f.closed = true;
     if (report.error) this.o.log(`${f.path}: ${report.error}`);
-    else this.o.log(`${f.path}: ${why}; session closed (trace ${report.traceId}, ${report.turns} turn${report.turns === 1 ? "" : "s"})`);
+    for (const w of report.samples) this.o.log(`${f.path}:${w.line}: ${w.type}: ${w.message}`);
+    if (!report.error) this.o.log(`${f.path}: ${why}; session closed (trace ${report.traceId}, ${report.turns} turn${report.turns === 1 ? '' : 's'})`);
   }
 
   /** Flushes the sink; advances checkpoints if everything arrived, else re-reads from them. */
