@@ -156,6 +156,27 @@ describe('watch: live export of growing rollouts', () => {
     }
   });
 
+  test('a file rewritten in place is read again from its start', async () => {
+    const { sessions, state, day } = dirs();
+    const file = join(day, NAME);
+    writeFileSync(file, readFileSync(fixture('xeus-0.129.0-tui-websearch.jsonl')));
+    const r = await startReceiver();
+    const w = startWatch(sessions, state, r.url);
+    try {
+      await until('the first session', () => r.spans().some((s) => s.name === 'invoke_agent codex'));
+      const other = fixture('localpush-sanitized-0.104-small.jsonl');
+      writeFileSync(file, readFileSync(other));
+      await until('the rewrite to be seen', () => /was rewritten/.test(w.stderr()));
+      const expected = await backfill(other);
+      await until('the new content\'s spans', () => [...ids(expected)].every((id) => ids(r.spans()).has(id)));
+      w.proc.kill('SIGTERM');
+      assert.equal(await w.exited, 0);
+    } finally {
+      w.proc.kill('SIGKILL');
+      await r.close();
+    }
+  });
+
   test('bad flags are usage errors', async () => {
     const run = await runCli(['watch', '--idle-timeout', 'soon']);
     assert.equal(run.code, 2);

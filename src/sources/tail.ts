@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { readLines, type SourceLine } from './lines.js';
 
 export interface TailPosition {
@@ -24,7 +24,16 @@ export class FileTail {
   size = 0;
   mtimeMs = 0;
 
+  /** the file's first bytes as first read: a file rewritten in place starts differently */
+  private head: Buffer | undefined;
+
   constructor(public path: string, public pos: TailPosition = { offset: 0, line: 1 }) {}
+
+  private async sameHead(): Promise<boolean> {
+    if (!this.head || this.pos.offset === 0) return true;
+    const now = await readHead(this.path, this.head.length);
+    return now.equals(this.head);
+  }
 
   async read(maxBytes = 8 * 1024 * 1024): Promise<TailResult> {
     let s;
@@ -35,14 +44,17 @@ export class FileTail {
     }
     const replaced = this.ino !== undefined && s.ino !== this.ino;
     this.ino = s.ino;
+    const changed = s.mtimeMs !== this.mtimeMs || s.size !== this.size;
     this.mtimeMs = s.mtimeMs;
-    if (replaced || s.size < this.pos.offset) {
+    if (replaced || s.size < this.pos.offset || (changed && !(await this.sameHead()))) {
+      this.head = undefined;
       this.size = s.size;
       return { kind: 'rewritten' };
     }
     this.size = s.size;
     if (s.size === this.pos.offset) return { kind: 'lines', lines: [] };
     const end = Math.min(s.size, this.pos.offset + maxBytes) - 1;
+    if (this.head === undefined) this.head = await readHead(this.path, Math.min(HEAD_BYTES, s.size));
     const lines: SourceLine[] = [];
     const stream = createReadStream(this.path, { start: this.pos.offset, end, highWaterMark: 256 * 1024 });
     for await (const l of readLines(stream, this.pos.line, this.pos.offset)) {
@@ -51,5 +63,18 @@ export class FileTail {
       this.pos = { offset: l.offset + l.bytes, line: l.line + 1 };
     }
     return { kind: 'lines', lines };
+  }
+}
+
+const HEAD_BYTES = 256;
+
+async function readHead(path: string, n: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
   }
 }
