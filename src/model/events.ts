@@ -43,6 +43,8 @@ export interface ToolResultInfo {
   /** false when the tool reports failure without an exit code (patch failed, MCP isError, declined) */
   success?: boolean;
   errorType?: string;
+  /** what the failure said, where recorded */
+  errorMessage?: string;
   mcpServer?: string;
   mcpTool?: string;
   /** the process kept running after the call returned (unified exec sessions, code cells) */
