@@ -7,6 +7,7 @@ import type { Delivery, SpanSink } from '../export/sink.js';
 import { renderTree } from '../export/tree.js';
 import { DEFAULT_CONTENT_LIMIT, type ContentPolicy } from '../otel/content.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
+import { exportBundle } from '../pipeline/bundle.js';
 import { exportSession, type SessionReport } from '../pipeline/session.js';
 import { discover, InputError, type DiscoveredInput } from '../sources/discover.js';
 import { EXIT, printSummary, type SessionOutcome } from './summary.js';
@@ -38,7 +39,7 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
   for (const p of paths) {
     try {
       const found = await discover([p]);
-      if (found.length === 0) outcomes.push(missing(p, 'no rollout-*.jsonl or rollout-*.jsonl.zst files found here'));
+      if (found.length === 0) outcomes.push(missing(p, 'no rollout-*.jsonl or rollout-*.jsonl.zst files or trace bundles found here'));
       inputs.push(...found);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
@@ -51,21 +52,19 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
     : undefined;
   bar?.start(inputs.length, 0, { spans: 0 });
   let spanCount = 0;
-  const tree = new AgentTree(inputs.map((i) => i.path), flags.sessionsDir ?? [], io.env);
+  const tree = new AgentTree(inputs.filter((i) => i.kind === 'rollout').map((i) => i.path), flags.sessionsDir ?? [], io.env);
 
   for (const input of inputs) {
     const delivery: Delivery = { delivered: 0, failed: 0 };
     const collected: ReadableSpan[] | undefined = flags.dryRun ? [] : undefined;
-    const report: SessionReport = await exportSession(input.path, {
-      serviceName,
-      content,
-      place: (meta) => tree.place(meta),
-      emit: async (spans) => {
-        spanCount += spans.length;
-        if (collected) collected.push(...spans);
-        else await sink?.add(spans, delivery);
-      },
-    });
+    const emit = async (spans: ReadableSpan[]) => {
+      spanCount += spans.length;
+      if (collected) collected.push(...spans);
+      else await sink?.add(spans, delivery);
+    };
+    const report: SessionReport = input.kind === 'bundle'
+      ? await exportBundle(input.path, { serviceName, content, emit })
+      : await exportSession(input.path, { serviceName, content, place: (meta) => tree.place(meta), emit });
     if (collected && collected.length > 0) io.stdout.write(`${report.path}  trace ${report.traceId}\n${renderTree(collected)}\n\n`);
     if (collected) delivery.delivered = collected.length;
     outcomes.push({ report, delivery });

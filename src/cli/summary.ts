@@ -32,6 +32,7 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
   const withBadLines = outcomes.filter((s) => s.report.badLines > 0);
   const spans = read.reduce((a, s) => a + s.report.spans, 0);
   const warnings = outcomes.reduce((a, s) => a + s.report.warnings, 0);
+  const gaps = outcomes.reduce((a, s) => a + (s.report.gaps ?? 0), 0);
 
   if (!o.dryRun && !o.quiet) {
     for (const { report, delivery } of read) {
@@ -42,14 +43,15 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
   const err = (line: string) => o.stderr.write(`${line}\n`);
   for (const { report } of unreadable) err(`rollout-otel: ${report.path}: ${report.error}`);
   for (const { report } of outcomes) {
-    for (const w of report.samples) err(`rollout-otel: ${report.path}:${w.line}: ${w.type}: ${w.message}`);
-    const more = report.warnings + report.badLines - report.samples.length;
+    for (const w of report.samples) err(`rollout-otel: ${report.path}${w.line ? `:${w.line}` : ''}: ${w.type}: ${w.message}`);
+    const more = report.warnings + report.badLines + (report.gaps ?? 0) - report.samples.length;
     if (more > 0) err(`rollout-otel: ${report.path}: … and ${n(more)} more such lines`);
   }
 
   err(`rollout-otel: ${n(read.length)} session${read.length === 1 ? '' : 's'} read, ${n(spans)} spans built` +
     (unreadable.length ? `, ${n(unreadable.length)} input${unreadable.length === 1 ? '' : 's'} not read` : '') +
     (warnings ? `, ${n(warnings)} unknown line${warnings === 1 ? '' : 's'} skipped (warnings above)` : '') +
+    (gaps ? `, ${n(gaps)} incomplete record${gaps === 1 ? '' : 's'} (missing or refused payloads, unmatched events; warnings above)` : '') +
     (withBadLines.length ? `, ${n(withBadLines.reduce((a, s) => a + s.report.badLines, 0))} line(s) not valid JSON` : ''));
   let code: number = EXIT.ok;
   if (o.sink) {

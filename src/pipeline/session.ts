@@ -30,6 +30,8 @@ export interface SessionReport {
   warnings: number;
   /** lines that are not JSON at all (a truncated last line among them) */
   badLines: number;
+  /** records understood but not fully usable: a payload file missing or refused, an end without its start */
+  gaps?: number;
   samples: DecodeWarning[];
   /** the file could not be read, or is not a rollout */
   error?: string;

@@ -5,18 +5,22 @@ export interface DiscoveredInput {
   path: string;
   /** given by the user (kept even if its name is unusual) rather than found in a directory */
   explicit: boolean;
+  /** a session rollout file, or a rollout trace bundle (its directory, `trace.jsonl` or `manifest.json`) */
+  kind: 'rollout' | 'bundle';
 }
 
 export class InputError extends Error {}
 
 const ROLLOUT = /^rollout-.*\.jsonl(?:\.zst)?$/;
+// the fixed names inside a Codex rollout trace bundle directory
+const BUNDLE_FILES = new Set(['trace.jsonl', 'manifest.json']);
 
-/** Expands the paths a user gave into rollout files: directories are walked recursively. */
+/** Expands the paths a user gave into rollout files and trace bundles: directories are walked recursively. */
 export async function discover(paths: string[]): Promise<DiscoveredInput[]> {
   const out: DiscoveredInput[] = [];
   for (const p of paths) {
     if (p === '-') {
-      out.push({ path: p, explicit: true });
+      out.push({ path: p, explicit: true, kind: 'rollout' });
       continue;
     }
     let s;
@@ -25,14 +29,18 @@ export async function discover(paths: string[]): Promise<DiscoveredInput[]> {
     } catch (err) {
       throw new InputError(`${p}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
     }
-    if (s.isDirectory()) out.push(...(await walk(p)).map((path) => ({ path, explicit: false })));
-    else out.push({ path: p, explicit: true });
+    if (s.isDirectory()) out.push(...(await walk(p, true)));
+    else out.push({ path: p, explicit: true, kind: BUNDLE_FILES.has(basename(p)) ? 'bundle' : 'rollout' });
   }
   return out;
 }
 
-async function walk(dir: string): Promise<string[]> {
+async function walk(dir: string, given = false): Promise<DiscoveredInput[]> {
   const entries = await readdir(dir, { withFileTypes: true });
+  // A bundle directory holds trace.jsonl (and manifest.json, which alone is enough for a directory the user named).
+  if (entries.some((e) => !e.isDirectory() && (e.name === 'trace.jsonl' || (given && BUNDLE_FILES.has(e.name))))) {
+    return [{ path: dir, explicit: given, kind: 'bundle' }];
+  }
   const files: string[] = [];
   const dirs: string[] = [];
   for (const e of entries) {
@@ -42,7 +50,7 @@ async function walk(dir: string): Promise<string[]> {
   }
   // When both x.jsonl and x.jsonl.zst exist, the plain file is the live one.
   const plain = new Set(files.filter((f) => !f.endsWith('.zst')));
-  const chosen = files.filter((f) => !f.endsWith('.zst') || !plain.has(f.slice(0, -4))).sort();
+  const chosen: DiscoveredInput[] = files.filter((f) => !f.endsWith('.zst') || !plain.has(f.slice(0, -4))).sort().map((path) => ({ path, explicit: false, kind: 'rollout' }));
   for (const d of dirs.sort()) chosen.push(...(await walk(d)));
   return chosen;
 }
