@@ -37,10 +37,13 @@ export async function discover(paths: string[]): Promise<DiscoveredInput[]> {
 
 async function walk(dir: string, given = false): Promise<DiscoveredInput[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  // A bundle directory holds trace.jsonl (and manifest.json, which alone is enough for a directory the user named).
-  if (entries.some((e) => !e.isDirectory() && (e.name === 'trace.jsonl' || (given && BUNDLE_FILES.has(e.name))))) {
-    return [{ path: dir, explicit: given, kind: 'bundle' }];
-  }
+  // A directory the user named is a bundle when it holds either file; one found while walking needs
+  // its trace.jsonl beside a manifest.json or under the bundle's own name, so other traces are left alone.
+  const names = new Set(entries.filter((e) => !e.isDirectory()).map((e) => e.name));
+  const bundle = given
+    ? [...BUNDLE_FILES].some((f) => names.has(f))
+    : names.has('trace.jsonl') && (names.has('manifest.json') || basename(dir).startsWith('trace-'));
+  if (bundle) return [{ path: dir, explicit: given, kind: 'bundle' }];
   const files: string[] = [];
   const dirs: string[] = [];
   for (const e of entries) {
