@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fixture, runCli, type CliResult } from './support/cli.ts';
@@ -304,6 +304,17 @@ describe('Codex rollout trace bundles', () => {
       assert.deepEqual(full(other.spans), full(asDir.spans), file);
     }
     assert.deepEqual(full(asDir.spans), full(of(FAILURES)), 'the same as from the trace root');
+  });
+
+  test('events are replayed in seq order, whatever the order of the lines', async () => {
+    const copy = join(mkdtempSync(join(tmpdir(), 'rollout-otel-seq-')), basename(MULTI_AGENT));
+    cpSync(MULTI_AGENT, copy, { recursive: true });
+    const lines = readFileSync(join(copy, 'trace.jsonl'), 'utf8').trim().split('\n');
+    writeFileSync(join(copy, 'trace.jsonl'), `${lines.reverse().join('\n')}\n`);
+    const { run: shuffled, spans: got } = await exportTo([copy]);
+    assert.equal(shuffled.code, 0, shuffled.stderr);
+    const timed = (ss: ReceivedSpan[]) => ss.map((s) => `${shape([s])[0]} ${s.startNs}-${s.endNs} ${s.status.code} ${s.links.map((l) => l.spanId)}`).sort();
+    assert.deepEqual(timed(got), timed(of(MULTI_AGENT)));
   });
 
   test('bundles are found inside mixed directories, beside rollout files', async () => {

@@ -238,7 +238,7 @@ export class BundleAssembler {
     const s = this.tools.get(e.toolCallId);
     if (!s) return this.problem(e, 'unmatched-end', `tool call ${e.toolCallId} ended but never started`);
     if (!s.open) return this.problem(e, 'duplicate-end', `tool call ${e.toolCallId} ended twice`);
-    const failure = e.status === 'completed' ? {} : { success: false, errorType: e.status === 'failed' ? undefined : e.status };
+    const failure = e.status === 'completed' ? {} : e.status === 'failed' ? { success: false } : { success: false, errorType: e.status };
     this.endTool(s, e.time, { ...e.result, ...failure });
     if (e.output !== undefined) s.tool.output = e.output;
     if (e.status !== 'completed') setAttribute(s.tool, 'codex.tool.status', e.status);
