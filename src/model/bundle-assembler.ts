@@ -205,7 +205,7 @@ export class BundleAssembler {
       key = `${key}@${e.line}`;
     }
     const tool: ToolCall = {
-      key, callId: e.modelCallId ?? e.toolCallId, name: e.name, namespace: e.namespace, toolKind: e.toolKind,
+      key, callId: e.modelCallId ?? e.toolCallId, name: e.name, namespace: e.namespace, toolKind: e.toolKind, mcp: e.mcp,
       line: e.line, start: e.time, end: e.time, incomplete: true, result: {}, parentKey: cell?.tool.key,
       arguments: e.arguments, attributes: e.attributes,
     };

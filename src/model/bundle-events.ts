@@ -64,6 +64,7 @@ export type BundleEvent =
       name: string;
       namespace?: string;
       toolKind: ToolKind;
+      mcp?: { server: string; tool: string };
       terminal?: 'exec_command' | 'write_stdin';
       terminalId?: string;
       agentAction?: AgentAction;

@@ -223,7 +223,7 @@ export class BundleDecoder {
     const needInvocation = this.capture || label === undefined || agentAction !== undefined || kind === 'write_stdin';
     const inv = S.ToolInvocation.safeParse(await load(v.invocation_payload, needInvocation));
     const invocation = inv.success ? inv.data : undefined;
-    const name = invocation?.tool_name ?? v.kind?.name ?? labelName(label) ?? KIND_NAMES[kind] ?? kind;
+    const name = invocation?.tool_name ?? v.kind?.name ?? v.kind?.tool ?? labelName(label) ?? KIND_NAMES[kind] ?? kind;
     const namespace = invocation?.tool_namespace ?? (label?.endsWith(`.${name}`) ? label.slice(0, -name.length - 1) : undefined);
     const args = argumentsOf(invocation?.payload);
     const parsedArgs = args !== undefined ? parseJson(args) : undefined;
@@ -238,6 +238,7 @@ export class BundleDecoder {
       ...at, kind: 'tool_start', toolCallId: v.tool_call_id, modelCallId: v.model_visible_call_id ?? undefined,
       cellId: v.requester?.type === 'code_cell' ? (v.requester.runtime_cell_id ?? undefined) : undefined,
       name, namespace: namespace || undefined, toolKind, terminal,
+      mcp: kind === 'mcp' && v.kind?.server ? { server: v.kind.server, tool: v.kind.tool ?? name } : undefined,
       terminalId: kind === 'write_stdin' && (typeof session === 'string' || typeof session === 'number') ? String(session) : undefined,
       agentAction, targetPaths: agentAction && targets.length ? [...new Set(targets)] : undefined,
       arguments: this.capture ? args : undefined,
