@@ -7,6 +7,7 @@ import type { Delivery, SpanSink } from '../export/sink.js';
 import { renderTree } from '../export/tree.js';
 import { DEFAULT_CONTENT_LIMIT, type ContentPolicy } from '../otel/content.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
+import { exportBundle } from '../pipeline/bundle.js';
 import { exportSession, type SessionReport } from '../pipeline/session.js';
 import type { FormatName } from '../formats/detect.js';
 import { discover, InputError, type DiscoveredInput } from '../sources/discover.js';
@@ -40,7 +41,7 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
   for (const p of paths) {
     try {
       const found = await discover([p]);
-      if (found.length === 0) outcomes.push(missing(p, 'no *.jsonl or *.jsonl.zst files found here'));
+      if (found.length === 0) outcomes.push(missing(p, 'no *.jsonl or *.jsonl.zst files or trace bundles found here'));
       inputs.push(...found);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
@@ -53,22 +54,21 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
     : undefined;
   bar?.start(inputs.length, 0, { spans: 0 });
   let spanCount = 0;
-  const tree = new AgentTree(inputs.map((i) => i.path), flags.sessionsDir ?? [], io.env);
+  const tree = new AgentTree(inputs.filter((i) => i.kind === 'rollout').map((i) => i.path), flags.sessionsDir ?? [], io.env);
 
   for (const input of inputs) {
     const delivery: Delivery = { delivered: 0, failed: 0 };
     const collected: ReadableSpan[] | undefined = flags.dryRun ? [] : undefined;
-    const report: SessionReport = await exportSession(input.path, {
-      serviceName,
-      format: flags.format,
-      content,
-      place: (meta) => tree.place(meta),
-      emit: async (spans) => {
-        spanCount += spans.length;
-        if (collected) collected.push(...spans);
-        else await sink?.add(spans, delivery);
-      },
-    });
+    const emit = async (spans: ReadableSpan[]) => {
+      spanCount += spans.length;
+      if (collected) collected.push(...spans);
+      else await sink?.add(spans, delivery);
+    };
+    let report: SessionReport = input.kind === 'bundle'
+      ? await exportBundle(input.path, { serviceName, content, emit })
+      : await exportSession(input.path, { serviceName, format: flags.format, content, place: (meta) => tree.place(meta), emit });
+    // A bundle's event log found on its own (no manifest beside it) is still a bundle.
+    if (report.format === 'codex-trace' && input.path !== '-') report = await exportBundle(input.path, { serviceName, content, emit });
     if (collected && collected.length > 0) io.stdout.write(`${report.path}  trace ${report.traceId}\n${renderTree(collected)}\n\n`);
     if (collected) delivery.delivered = collected.length;
     const skipped = !input.explicit && report.spans === 0 && /^(not a rollout|empty file)/.test(report.error ?? '');

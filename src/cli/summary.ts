@@ -37,6 +37,7 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
   const withBadLines = outcomes.filter((s) => s.report.badLines > 0);
   const spans = read.reduce((a, s) => a + s.report.spans, 0);
   const warnings = outcomes.reduce((a, s) => a + (s.skipped ? 0 : s.report.warnings), 0);
+  const gaps = outcomes.reduce((a, s) => a + (s.report.gaps ?? 0), 0);
 
   if (!o.dryRun && !o.quiet) {
     for (const { report, delivery } of read) {
@@ -48,8 +49,8 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
   for (const { report } of unreadable) err(`rollout-otel: ${report.path}: ${report.error}`);
   for (const { report } of outcomes) {
     if (skipped.some((s) => s.report === report)) continue;
-    for (const w of report.samples) err(`rollout-otel: ${report.path}:${w.line}: ${w.type}: ${w.message}`);
-    const more = report.warnings + report.badLines - report.samples.length;
+    for (const w of report.samples) err(`rollout-otel: ${report.path}${w.line ? `:${w.line}` : ''}: ${w.type}: ${w.message}`);
+    const more = report.warnings + report.badLines + (report.gaps ?? 0) - report.samples.length;
     if (more > 0) err(`rollout-otel: ${report.path}: … and ${n(more)} more such lines`);
   }
 
@@ -57,6 +58,7 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
     (unreadable.length ? `, ${n(unreadable.length)} input${unreadable.length === 1 ? '' : 's'} not read` : '') +
     (skipped.length ? `, ${n(skipped.length)} other .jsonl file${skipped.length === 1 ? '' : 's'} skipped (not a rollout)` : '') +
     (warnings ? `, ${n(warnings)} unknown line${warnings === 1 ? '' : 's'} skipped (warnings above)` : '') +
+    (gaps ? `, ${n(gaps)} incomplete record${gaps === 1 ? '' : 's'} (missing or refused payloads, unmatched events; warnings above)` : '') +
     (withBadLines.length ? `, ${n(withBadLines.reduce((a, s) => a + s.report.badLines, 0))} line(s) not valid JSON` : ''));
   let code: number = EXIT.ok;
   if (o.sink) {

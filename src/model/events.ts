@@ -47,6 +47,7 @@ export interface ToolResultInfo {
   /** false when the tool reports failure without an exit code (patch failed, MCP isError, declined) */
   success?: boolean;
   errorType?: string;
+  /** what the failure said, where recorded */
   errorMessage?: string;
   mcpServer?: string;
   mcpTool?: string;

@@ -1,5 +1,7 @@
 import type { ThreadMeta, TokenUsage, ToolIdentity, ToolResultInfo } from './events.js';
 
+export type Attributes = Record<string, string | number | boolean>;
+
 export interface Note {
   name: string;
   time: number;
@@ -17,6 +19,17 @@ export interface ModelCall {
   compacted: boolean;
   input?: ContentPart[];
   output?: ContentPart[];
+  /** the call's own recorded id, where the input has one: names its span instead of the position */
+  id?: string;
+  provider?: string;
+  /** the call failed or was cancelled, as recorded */
+  error?: { type: string; message?: string };
+  /** no end was recorded: closed at the last recorded time */
+  incomplete?: boolean;
+  /** further recorded facts, already named */
+  attributes?: Attributes;
+  /** other agents' work this call relates to (a child's result it delivered) */
+  edges?: AgentEdge[];
 }
 
 export type ContentPart =
@@ -38,6 +51,46 @@ export interface ToolCall extends ToolIdentity {
   parentKey?: string;
   arguments?: string;
   output?: unknown;
+  /** the terminal (process) work the call did, where recorded */
+  terminal?: TerminalOperation;
+  attributes?: Attributes;
+  /** the agents this call addressed, by what the input records */
+  edges?: AgentEdge[];
+}
+
+/** One command run in, or input written to, a terminal session on behalf of a tool call. */
+export interface TerminalOperation {
+  operation: 'exec_command' | 'write_stdin';
+  terminalId?: string;
+  line: number;
+  start: number;
+  end: number;
+  exitCode?: number;
+  durationMs?: number;
+  /** the process went on after the call returned */
+  stillRunning?: boolean;
+  incomplete?: boolean;
+  command?: string;
+}
+
+/** A multi-agent interaction: spawn, message, follow-up task, result, close … */
+export interface AgentEdge {
+  kind: string;
+  threadId: string;
+  /** the turn of that thread, when the interaction concerns one turn (a result) */
+  turnId?: string;
+}
+
+/** One request to a remote compaction endpoint; a compaction may need several. */
+export interface CompactionAttempt {
+  id: string;
+  line: number;
+  start: number;
+  end: number;
+  model?: string;
+  provider?: string;
+  error?: string;
+  incomplete?: boolean;
 }
 
 export interface Compaction {
@@ -49,6 +102,11 @@ export interface Compaction {
   replacementItems?: number;
   windowNumber?: number;
   tokensAfter?: number;
+  /** recorded id, where the input has one */
+  id?: string;
+  attempts?: CompactionAttempt[];
+  incomplete?: boolean;
+  attributes?: Attributes;
 }
 
 export type TurnStatus = 'completed' | 'aborted' | 'failed' | 'incomplete';
@@ -77,6 +135,9 @@ export interface Turn {
   compactions: Compaction[];
   notes: Note[];
   prompt?: string;
+  /** no end was recorded: closed at the last recorded time */
+  incomplete?: boolean;
+  attributes?: Attributes;
 }
 
 export interface Thread {
@@ -92,6 +153,9 @@ export interface Thread {
   lastModel?: string;
   /** an error recorded outside any turn */
   error?: { type: string; message: string };
+  /** no end was recorded: closed at the last recorded time */
+  incomplete?: boolean;
+  attributes?: Attributes;
 }
 
 export function emptyUsage(): TokenUsage {
@@ -118,4 +182,6 @@ export interface Placement {
   parentNote?: string;
   /** calls in the parent that addressed this agent after spawning it */
   addressedBy?: { threadId: string; callKey: string }[];
+  /** the OTel trace id, when the input names its trace itself (a trace bundle) */
+  traceId?: string;
 }

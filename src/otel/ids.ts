@@ -29,4 +29,9 @@ export const spanKeys = {
   chat: (threadId: string, index: number) => `chat/${threadId}/${index}`,
   tool: (threadId: string, key: string) => `tool/${threadId}/${key}`,
   compaction: (threadId: string, index: number) => `compaction/${threadId}/${index}`,
+  // inputs that record ids of their own (trace bundles) name spans by them rather than by position
+  inference: (threadId: string, callId: string) => `inference/${threadId}/${callId}`,
+  compactionById: (threadId: string, compactionId: string) => `compaction-id/${threadId}/${compactionId}`,
+  compactionRequest: (threadId: string, requestId: string) => `compaction-request/${threadId}/${requestId}`,
+  terminal: (threadId: string, toolKey: string) => `terminal/${threadId}/${toolKey}`,
 };

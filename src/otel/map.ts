@@ -1,11 +1,12 @@
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type SpanContext } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
-import type { ThreadMeta, TokenUsage } from '../model/events.js';
-import type { ContentPart, ModelCall, Note, Placement, Thread, ToolCall, Turn } from '../model/types.js';
+import type { ThreadMeta } from '../model/events.js';
+import type { AgentEdge, Compaction, ModelCall, Note, Placement, Thread, ToolCall, Turn } from '../model/types.js';
 import { contentValue, type ContentPolicy } from './content.js';
 import { spanIdFor, spanKeys, traceIdFor } from './ids.js';
 import { SCOPE } from './resource.js';
+import { compact, facts, hr, messages, us, usageAttributes } from './span-values.js';
 
 const MAX_EVENTS = 128;
 
@@ -19,8 +20,8 @@ interface Draft {
   attributes: Attributes;
   events: Note[];
   error?: { type: string; message?: string };
-  /** span keys (same trace) this span links to: multi-agent interactions */
-  links?: string[];
+  /** spans (same trace) this span links to: multi-agent interactions */
+  links?: { key: string; kind: string }[];
 }
 
 /**
@@ -42,7 +43,7 @@ export class ThreadMapper {
     private readonly resource: Resource,
     private readonly content: ContentPolicy,
   ) {
-    this.traceId = traceIdFor(placement.rootThreadId);
+    this.traceId = placement.traceId ?? traceIdFor(placement.rootThreadId);
     this.agentName = agentNameOf(meta);
   }
 
@@ -65,10 +66,12 @@ export class ThreadMapper {
     for (const tool of turn.tools) {
       const parentKey = tool.parentKey ? spanKeys.tool(tid, tool.parentKey) : turnKey;
       drafts.push(this.toolDraft(tool, parentKey));
+      if (tool.terminal) drafts.push(this.terminalDraft(tool, spanKeys.tool(tid, tool.key)));
     }
     for (const c of turn.compactions) {
+      const key = c.id !== undefined ? spanKeys.compactionById(tid, c.id) : spanKeys.compaction(tid, c.index);
       drafts.push({
-        key: spanKeys.compaction(tid, c.index),
+        key,
         parentKey: turnKey,
         name: 'compaction',
         kind: SpanKind.INTERNAL,
@@ -80,10 +83,12 @@ export class ThreadMapper {
           'codex.compaction.window_number': c.windowNumber,
           'codex.compaction.tokens_after': c.tokensAfter,
           'codex.compaction.index': c.index,
+          ...facts(c.incomplete, c.attributes),
           ...this.source(c.line),
         }),
         events: [],
       });
+      for (const a of c.attempts ?? []) drafts.push(this.attemptDraft(a, key));
     }
     return this.finish(drafts);
   }
@@ -124,11 +129,12 @@ export class ThreadMapper {
         'vcs.repository.url.full': m.git?.repositoryUrl,
         'vcs.ref.head.name': m.git?.branch,
         'vcs.ref.head.revision': m.git?.commit,
+        ...facts(thread.incomplete, thread.attributes),
         ...this.source(thread.line),
       }),
       events: thread.notes,
       error: thread.error,
-      links: placement.addressedBy?.map((c) => spanKeys.tool(c.threadId, c.callKey)),
+      links: placement.addressedBy?.map((c) => ({ key: spanKeys.tool(c.threadId, c.callKey), kind: 'agent_interaction' })),
     };
     const by = placement.spawnedBy;
     const [span] = this.finish([draft], by && (by.callKey ? spanKeys.tool(by.threadId, by.callKey) : spanKeys.thread(by.threadId)));
@@ -157,6 +163,7 @@ export class ThreadMapper {
       'codex.sandbox_policy': turn.sandboxPolicy,
       'codex.reasoning_effort': turn.effort,
       'gen_ai.input.messages': contentValue(turn.prompt !== undefined ? [{ role: 'user', parts: [{ type: 'text', content: turn.prompt }] }] : undefined, this.content),
+      ...facts(turn.incomplete, turn.attributes),
       ...this.source(turn.line),
     });
   }
@@ -164,7 +171,7 @@ export class ThreadMapper {
   private chatDraft(call: ModelCall, parentKey: string, turn: Turn): Draft {
     const model = call.model ?? turn.model;
     return {
-      key: spanKeys.chat(this.meta.threadId, call.index),
+      key: call.id !== undefined ? spanKeys.inference(this.meta.threadId, call.id) : spanKeys.chat(this.meta.threadId, call.index),
       parentKey,
       name: model ? `chat ${model}` : 'chat',
       kind: SpanKind.CLIENT,
@@ -172,7 +179,7 @@ export class ThreadMapper {
       endUs: us(call.end),
       attributes: compact({
         'gen_ai.operation.name': 'chat',
-        'gen_ai.provider.name': this.meta.provider ?? 'openai',
+        'gen_ai.provider.name': call.provider ?? this.meta.provider ?? 'openai',
         'gen_ai.request.model': model,
         'gen_ai.conversation.id': this.placement.conversationId,
         'gen_ai.conversation.compacted': call.compacted || undefined,
@@ -180,9 +187,12 @@ export class ThreadMapper {
         'codex.model_call.index': call.index,
         'gen_ai.input.messages': contentValue(call.input && messages(call.input, 'input'), this.content),
         'gen_ai.output.messages': contentValue(call.output && messages(call.output, 'output'), this.content),
+        ...facts(call.incomplete, call.attributes),
         ...this.source(call.line),
       }),
       events: [],
+      error: call.error,
+      links: edgeLinks(call.edges),
     };
   }
 
@@ -213,11 +223,58 @@ export class ThreadMapper {
         'codex.tool.still_running': r.stillRunning || undefined,
         'gen_ai.tool.call.arguments': contentValue(tool.arguments, this.content),
         'gen_ai.tool.call.result': contentValue(tool.output, this.content),
+        ...facts(undefined, tool.attributes),
         ...this.source(tool.line),
       }),
       events: [],
       error: failed ? { type: r.errorType ?? (r.exitCode !== undefined ? String(r.exitCode) : '_OTHER'), message: r.errorMessage } : undefined,
-      links: tool.agents?.threadIds.map(spanKeys.thread),
+      links: tool.agents || tool.edges
+        ? [...(tool.agents?.threadIds ?? []).map((id) => ({ key: spanKeys.thread(id), kind: 'agent_interaction' })), ...(edgeLinks(tool.edges) ?? [])]
+        : undefined,
+    };
+  }
+
+  /** The process side of a tool call: the command it ran, or the input it wrote, in a terminal session. */
+  private terminalDraft(tool: ToolCall, parentKey: string): Draft {
+    const t = tool.terminal as NonNullable<ToolCall['terminal']>;
+    return {
+      key: spanKeys.terminal(this.meta.threadId, tool.key),
+      parentKey,
+      name: `terminal ${t.operation}`,
+      kind: SpanKind.INTERNAL,
+      startUs: us(t.start),
+      endUs: us(t.end),
+      attributes: compact({
+        'codex.terminal.operation': t.operation,
+        'codex.terminal.id': t.terminalId,
+        'process.exit.code': t.exitCode,
+        'codex.terminal.duration_ms': t.durationMs !== undefined ? Math.round(t.durationMs * 1000) / 1000 : undefined,
+        'codex.terminal.still_running': t.stillRunning || undefined,
+        'process.command_line': contentValue(t.command, this.content),
+        ...facts(t.incomplete, undefined),
+        ...this.source(t.line),
+      }),
+      events: [],
+    };
+  }
+
+  private attemptDraft(a: NonNullable<Compaction['attempts']>[number], parentKey: string): Draft {
+    return {
+      key: spanKeys.compactionRequest(this.meta.threadId, a.id),
+      parentKey,
+      name: a.model ? `compaction_request ${a.model}` : 'compaction_request',
+      kind: SpanKind.CLIENT,
+      startUs: us(a.start),
+      endUs: us(a.end),
+      attributes: compact({
+        'gen_ai.provider.name': a.provider,
+        'gen_ai.request.model': a.model,
+        'codex.compaction.request_id': a.id,
+        ...facts(a.incomplete, undefined),
+        ...this.source(a.line),
+      }),
+      events: [],
+      error: a.error !== undefined ? { type: 'failed', message: a.error } : undefined,
     };
   }
 
@@ -279,9 +336,9 @@ export class ThreadMapper {
       ended: true,
       status: d.error ? { code: SpanStatusCode.ERROR, message: d.error.message ?? d.error.type } : { code: SpanStatusCode.UNSET },
       attributes,
-      links: (d.links ?? []).map((key) => ({
+      links: (d.links ?? []).map(({ key, kind }) => ({
         context: { traceId: this.traceId, spanId: this.idOf(key), traceFlags: TraceFlags.SAMPLED },
-        attributes: { 'codex.link.kind': 'agent_interaction' },
+        attributes: { 'codex.link.kind': kind },
       })),
       events,
       resource: this.resource,
@@ -299,45 +356,8 @@ export function agentNameOf(meta: ThreadMeta): string {
   return meta.agentNickname ?? meta.agentRole ?? meta.agentPath ?? meta.subagentKind ?? 'codex';
 }
 
-function usageAttributes(u: TokenUsage | undefined): Attributes {
-  if (!u) return {};
-  return compact({
-    'gen_ai.usage.input_tokens': u.input,
-    'gen_ai.usage.output_tokens': u.output,
-    'gen_ai.usage.cache_read.input_tokens': u.cachedInput,
-    'gen_ai.usage.reasoning.output_tokens': u.reasoningOutput,
-    'gen_ai.usage.cache_write.input_tokens': u.cacheWriteInput,
-  });
+/** Links to other agents' threads, or to one of their turns. */
+function edgeLinks(edges: AgentEdge[] | undefined): Draft['links'] {
+  return edges?.map((e) => ({ key: e.turnId !== undefined ? spanKeys.turn(e.threadId, e.turnId, 0) : spanKeys.thread(e.threadId), kind: e.kind }));
 }
 
-function messages(parts: ContentPart[], side: 'input' | 'output'): unknown[] | undefined {
-  if (parts.length === 0) return undefined;
-  const out: { role: string; parts: unknown[] }[] = [];
-  for (const p of parts) {
-    const role = p.type === 'tool_result' ? 'tool' : p.type === 'text' ? p.role : 'assistant';
-    const part =
-      p.type === 'text' ? { type: 'text', content: p.text }
-      : p.type === 'reasoning' ? { type: 'reasoning', content: p.text }
-      : p.type === 'tool_call' ? { type: 'tool_call', id: p.id, name: p.name, arguments: p.arguments }
-      : { type: 'tool_call_response', id: p.id, response: p.result };
-    const last = out.at(-1);
-    if (last && last.role === role && side === 'output') last.parts.push(part);
-    else out.push({ role, parts: [part] });
-  }
-  return out;
-}
-
-function compact(attrs: Record<string, string | number | boolean | undefined>): Attributes {
-  const out: Attributes = {};
-  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== '') out[k] = v;
-  return out;
-}
-
-function us(ms: number): number {
-  return Math.round(ms * 1000);
-}
-
-function hr(micros: number): [number, number] {
-  const sec = Math.floor(micros / 1e6);
-  return [sec, (micros - sec * 1e6) * 1000];
-}

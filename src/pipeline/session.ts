@@ -39,9 +39,13 @@ export interface SessionReport {
   warnings: number;
   /** lines that are not JSON at all (a truncated last line among them) */
   badLines: number;
+  /** records understood but not fully usable: a payload file missing or refused, an end without its start */
+  gaps?: number;
   samples: DecodeWarning[];
   /** the file could not be read, or is not a rollout */
   error?: string;
+  /** the input format, once recognised */
+  format?: FormatName;
 }
 
 const MAX_SAMPLES = 20;
@@ -141,6 +145,7 @@ export class RolloutSession {
   private decoderFor(value: unknown, line: number): LineDecoder | undefined {
     const format = this.format ?? detectFormat(value);
     if (format === 'codex-trace') {
+      this.report.format = format;
       this.report.error = 'this is the event log of a Codex rollout trace bundle: export the bundle directory';
       return undefined;
     }
@@ -149,6 +154,7 @@ export class RolloutSession {
       return undefined;
     }
     this.format = format;
+    this.report.format = format;
     this.decoder = decoderFor(format, { path: this.path, fallbackThreadId: this.fallbackThreadId, mtimeMs: this.opts.mtimeMs ?? Date.now() });
     return this.decoder;
   }

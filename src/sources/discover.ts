@@ -5,19 +5,23 @@ export interface DiscoveredInput {
   path: string;
   /** given by the user (kept even if its name is unusual) rather than found in a directory */
   explicit: boolean;
+  /** a session rollout file, or a rollout trace bundle (its directory, `trace.jsonl` or `manifest.json`) */
+  kind: 'rollout' | 'bundle';
 }
 
 export class InputError extends Error {}
 
 // Any JSONL file is a candidate: each file's format is recognised from its content.
 const ROLLOUT = /\.jsonl(?:\.zst)?$/;
+// the fixed names inside a Codex rollout trace bundle directory
+const BUNDLE_FILES = new Set(['trace.jsonl', 'manifest.json']);
 
-/** Expands the paths a user gave into rollout files: directories are walked recursively. */
+/** Expands the paths a user gave into rollout files and trace bundles: directories are walked recursively. */
 export async function discover(paths: string[]): Promise<DiscoveredInput[]> {
   const out: DiscoveredInput[] = [];
   for (const p of paths) {
     if (p === '-') {
-      out.push({ path: p, explicit: true });
+      out.push({ path: p, explicit: true, kind: 'rollout' });
       continue;
     }
     let s;
@@ -26,14 +30,21 @@ export async function discover(paths: string[]): Promise<DiscoveredInput[]> {
     } catch (err) {
       throw new InputError(`${p}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
     }
-    if (s.isDirectory()) out.push(...(await walk(p)).map((path) => ({ path, explicit: false })));
-    else out.push({ path: p, explicit: true });
+    if (s.isDirectory()) out.push(...(await walk(p, true)));
+    else out.push({ path: p, explicit: true, kind: BUNDLE_FILES.has(basename(p)) ? 'bundle' : 'rollout' });
   }
   return out;
 }
 
-async function walk(dir: string): Promise<string[]> {
+async function walk(dir: string, given = false): Promise<DiscoveredInput[]> {
   const entries = await readdir(dir, { withFileTypes: true });
+  // A directory the user named is a bundle when it holds either file; one found while walking needs
+  // its trace.jsonl beside a manifest.json or under the bundle's own name, so other traces are left alone.
+  const names = new Set(entries.filter((e) => !e.isDirectory()).map((e) => e.name));
+  const bundle = given
+    ? [...BUNDLE_FILES].some((f) => names.has(f))
+    : names.has('trace.jsonl') && (names.has('manifest.json') || basename(dir).startsWith('trace-'));
+  if (bundle) return [{ path: dir, explicit: given, kind: 'bundle' }];
   const files: string[] = [];
   const dirs: string[] = [];
   for (const e of entries) {
@@ -43,7 +54,7 @@ async function walk(dir: string): Promise<string[]> {
   }
   // When both x.jsonl and x.jsonl.zst exist, the plain file is the live one.
   const plain = new Set(files.filter((f) => !f.endsWith('.zst')));
-  const chosen = files.filter((f) => !f.endsWith('.zst') || !plain.has(f.slice(0, -4))).sort();
+  const chosen: DiscoveredInput[] = files.filter((f) => !f.endsWith('.zst') || !plain.has(f.slice(0, -4))).sort().map((path) => ({ path, explicit: false, kind: 'rollout' }));
   for (const d of dirs.sort()) chosen.push(...(await walk(d)));
   return chosen;
 }

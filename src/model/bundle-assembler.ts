@@ -1,0 +1,357 @@
+import type { BundleEvent } from './bundle-events.js';
+import { closeBundle, type AssembledBundle } from './bundle-finish.js';
+import {
+  mergeResult, newThread, newTurn, setAttribute,
+  type CallState, type CompactionState, type ThreadState, type ToolState, type TurnState,
+} from './bundle-state.js';
+import type { DecodeWarning } from './events.js';
+import type { Compaction, ToolCall } from './types.js';
+
+type Ev<K extends BundleEvent['kind']> = Extract<BundleEvent, { kind: K }>;
+
+/**
+ * Replays the explicit lifecycle of a bundle (every piece of work has a start and an end carrying
+ * its own id, several threads in one log) into the same threads, turns, model calls, tool calls
+ * and compactions the rollout assembler builds. Feed events in `seq` order, then `finish`.
+ */
+export class BundleAssembler {
+  readonly problems: DecodeWarning[] = [];
+  private readonly threads = new Map<string, ThreadState>();
+  private readonly turns = new Map<string, TurnState>();
+  private readonly calls = new Map<string, CallState>();
+  private readonly tools = new Map<string, ToolState>();
+  private readonly cells = new Map<string, ToolState>();
+  private readonly compactions = new Map<string, CompactionState>();
+  private lastTime = -Infinity;
+  private traceId: string | undefined;
+  private rootThreadId: string | undefined;
+  private rolloutStatus: string | undefined;
+
+  constructor(private readonly path: string, recorded: { traceId?: string; rootThreadId?: string } = {}) {
+    this.traceId = recorded.traceId;
+    this.rootThreadId = recorded.rootThreadId;
+  }
+
+  get threadCount(): number {
+    return this.threads.size;
+  }
+
+  push(e: BundleEvent): void {
+    if (e.time > this.lastTime) this.lastTime = e.time;
+    switch (e.kind) {
+      case 'rollout_start':
+        this.traceId ??= e.traceId;
+        this.rootThreadId ??= e.rootThreadId;
+        return;
+      case 'rollout_end':
+        this.rolloutStatus = e.status;
+        return;
+      case 'thread_start': {
+        const known = this.threads.get(e.threadId);
+        if (known) return this.problem(e, 'duplicate-start', `thread ${e.threadId} started twice`);
+        this.threads.set(e.threadId, newThread(e.threadId, e.facts, e.time, e.line, this.path));
+        return;
+      }
+      case 'thread_end': {
+        const ts = this.threads.get(e.threadId);
+        if (!ts) return this.problem(e, 'unmatched-end', `thread ${e.threadId} ended but never started`);
+        ts.endedAt = e.time;
+        ts.status = e.status;
+        return;
+      }
+      case 'turn_start':
+        return this.turnStart(e);
+      case 'turn_end':
+        return this.turnEnd(e);
+      case 'turn_outcome': {
+        const t = this.turns.get(e.turnId)?.turn;
+        if (!t) return;
+        if (e.abortReason) t.abortReason = e.abortReason;
+        if (e.errorMessage !== undefined && t.status === 'completed') {
+          t.status = 'failed';
+          t.errorType = '_OTHER';
+          t.errorMessage = e.errorMessage;
+        }
+        return;
+      }
+      case 'inference_start':
+        return this.inferenceStart(e);
+      case 'inference_end':
+        return this.inferenceEnd(e);
+      case 'tool_start':
+        return this.toolStart(e);
+      case 'mcp_assigned': {
+        const s = this.tools.get(e.toolCallId);
+        if (!s) return this.problem(e, 'unmatched-event', `MCP call assigned to unknown tool call ${e.toolCallId}`);
+        s.tool.toolKind = 'mcp';
+        s.tool.mcp ??= e.mcp;
+        setAttribute(s.tool, 'codex.mcp.call_id', e.mcpCallId);
+        return;
+      }
+      case 'tool_runtime':
+        return this.toolRuntime(e);
+      case 'tool_end':
+        return this.toolEnd(e);
+      case 'cell_start':
+        return this.cellStart(e);
+      case 'cell_response':
+        return this.cellResponse(e);
+      case 'compaction_request_start':
+      case 'compaction_request_end':
+      case 'compaction_installed':
+        return this.compaction(e);
+      case 'agent_result': {
+        const parent = this.threads.get(e.parentThreadId);
+        if (!parent) return this.problem(e, 'unmatched-event', `agent result for unknown parent thread ${e.parentThreadId}`);
+        parent.pendingResults.push({ kind: 'agent_result', threadId: e.childThreadId, turnId: e.childTurnId });
+        return;
+      }
+    }
+  }
+
+  /** Closes what never ended at the last recorded time and places every thread in the agent tree. */
+  finish(): AssembledBundle {
+    return closeBundle({
+      threads: this.threads, turns: this.turns, calls: [...this.calls.values()], tools: [...this.tools.values()], cells: [...this.cells.values()],
+      compactions: [...this.compactions.values()], lastTime: this.lastTime,
+      traceId: this.traceId, rootThreadId: this.rootThreadId, rolloutStatus: this.rolloutStatus,
+    });
+  }
+
+  private turnStart(e: Ev<'turn_start'>): void {
+    const ts = this.threadFor(e);
+    if (!ts) return this.problem(e, 'unknown-thread', `turn ${e.turnId} names no known thread`);
+    if (this.turns.has(e.turnId)) return this.problem(e, 'duplicate-start', `turn ${e.turnId} started twice`);
+    this.turns.set(e.turnId, newTurn(ts, e.turnId, e.time, e.line));
+  }
+
+  private turnEnd(e: Ev<'turn_end'>): void {
+    const s = this.turns.get(e.turnId);
+    if (!s) return this.problem(e, 'unmatched-end', `turn ${e.turnId} ended but never started`);
+    if (s.ended) return this.problem(e, 'duplicate-end', `turn ${e.turnId} ended twice`);
+    s.ended = true;
+    s.turn.end = e.time;
+    s.turn.status = e.status === 'completed' ? 'completed' : e.status === 'failed' ? 'failed' : 'aborted';
+    if (e.status !== 'completed') setAttribute(s.turn, 'codex.turn.recorded_status', e.status);
+    // A response still streaming when its turn ends was cut off; a cell still running is ended too,
+    // unless the turn completed (a yielded cell may outlive it).
+    const cut = e.status === 'completed' ? 'cancelled' : e.status;
+    for (const c of this.calls.values()) {
+      if (c.turn !== s || !c.open) continue;
+      c.open = false;
+      c.call.end = e.time;
+      c.call.error = { type: cut, message: `the turn ended (${e.status}) before the response did` };
+    }
+    if (e.status === 'completed') return;
+    for (const cell of this.cells.values()) {
+      if (cell.turn !== s || !cell.open) continue;
+      this.endTool(cell, e.time, { success: false, errorType: 'cancelled' });
+      setAttribute(cell.tool, 'codex.code_cell.status', 'terminated');
+    }
+  }
+
+  private inferenceStart(e: Ev<'inference_start'>): void {
+    const turn = this.turnFor(e, 'model call');
+    if (!turn) return;
+    if (this.calls.has(e.callId)) return this.problem(e, 'duplicate-start', `inference ${e.callId} started twice`);
+    const ts = turn.thread;
+    const call = {
+      index: ts.calls++, id: e.callId, line: e.line, start: e.time, end: e.time, compacted: false,
+      model: e.model, provider: ts.facts.provider ?? e.provider?.toLowerCase(), input: e.input,
+      attributes: { 'codex.inference.call_id': e.callId },
+      edges: ts.pendingResults.length ? ts.pendingResults.splice(0) : undefined,
+    };
+    turn.turn.modelCalls.push(call);
+    this.calls.set(e.callId, { call, turn, open: true });
+  }
+
+  private inferenceEnd(e: Ev<'inference_end'>): void {
+    let s = this.calls.get(e.callId);
+    if (!s) {
+      // The producer skips a start whose payload could not be written, but may still record the end.
+      this.problem(e, 'unmatched-end', `inference ${e.callId} ended but its start was not recorded`);
+      this.inferenceStart({ ...e, kind: 'inference_start' });
+      s = this.calls.get(e.callId);
+      if (!s) return;
+      setAttribute(s.call, 'codex.start_missing', true);
+    }
+    const call = s.call;
+    call.usage ??= e.usage;
+    if (e.output) call.output = e.output;
+    setAttribute(call, 'gen_ai.response.id', e.responseId);
+    setAttribute(call, 'codex.inference.upstream_request_id', e.upstreamRequestId);
+    if (!s.open) {
+      // the turn ended first: its status stands, the late evidence is kept
+      setAttribute(call, 'codex.inference.late_end', e.status);
+      return;
+    }
+    s.open = false;
+    call.end = e.time;
+    if (e.status !== 'completed') call.error = { type: e.status, message: e.error };
+    else if (s.turn.thread.compactedPending) {
+      call.compacted = true;
+      s.turn.thread.compactedPending = false;
+    }
+  }
+
+  private toolStart(e: Ev<'tool_start'>): void {
+    const cell = e.cellId !== undefined ? this.cellFor(e.threadId, e.cellId) : undefined;
+    // calls a code cell makes belong under the cell, in the cell's turn
+    const turn = cell?.turn ?? this.turnFor(e, 'tool call');
+    if (!turn) return;
+    let key = e.toolCallId;
+    if (this.tools.has(key)) {
+      this.problem(e, 'duplicate-start', `tool call ${key} started twice`);
+      key = `${key}@${e.line}`;
+    }
+    const tool: ToolCall = {
+      key, callId: e.modelCallId ?? e.toolCallId, name: e.name, namespace: e.namespace, toolKind: e.toolKind, mcp: e.mcp,
+      line: e.line, start: e.time, end: e.time, incomplete: true, result: {}, parentKey: cell?.tool.key,
+      arguments: e.arguments, attributes: e.attributes,
+    };
+    if (e.terminal === 'write_stdin') tool.terminal = { operation: 'write_stdin', terminalId: e.terminalId, line: e.line, start: e.time, end: NaN };
+    if (e.toolCallId !== tool.callId) setAttribute(tool, 'codex.tool.dispatch_id', e.toolCallId);
+    turn.turn.tools.push(tool);
+    this.tools.set(key, { tool, turn, open: true, terminalKind: e.terminal, action: e.agentAction, targetPaths: e.targetPaths, targetThreads: new Set() });
+  }
+
+  private toolRuntime(e: Ev<'tool_runtime'>): void {
+    const s = this.tools.get(e.toolCallId);
+    if (!s) return this.problem(e, 'unmatched-event', `runtime event for unknown tool call ${e.toolCallId}`);
+    const tool = s.tool;
+    mergeResult(tool.result, e.result);
+    if (e.status && e.status !== 'completed') mergeResult(tool.result, { success: false, errorType: e.status === 'failed' ? undefined : e.status });
+    if (e.spawnedThreadId) s.targetThreads.add(e.spawnedThreadId);
+    for (const t of e.targetThreadIds ?? []) s.targetThreads.add(t);
+    if (!s.terminalKind) return;
+    const op = (tool.terminal ??= { operation: s.terminalKind, line: e.line, start: e.time, end: NaN });
+    op.terminalId ??= e.terminalId;
+    op.command ??= e.command;
+    if (e.phase === 'end') {
+      op.end = e.time;
+      op.exitCode ??= e.result.exitCode;
+      op.durationMs ??= e.result.durationMs;
+    }
+  }
+
+  private toolEnd(e: Ev<'tool_end'>): void {
+    const s = this.tools.get(e.toolCallId);
+    if (!s) return this.problem(e, 'unmatched-end', `tool call ${e.toolCallId} ended but never started`);
+    if (!s.open) return this.problem(e, 'duplicate-end', `tool call ${e.toolCallId} ended twice`);
+    const failure = e.status === 'completed' ? {} : e.status === 'failed' ? { success: false } : { success: false, errorType: e.status };
+    this.endTool(s, e.time, { ...e.result, ...failure });
+    if (e.output !== undefined) s.tool.output = e.output;
+    if (e.status !== 'completed') setAttribute(s.tool, 'codex.tool.status', e.status);
+    // without runtime reports, the terminal operation is what the dispatch result says
+    if (s.terminalKind) {
+      const op = (s.tool.terminal ??= { operation: s.terminalKind, line: e.line, start: s.tool.start, end: NaN });
+      if (Number.isNaN(op.end) && !e.result.stillRunning) op.end = e.time;
+      op.exitCode ??= e.result.exitCode;
+      if (e.result.stillRunning) op.stillRunning = true;
+    }
+  }
+
+  private endTool(s: ToolState, time: number, result: ToolCall['result']): void {
+    s.open = false;
+    s.tool.end = time;
+    s.tool.incomplete = false;
+    mergeResult(s.tool.result, result);
+  }
+
+  private cellStart(e: Ev<'cell_start'>): void {
+    const turn = this.turnFor(e, 'code cell');
+    if (!turn) return;
+    const tool: ToolCall = {
+      key: `code_cell:${e.modelCallId}`, callId: e.modelCallId, name: 'exec', toolKind: 'custom',
+      line: e.line, start: e.time, end: e.time, incomplete: true, result: {}, arguments: e.source,
+      attributes: { 'codex.code_cell.id': e.cellId },
+    };
+    turn.turn.tools.push(tool);
+    this.cells.set(`${turn.thread.thread.meta.threadId}/${e.cellId}`, { tool, turn, open: true, targetThreads: new Set() });
+  }
+
+  private cellResponse(e: Ev<'cell_response'>): void {
+    const s = this.cellFor(e.threadId, e.cellId);
+    if (!s) return this.problem(e, 'unmatched-event', `response of unknown code cell ${e.cellId}`);
+    if (!e.final) {
+      setAttribute(s.tool, 'codex.code_cell.initial_status', e.status);
+      if (e.status === 'completed' || e.status === 'failed' || e.status === 'terminated') s.provisionalEnd = e.time;
+      return;
+    }
+    if (!s.open) return;
+    const failed = e.status === 'failed' || e.status === 'terminated';
+    this.endTool(s, e.time, failed ? { success: false, errorType: e.status === 'failed' ? 'script_failed' : 'terminated', errorMessage: e.errorMessage } : {});
+    setAttribute(s.tool, 'codex.code_cell.status', e.status);
+    if (e.output !== undefined) s.tool.output = e.output;
+  }
+
+  private compaction(e: Ev<'compaction_request_start'> | Ev<'compaction_request_end'> | Ev<'compaction_installed'>): void {
+    let s = this.compactions.get(e.compactionId);
+    if (!s) {
+      const turn = this.turnFor(e, 'compaction');
+      if (!turn) return;
+      const ts = turn.thread;
+      const compaction: Compaction = { index: ts.compactions++, id: e.compactionId, line: e.line, start: e.time, end: e.time, remote: true, attempts: [] };
+      turn.turn.compactions.push(compaction);
+      s = { compaction, turn, attempts: new Map() };
+      this.compactions.set(e.compactionId, s);
+    }
+    const c = s.compaction;
+    if (e.kind === 'compaction_installed') {
+      s.installedAt = e.time;
+      c.replacementItems = e.replacementItems;
+      setAttribute(c, 'codex.compaction.input_items', e.inputItems);
+      s.turn.thread.compactedPending = true;
+      return;
+    }
+    let a = s.attempts.get(e.requestId);
+    if (!a) {
+      if (e.kind === 'compaction_request_end') this.problem(e, 'unmatched-end', `compaction request ${e.requestId} ended but never started`);
+      const provider = s.turn.thread.facts.provider ?? (e.kind === 'compaction_request_start' ? e.provider?.toLowerCase() : undefined);
+      a = { attempt: { id: e.requestId, line: e.line, start: e.time, end: e.time, provider, model: e.kind === 'compaction_request_start' ? e.model : undefined }, open: true };
+      c.attempts?.push(a.attempt);
+      s.attempts.set(e.requestId, a);
+    }
+    if (e.kind === 'compaction_request_end' && a.open) {
+      a.open = false;
+      a.attempt.end = e.time;
+      a.attempt.error = e.error;
+    }
+  }
+
+  /** The turn an event belongs to: the one it names, else its thread's latest (an implicit one if none). */
+  private turnFor(e: BundleEvent, what: string): TurnState | undefined {
+    const named = e.turnId !== undefined ? this.turns.get(e.turnId) : undefined;
+    if (named) return named;
+    const ts = this.threadFor(e);
+    if (!ts) {
+      this.problem(e, 'unknown-thread', `${what} in no known thread or turn`);
+      return undefined;
+    }
+    this.problem(e, 'unknown-turn', `${what} in ${e.turnId ? `unknown turn ${e.turnId}` : 'no turn'}; placed in the thread's latest turn`);
+    return ts.turns.at(-1) ?? newTurn(ts, undefined, e.time, e.line);
+  }
+
+  /** The thread an event names; one that never started is taken as started here. */
+  private threadFor(e: BundleEvent): ThreadState | undefined {
+    const id = e.threadId ?? (e.turnId !== undefined ? this.turns.get(e.turnId)?.thread.thread.meta.threadId : undefined);
+    if (id === undefined) return undefined;
+    let ts = this.threads.get(id);
+    if (!ts) {
+      this.problem(e, 'unknown-thread', `thread ${id} was not started; taken as started here`);
+      ts = newThread(id, {}, e.time, e.line, this.path);
+      this.threads.set(id, ts);
+    }
+    return ts;
+  }
+
+  /** Cell ids are unique per thread only; events without a thread fall back to the latest cell of that id. */
+  private cellFor(threadId: string | undefined, cellId: string): ToolState | undefined {
+    if (threadId !== undefined) return this.cells.get(`${threadId}/${cellId}`);
+    return [...this.cells.entries()].reverse().find(([k]) => k.endsWith(`/${cellId}`))?.[1];
+  }
+
+  private problem(e: { line: number }, type: string, message: string): void {
+    this.problems.push({ line: e.line, type, message });
+  }
+}

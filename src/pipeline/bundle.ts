@@ -1,0 +1,94 @@
+import { BundleDecoder } from '../formats/codex-bundle/decoder.js';
+import { locateBundle, PayloadStore, readManifest, readTraceLog, type TraceLog } from '../formats/codex-bundle/reader.js';
+import { BundleAssembler } from '../model/bundle-assembler.js';
+import type { BundleThread } from '../model/bundle-finish.js';
+import type { DecodeWarning } from '../model/events.js';
+import type { Placement } from '../model/types.js';
+import { traceIdFor } from '../otel/ids.js';
+import { ThreadMapper } from '../otel/map.js';
+import { resourceFor } from '../otel/resource.js';
+import type { SessionOptions, SessionReport } from './session.js';
+
+export type BundleOptions = Omit<SessionOptions, 'place'>;
+
+const MAX_SAMPLES = 20;
+
+/**
+ * Exports one Codex rollout trace bundle (given as its directory, `trace.jsonl` or `manifest.json`):
+ * every thread of the rollout tree in one trace, events replayed in `seq` order, payload files
+ * read only when the trace needs them. Spans go to `emit` a turn at a time.
+ */
+export async function exportBundle(path: string, opts: BundleOptions): Promise<SessionReport> {
+  const files = locateBundle(path);
+  const report: SessionReport = { path: files.trace, lines: 0, spans: 0, turns: 0, warnings: 0, badLines: 0, gaps: 0, samples: [] };
+  const sample = (w: DecodeWarning) => {
+    if (report.samples.length < MAX_SAMPLES) report.samples.push(w);
+  };
+  const gap = (w: DecodeWarning) => {
+    report.gaps = (report.gaps ?? 0) + 1;
+    sample(w);
+  };
+
+  const { manifest, problem } = await readManifest(files);
+  if (problem) gap({ line: 0, type: 'manifest', message: problem });
+  let log: TraceLog;
+  try {
+    log = await readTraceLog(files.trace);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    report.error = e.code === 'ENOENT' ? 'no trace.jsonl: not a trace bundle' : e.message;
+    return report;
+  }
+  report.lines = log.lines;
+  report.badLines = log.bad.length;
+  report.warnings = log.invalid.length;
+  [...log.bad, ...log.invalid].sort((a, b) => a.line - b.line).forEach(sample);
+
+  const decoder = new BundleDecoder(new PayloadStore(files.dir), opts.content.capture);
+  const assembler = new BundleAssembler(files.trace, { traceId: manifest?.trace_id ?? undefined, rootThreadId: manifest?.root_thread_id ?? undefined });
+  for (const event of log.events) {
+    const decoded = await decoder.decode(event);
+    if (decoded.warning) {
+      report.warnings++;
+      sample(decoded.warning);
+    }
+    decoded.problems.forEach(gap);
+    for (const e of decoded.events) assembler.push(e);
+  }
+  const bundle = assembler.finish();
+  assembler.problems.forEach(gap);
+  report.samples.sort((a, b) => a.line - b.line);
+  if (bundle.threads.length === 0 || bundle.rootThreadId === undefined) {
+    report.error = log.events.length === 0 ? 'empty trace.jsonl' : 'no thread recorded in trace.jsonl';
+    return report;
+  }
+
+  const root = bundle.rootThreadId;
+  const traceId = otelTraceId(bundle.traceId) ?? traceIdFor(`bundle/${root}`);
+  report.threadId = root;
+  report.traceId = traceId;
+  const resource = resourceFor(opts.serviceName ?? 'codex', undefined);
+  for (const t of bundle.threads) {
+    const mapper = new ThreadMapper(t.thread.meta, files.trace, placementOf(t, root, traceId), resource, opts.content);
+    for (const turn of t.turns) {
+      const spans = mapper.turnSpans(turn);
+      report.turns++;
+      report.spans += spans.length;
+      await opts.emit(spans, Infinity);
+    }
+    report.spans++;
+    await opts.emit([mapper.threadSpan(t.thread)], Infinity);
+  }
+  return report;
+}
+
+function placementOf(t: BundleThread, root: string, traceId: string): Placement {
+  return { rootThreadId: root, conversationId: root, traceId, spawnedBy: t.spawnedBy, parentNote: t.parentNote };
+}
+
+/** The bundle's trace id is a UUID: its 32 hex digits name the OTel trace, so the two can be matched by eye. */
+function otelTraceId(uuid: string | undefined): string | undefined {
+  const hex = uuid?.replace(/-/g, '').toLowerCase();
+  if (!hex || !/^[0-9a-f]{32}$/.test(hex) || /^0{16}/.test(hex) || /^0+$/.test(hex)) return undefined;
+  return hex;
+}
