@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -171,6 +171,32 @@ describe('watch: live export of growing rollouts', () => {
       await until('the new content\'s spans', () => [...ids(expected)].every((id) => ids(r.spans()).has(id)));
       w.proc.kill('SIGTERM');
       assert.equal(await w.exited, 0);
+    } finally {
+      w.proc.kill('SIGKILL');
+      await r.close();
+    }
+  });
+
+  test('a trace bundle written while watched: its spans follow the log, and end equal to a backfill', async () => {
+    const { sessions, state } = dirs();
+    const source = fixture('bundles/trace-7f0c1e2a-3b4d-4c5e-8f60-718293a4b5c6-019e1a2b-0000-7000-8000-00000000a001');
+    const bundle = join(sessions, 'traces', 'trace-7f0c1e2a-3b4d-4c5e-8f60-718293a4b5c6-019e1a2b-0000-7000-8000-00000000a001');
+    cpSync(source, bundle, { recursive: true });
+    const log = readFileSync(join(source, 'trace.jsonl'), 'utf8').split('\n').filter((l) => l !== '');
+    const half = Math.floor(log.length / 2);
+    writeFileSync(join(bundle, 'trace.jsonl'), `${log.slice(0, half).join('\n')}\n`);
+    const r = await startReceiver();
+    const w = startWatch(sessions, state, r.url);
+    try {
+      await until('the first half', () => r.spans().length > 0);
+      appendFileSync(join(bundle, 'trace.jsonl'), `${log.slice(half).join('\n')}\n`);
+      const expected = await backfill(source);
+      await until('the whole bundle', () => [...ids(expected)].every((id) => ids(r.spans()).has(id)));
+      await sleep(300);
+      w.proc.kill('SIGTERM');
+      assert.equal(await w.exited, 0, w.stderr());
+      assert.deepEqual([...ids(r.spans())].sort(), [...ids(expected)].sort());
+      assert.match(w.stderr(), /following trace bundle/);
     } finally {
       w.proc.kill('SIGKILL');
       await r.close();

@@ -4,6 +4,7 @@ import { discover } from '../sources/discover.js';
 import { FileTail } from '../sources/tail.js';
 import type { AgentTree } from './agent-tree.js';
 import type { CheckpointStore, FileCheckpoint } from './checkpoints.js';
+import { BundleFollower } from './live-bundles.js';
 import { RolloutSession, type SessionOptions } from './session.js';
 
 export interface WatchOptions {
@@ -39,6 +40,7 @@ const MAX_BACKOFF_MS = 30_000;
  */
 export class Watcher {
   private readonly files = new Map<string, Followed>();
+  private readonly bundles = new Map<string, BundleFollower>();
   private checkpoints = new Map<string, FileCheckpoint>();
   private failedSeen = 0;
   /** the last flush failed: what it held will be read again from the files */
@@ -59,6 +61,7 @@ export class Watcher {
         this.nextScan = Date.now() + (this.o.scanMs ?? 2000);
       }
       for (const f of [...this.files.values()]) await this.follow(f, scanning);
+      for (const b of this.bundles.values()) await b.check(this.o.sink, this.o.session, this.o.log);
       await this.deliver();
       await sleep(this.outage ? this.backoffMs : pollMs, signal);
     }
@@ -68,7 +71,12 @@ export class Watcher {
   private async scan(): Promise<void> {
     let found: string[];
     try {
-      found = (await discover([this.o.dir])).map((d) => d.path).filter((p) => !p.endsWith('.zst'));
+      const inputs = await discover([this.o.dir]);
+      found = inputs.filter((d) => d.kind === 'rollout' && !d.path.endsWith('.zst')).map((d) => d.path);
+      for (const b of inputs.filter((d) => d.kind === 'bundle' && !this.bundles.has(d.path))) {
+        this.bundles.set(b.path, new BundleFollower(b.path, this.checkpoints.get(b.path)));
+        this.o.log(`following trace bundle ${b.path}`);
+      }
       if (this.dirMissing) this.o.log(`${this.o.dir} now exists`);
       this.dirMissing = false;
     } catch {
@@ -207,6 +215,7 @@ export class Watcher {
       this.outage = true;
       this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(1000, this.backoffMs * 2));
       for (const f of this.files.values()) this.resume(f);
+      for (const b of this.bundles.values()) b.settle(false);
       return;
     }
     if (this.outage) this.o.log(`collector at ${this.o.sink.target} is accepting spans again`);
@@ -231,6 +240,18 @@ export class Watcher {
         changed = true;
       }
       if (f.closed) f.session = undefined;
+    }
+    for (const b of this.bundles.values()) {
+      b.settle(true);
+      if (b.delivery.delivered > b.reported) {
+        this.o.log(`${b.dir}: delivered ${b.delivery.delivered - b.reported} spans (trace ${b.traceId})`);
+        b.reported = b.delivery.delivered;
+      }
+      const prev = this.checkpoints.get(b.dir);
+      if (b.ino !== undefined && b.exportedSize >= 0 && (prev?.offset !== b.exportedSize || prev.ino !== b.ino)) {
+        this.checkpoints.set(b.dir, { ino: b.ino, deliveredThrough: 0, offset: b.exportedSize, closed: true });
+        changed = true;
+      }
     }
     if (changed) await this.o.store.save(this.checkpoints);
   }
