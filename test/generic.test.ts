@@ -127,6 +127,9 @@ describe('generic append-only rollouts ({"type","seq","item"})', () => {
     assert.equal(forced.code, 3);
     assert.match(forced.stderr, /no session start found: not a codex rollout/);
     assert.equal(forced.spans.length, 0);
+    const bundle = await exportTo(['--format', 'bundle', fixture('bundles/trace-2b3c4d5e-6f70-4812-9a3b-4c5d6e7f8091-019e2000-0000-7000-8000-00000000a002/manifest.json')]);
+    assert.equal(bundle.code, 0, bundle.stderr);
+    assert.equal(bundle.spans.length, 11);
     const bad = await runCli(['export', '--format', 'yaml', notes]);
     assert.equal(bad.code, 2);
   });

@@ -22,7 +22,7 @@ export interface ExportFlags extends OtlpFlags {
   progress?: boolean;
   quiet?: boolean;
   sessionsDir?: string[];
-  format?: FormatName;
+  format?: Exclude<FormatName, 'codex-trace'> | 'bundle';
 }
 
 export interface Io {
@@ -64,9 +64,10 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
       if (collected) collected.push(...spans);
       else await sink?.add(spans, delivery);
     };
-    let report: SessionReport = input.kind === 'bundle'
+    const format = flags.format === 'bundle' ? undefined : flags.format;
+    let report: SessionReport = input.kind === 'bundle' || flags.format === 'bundle'
       ? await exportBundle(input.path, { serviceName, content, emit })
-      : await exportSession(input.path, { serviceName, format: flags.format, content, place: (meta) => tree.place(meta), emit });
+      : await exportSession(input.path, { serviceName, format, content, place: (meta) => tree.place(meta), emit });
     // A bundle's event log found on its own (no manifest beside it) is still a bundle.
     if (report.format === 'codex-trace' && input.path !== '-') report = await exportBundle(input.path, { serviceName, content, emit });
     if (collected && collected.length > 0) io.stdout.write(`${report.path}  trace ${report.traceId}\n${renderTree(collected)}\n\n`);

@@ -65,7 +65,7 @@ function withDeliveryOptions(cmd: Command): Command {
     .option('--service-name <name>', 'service.name of the spans (default OTEL_SERVICE_NAME, else the agent\'s recorded name, else codex)')
     .option('--capture-content', 'include prompts, messages, tool arguments and results (secrets redacted); also OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true')
     .option('--content-limit <chars>', 'longest captured value before it is cut with a marker', '16384')
-    .addOption(new Option('--format <format>', 'input format of every file (default: recognised from each file\'s first line)').choices(['codex', 'generic']))
+    .addOption(new Option('--format <format>', 'input format of every file (default: recognised from each file\'s content); bundle: every path is a trace bundle').choices(['codex', 'generic', 'bundle']))
     .option('--sessions-dir <dir>', 'where to look up the parents of sub-agent rollouts, repeatable (also searched: the sessions tree around each file, $CODEX_HOME/sessions and archived_sessions)', collect)
     .option('-q, --quiet', 'print only problems and the summary');
 }

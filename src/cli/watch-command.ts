@@ -46,7 +46,7 @@ export async function runWatch(dir: string | undefined, flags: WatchFlags, io: I
     store,
     sink,
     tree: new AgentTree([], [watched, ...(flags.sessionsDir ?? [])], io.env),
-    session: { serviceName: flags.serviceName ?? io.env.OTEL_SERVICE_NAME, content: contentPolicy(flags, io.env), format: flags.format },
+    session: { serviceName: flags.serviceName ?? io.env.OTEL_SERVICE_NAME, content: contentPolicy(flags, io.env), format: flags.format === 'bundle' ? undefined : flags.format },
     log,
   });
   try {
