@@ -101,6 +101,30 @@ describe('RolloutRecorder and the in-process exporter', () => {
     assert.ok(errors.some((e) => /spans not delivered to .* \(connection refused\)/.test(e.message)), errors.map((e) => e.message).join('\n'));
   });
 
+  test('turns the collector refused are sent again from the file once it takes spans: nothing lost', async () => {
+    const r = await startReceiver({ failFirst: 2, failStatus: 400 });
+    const file = join(tmp(), 'agent.jsonl');
+    const status: string[] = [];
+    try {
+      const rec = new RolloutRecorder(file, { agent: 'demo' });
+      const exporter = exportLive(rec, { endpoint: r.url, onError: () => {}, onStatus: (m) => status.push(m) });
+      for (let i = 0; i < 4; i++) {
+        rec.turnStarted(`t${i}`);
+        rec.userMessage(`prompt ${i}`);
+        rec.assistantMessage(`answer ${i}`, { usage: { input_tokens: 10, output_tokens: 1 } });
+        rec.turnEnded();
+      }
+      rec.close();
+      const report = await exporter.close();
+      assert.equal(r.failures, 2);
+      assert.equal(report.notDelivered, 0);
+      assert.match(status.join('\n'), /is back: re-sent 4 spans from/);
+      assert.deepEqual(shape(r.spans()), shape(await backfill(file)));
+    } finally {
+      await r.close();
+    }
+  });
+
   test('any async iterable of lines: a Codex rollout streamed in gives the backfill spans', async () => {
     const r = await startReceiver();
     try {

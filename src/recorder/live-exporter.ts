@@ -3,7 +3,7 @@ import { resolveOtlpConfig } from '../export/config.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import type { Delivery, SpanSink } from '../export/sink.js';
 import { DEFAULT_CONTENT_LIMIT } from '../otel/content.js';
-import { RolloutSession, type SessionReport } from '../pipeline/session.js';
+import { exportSession, RolloutSession, type SessionReport } from '../pipeline/session.js';
 import type { SourceLine } from '../sources/lines.js';
 import { RolloutRecorder } from './recorder.js';
 
@@ -21,6 +21,8 @@ export interface LiveExportOptions {
   format?: 'codex' | 'generic';
   /** where problems go (never thrown into the recorder); default: one console.warn per kind */
   onError?: (error: Error) => void;
+  /** news that is not a problem (the collector came back) */
+  onStatus?: (message: string) => void;
   /** deliver somewhere else than OTLP/HTTP */
   sink?: SpanSink;
   /** lines held while the exporter catches up; beyond this they are counted and left to a later backfill */
@@ -59,6 +61,7 @@ export class LiveExporter {
       timeout: opts.timeoutMillis !== undefined ? String(opts.timeoutMillis) : undefined,
     }), undefined, false);
     const path = opts.path ?? (source instanceof RolloutRecorder ? source.path : 'in-process');
+    if (source instanceof RolloutRecorder) this.file = source.path;
     this.done = this.run(path, source instanceof RolloutRecorder ? this.attach(source) : source).catch((err: unknown) => {
       this.onError(err instanceof Error ? err : new Error(String(err)));
       return { path, lines: 0, spans: 0, turns: 0, warnings: 0, badLines: 0, samples: [], delivered: 0, notDelivered: 0, droppedLines: this.dropped, error: String(err) };
@@ -116,11 +119,14 @@ export class LiveExporter {
       content: { capture: this.opts.captureContent ?? false, limit: this.opts.contentLimit ?? DEFAULT_CONTENT_LIMIT },
       format: this.opts.format,
       mtimeMs: Date.now(),
-      emit: async (spans) => {
+      emit: async (spans, closedAt) => {
+        const failedBefore = this.delivery.failed;
         await this.sink.add(spans, this.delivery);
         // A turn just closed: send it now rather than when a batch fills.
         await this.sink.flush();
         this.reportFailures();
+        if (this.delivery.failed > failedBefore) this.lost.add(closedAt);
+        else if (this.lost.size > 0 && this.file) await this.refill(this.file);
       },
     });
     let n = 0;
@@ -147,6 +153,32 @@ export class LiveExporter {
     this.reportFailures();
     if (report.error) this.onError(new Error(`${path}: ${report.error}`));
     return { ...report, delivered: this.delivery.delivered, notDelivered: this.delivery.failed, droppedLines: this.dropped };
+  }
+
+  /** lines whose turns' spans the collector refused: sent again from the file once it takes spans */
+  private readonly lost = new Set<number>();
+  private file: string | undefined;
+
+  private async refill(file: string): Promise<void> {
+    const lost = new Set(this.lost);
+    this.lost.clear();
+    const retry: Delivery = { delivered: 0, failed: 0 };
+    await exportSession(file, {
+      serviceName: this.opts.serviceName,
+      content: { capture: this.opts.captureContent ?? false, limit: this.opts.contentLimit ?? DEFAULT_CONTENT_LIMIT },
+      format: this.opts.format,
+      emit: async (spans, closedAt) => {
+        if (lost.has(closedAt)) await this.sink.add(spans, retry);
+      },
+    });
+    await this.sink.flush();
+    if (retry.failed > 0) for (const l of lost) this.lost.add(l);
+    else {
+      this.delivery.delivered += retry.delivered;
+      this.delivery.failed -= Math.min(this.delivery.failed, retry.delivered);
+      this.reported = this.delivery.failed;
+      this.opts.onStatus?.(`collector at ${this.sink.target} is back: re-sent ${retry.delivered} spans from ${file}`);
+    }
   }
 
   private reported = 0;
