@@ -13,6 +13,8 @@ const MULTI_AGENT = bundle('7f0c1e2a');
 const FAILURES = bundle('2b3c4d5e');
 const TOOLS = bundle('3c4d5e6f');
 const CRASHED = bundle('4d5e6f70');
+const REAL_V2 = bundle('5e6f7081');
+const ALL = [MULTI_AGENT, FAILURES, TOOLS, CRASHED, REAL_V2];
 const CONTENT_KEYS = ['gen_ai.input.messages', 'gen_ai.output.messages', 'gen_ai.tool.call.arguments', 'gen_ai.tool.call.result', 'process.command_line'];
 
 const kindOf = (s: ReceivedSpan) => s.name.split(' ')[0];
@@ -55,22 +57,22 @@ describe('Codex rollout trace bundles', () => {
   test('a trace root exports each bundle as one trace named by the bundle, all spans delivered', () => {
     // the crashed bundle's torn last line is the only reason for exit code 3
     assert.equal(run.code, 3, run.stderr);
-    assert.equal(run.stdout.trim().split('\n').length, 4);
-    assert.match(run.stderr, new RegExp(`4 sessions read, ${spans.length} spans built`));
+    assert.equal(run.stdout.trim().split('\n').length, ALL.length);
+    assert.match(run.stderr, new RegExp(`${ALL.length} sessions read, ${spans.length} spans built`));
     assert.match(run.stderr, new RegExp(`delivered ${spans.length} spans`));
-    for (const dir of [MULTI_AGENT, FAILURES, TOOLS, CRASHED]) {
+    for (const dir of ALL) {
       const traceId = readBundle(dir).traceId;
       assert.deepEqual([...new Set(of(dir).map((s) => s.traceId))], [traceId]);
       assert.match(run.stdout, new RegExp(`^${traceId}  ${of(dir).length} spans  ${join(dir, 'trace.jsonl')}$`, 'm'));
     }
-    assert.equal(spans.length, [MULTI_AGENT, FAILURES, TOOLS, CRASHED].reduce((n, d) => n + of(d).length, 0));
+    assert.equal(spans.length, ALL.reduce((n, d) => n + of(d).length, 0));
   });
 
   test('nothing of the content leaves without --capture-content', () => {
     for (const s of spans) for (const k of CONTENT_KEYS) assert.equal(s.attributes[k], undefined, `${s.name} carries ${k}`);
   });
 
-  for (const dir of [MULTI_AGENT, FAILURES, TOOLS, CRASHED]) {
+  for (const dir of ALL) {
     test(`${basename(dir).slice(0, 14)}…: threads, turns, model calls and tool calls one to one with the records`, () => {
       const r = readBundle(dir);
       const mine = of(dir);
@@ -90,7 +92,8 @@ describe('Codex rollout trace bundles', () => {
       assert.deepEqual(threads.map((s) => s.attributes['gen_ai.agent.id']).sort(), [...r.threads.keys()].sort());
       for (const t of threads) {
         const w = r.threads.get(String(t.attributes['gen_ai.agent.id']))!;
-        assert.equal(t.startNs, w.startNs);
+        assert.equal(t.startNs, w.startNs, 'a thread starts when recorded, or inside its spawn call');
+        assert.equal(t.attributes['codex.thread.recorded_start_unix_ms'], w.startNs !== w.recordedStartNs ? Number(w.recordedStartNs / 1_000_000n) : undefined);
         ended(t, w.endNs);
         assert.equal(t.attributes['codex.incomplete'], w.endNs === undefined ? true : undefined);
         assert.equal(lineOf(t), w.line);
@@ -109,6 +112,11 @@ describe('Codex rollout trace bundles', () => {
         assert.equal(lineOf(t), w.line);
         const own = chats.filter((c) => c.parentSpanId === t.spanId);
         assert.deepEqual(usageOf(t), sum(own.map(usageOf)), 'turn usage is the sum of its model calls');
+        // an error recorded for a turn that completed (or never ended) fails it; an aborted turn is not a failure
+        const failed = w.status === 'failed' || (w.error !== undefined && (w.status === 'completed' || w.status === undefined));
+        assert.equal(t.status.code, failed ? 2 : 0, `turn ${w.id} ${w.status}`);
+        if (failed && w.error !== undefined) assert.equal(t.status.message, w.error);
+        assert.deepEqual(t.events.filter((e) => e.name === 'exception').map((e) => e.attributes['exception.message']), w.error !== undefined ? [w.error] : []);
       }
       for (const c of chats) {
         const w = r.inferences.get(String(c.attributes['codex.inference.call_id']))!;
@@ -118,9 +126,11 @@ describe('Codex rollout trace bundles', () => {
         ended(c, w.endNs);
         assert.equal(lineOf(c), w.line);
         assert.deepEqual(usageOf(c), w.usage);
-        const failed = w.status === 'failed' || w.status === 'cancelled';
-        assert.equal(c.status.code, failed ? 2 : 0, `${w.id} ${w.status}`);
-        if (failed) assert.equal(c.status.message, w.error);
+        // only a failure is an error: a cancelled response (Codex stopped reading it) is not
+        assert.equal(c.status.code, w.status === 'failed' ? 2 : 0, `${w.id} ${w.status}`);
+        if (w.status === 'failed' && w.error !== undefined) assert.equal(c.status.message, w.error);
+        assert.equal(c.attributes['codex.inference.status'], w.status === 'completed' ? undefined : w.status);
+        if (w.reason !== undefined) assert.equal(c.attributes['codex.inference.cancel_reason'], w.reason);
       }
 
       const tools = mine.filter((s) => kindOf(s) === 'execute_tool');
@@ -135,14 +145,15 @@ describe('Codex rollout trace bundles', () => {
         assert.equal(t.attributes['codex.tool.incomplete'], w.endNs === undefined ? true : undefined);
         assert.equal(lineOf(t), w.line);
         assert.equal(t.attributes['process.exit.code'], w.exitCode);
-        const failed = (w.status !== undefined && w.status !== 'completed') || (w.exitCode !== undefined && w.exitCode !== 0);
+        const failed = w.status === 'failed' || w.runtimeFailed === true || (w.exitCode !== undefined && w.exitCode !== 0);
         assert.equal(t.status.code, failed ? 2 : 0, String(w.id));
       }
       for (const s of mine) {
         assert.ok(s.startNs < s.endNs, `${s.name} has a length`);
         const p = parentOf(s);
-        // a child agent's thread span may outlive the call that spawned it
+        // a child agent's thread span starts inside the call that spawned it, and may outlive it
         if (p && kindOf(s) !== 'invoke_agent') assert.ok(p.startNs <= s.startNs && s.endNs <= p.endNs, `${p.name} encloses ${s.name}`);
+        else if (p && kindOf(p) === 'execute_tool') assert.ok(p.startNs <= s.startNs && s.startNs <= p.endNs, `${s.name} starts inside ${p.name}`);
       }
     });
   }
@@ -209,11 +220,13 @@ describe('Codex rollout trace bundles', () => {
     assert.equal(terminal.endNs, BigInt(1786000007000) * 1_000_000n);
   });
 
-  test('a cancelled model call is an error; the interrupted turn is not; a turn that completed with an error is', () => {
+  test('a cancelled model call is not an error, nor is the interrupted turn; a turn that completed with an error is', () => {
     const mine = of(FAILURES);
     const cancelled = mine.find((s) => s.attributes['codex.inference.call_id'] === 'f0000000-0000-4000-8000-0000000000a4')!;
-    assert.deepEqual(cancelled.status, { code: 2, message: 'response stream dropped before provider terminal event' });
-    assert.equal(cancelled.attributes['error.type'], 'cancelled');
+    assert.deepEqual(cancelled.status, { code: 0, message: '' });
+    assert.equal(cancelled.attributes['error.type'], undefined);
+    assert.equal(cancelled.attributes['codex.inference.status'], 'cancelled');
+    assert.equal(cancelled.attributes['codex.inference.cancel_reason'], 'response stream dropped before provider terminal event');
     const turn = (id: string) => mine.find((s) => s.attributes['codex.turn.id'] === id)!;
     const aborted = turn('019e2000-1111-7000-8000-00000000b202');
     assert.equal(aborted.status.code, 0);
@@ -222,6 +235,62 @@ describe('Codex rollout trace bundles', () => {
     const errored = turn('019e2000-1111-7000-8000-00000000b203');
     assert.deepEqual(errored.status, { code: 2, message: 'unexpected status 500 Internal Server Error' });
     assert.equal(errored.attributes['codex.turn.status'], 'failed');
+    assert.deepEqual(errored.events.map((e) => [e.name, e.attributes['exception.message']]), [['exception', 'unexpected status 500 Internal Server Error']]);
+  });
+
+  test('multi-agent v2 as Codex writes it: the child is placed by SubAgentActivity under its spawn call, starting inside it', () => {
+    const r = readBundle(REAL_V2);
+    const mine = of(REAL_V2);
+    const child = mine.find((s) => s.name === 'invoke_agent Noether')!;
+    const spawn = mine.find((s) => s.attributes['gen_ai.tool.call.id'] === 'call_sp5')!;
+    const [childId, call] = [...r.spawns][0]!;
+    assert.equal(call, 'call_sp5');
+    assert.equal(spawn.name, 'execute_tool spawn_agent');
+    assert.equal(child.attributes['gen_ai.agent.id'], childId);
+    assert.equal(child.parentSpanId, spawn.spanId);
+    assert.equal(child.attributes['codex.parent.link'], undefined);
+    // recorded after the spawn returned: the span starts when the spawn ended, the recorded start is kept
+    assert.equal(child.startNs, spawn.endNs);
+    assert.equal(child.attributes['codex.thread.recorded_start_unix_ms'], 1786000002600);
+    assert.ok(child.endNs > spawn.endNs, 'the child outlives its spawn call');
+    const childTurn = mine.find((s) => s.name === 'handle_conversation_turn Noether')!;
+    for (const [tool, kind, target] of [['send_message', 'send_message', child], ['close_agent', 'close_agent', child]] as const) {
+      const span = mine.find((s) => s.name === `execute_tool ${tool}`)!;
+      assert.deepEqual(span.links.map((l) => [l.spanId, l.attributes['codex.link.kind']]), [[target.spanId, kind]], tool);
+    }
+    const result = mine.find((s) => s.attributes['codex.inference.call_id'] === 'd0000000-0000-4000-8000-0000000000d2')!;
+    assert.deepEqual(result.links.map((l) => [l.spanId, l.attributes['codex.link.kind']]), [[childTurn.spanId, 'agent_result']]);
+  });
+
+  test('a command that completed as a call but failed as a process: ERROR with its exit code', () => {
+    const mine = of(REAL_V2);
+    const tool = mine.find((s) => s.attributes['gen_ai.tool.call.id'] === 'call_x5')!;
+    assert.equal(tool.name, 'execute_tool exec_command');
+    assert.equal(tool.status.code, 2);
+    assert.equal(tool.attributes['process.exit.code'], 2);
+    assert.equal(tool.attributes['codex.tool.status'], undefined);
+    assert.equal(mine.find((s) => s.parentSpanId === tool.spanId)?.attributes['process.exit.code'], 2);
+  });
+
+  test('a response cut off when its turn completes is cancelled, not failed', () => {
+    const cut = of(REAL_V2).find((s) => s.attributes['codex.inference.call_id'] === 'd0000000-0000-4000-8000-0000000000c2')!;
+    assert.equal(cut.status.code, 0);
+    assert.equal(cut.attributes['codex.inference.status'], 'cancelled');
+    assert.equal(cut.attributes['codex.inference.cancel_reason'], 'the turn ended (completed) before the response did');
+    assert.equal(cut.endNs, BigInt(1786000004500) * 1_000_000n);
+  });
+
+  test('an error breadcrumb fails its turn: the turn of the line before it, else the next turn to end', () => {
+    const mine = of(REAL_V2);
+    const turn = (n: string) => mine.find((s) => s.attributes['codex.turn.id'] === `019e5000-1111-7000-8000-00000000${n}`)!;
+    const overflow = "Codex ran out of room in the model's context window. Start a new thread or clear earlier history before retrying.";
+    for (const [t, message, type] of [[turn('b502'), overflow, 'context_window_exceeded'], [turn('b500'), 'model "gpt-9" is not supported', 'bad_request']] as const) {
+      assert.deepEqual(t.status, { code: 2, message });
+      assert.equal(t.attributes['error.type'], type);
+      assert.equal(t.attributes['codex.turn.status'], 'failed');
+      assert.deepEqual(t.events.map((e) => [e.name, e.attributes['exception.type'], e.attributes['exception.message']]), [['exception', type, message]]);
+    }
+    assert.equal(turn('b501').status.code, 0);
   });
 
   test('a code-mode cell is a tool span with the calls it made beneath it', () => {
@@ -286,11 +355,19 @@ describe('Codex rollout trace bundles', () => {
     assert.equal(turn.attributes['codex.incomplete'], true);
     assert.equal(mine.find((s) => s.attributes['codex.inference.call_id'] === 'c0000000-0000-4000-8000-0000000000c6')!.attributes['codex.incomplete'], true);
     const trace = join(CRASHED, 'trace.jsonl');
-    for (const [line, type] of [[2, 'payload-missing'], [6, 'payload-missing'], [8, 'payload-outside-bundle'], [10, 'payload-outside-bundle'], [12, 'payload-outside-bundle'], [13, 'future_trace_event'], [19, 'invalid-json']] as const) {
+    for (const [line, type] of [[2, 'payload-missing'], [6, 'payload-missing'], [8, 'payload-outside-bundle'], [10, 'payload-outside-bundle'], [12, 'payload-outside-bundle'], [13, 'future_trace_event'], [16, 'payload-shape'], [17, 'payload-shape'], [19, 'invalid-json']] as const) {
       assert.ok(run.stderr.includes(`${trace}:${line}: ${type}: `), `${type} at line ${line}`);
     }
     assert.match(run.stderr, /1 unknown line skipped/);
-    assert.match(run.stderr, /5 incomplete records/);
+    assert.match(run.stderr, /7 incomplete records/);
+    // a field of an unexpected type is lost alone, and named; the rest of its payload is used
+    assert.ok(run.stderr.includes(`${trace}:16: payload-shape: payloads/13.json: unusable command: expected array, got string`), run.stderr);
+    assert.ok(run.stderr.includes(`${trace}:17: payload-shape: payloads/14.json: unusable response_id: expected string, got number`), run.stderr);
+    const c5 = mine.find((s) => s.attributes['codex.inference.call_id'] === 'c0000000-0000-4000-8000-0000000000c5')!;
+    assert.equal(c5.attributes['gen_ai.usage.input_tokens'], 4000);
+    assert.equal(c5.attributes['gen_ai.response.id'], undefined);
+    const make = mine.find((s) => s.attributes['gen_ai.tool.call.id'] === 'call_k1')!;
+    assert.equal(mine.find((s) => s.parentSpanId === make.spanId)?.attributes['codex.terminal.id'], '9001');
     // nothing from the file outside the bundle got in
     assert.ok(spans.every((s) => s.attributes['gen_ai.usage.input_tokens'] !== 999999 && s.attributes['gen_ai.response.id'] !== 'resp_outside'));
   });

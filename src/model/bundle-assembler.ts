@@ -1,9 +1,10 @@
 import type { BundleEvent } from './bundle-events.js';
 import { closeBundle, type AssembledBundle } from './bundle-finish.js';
 import {
-  mergeResult, newThread, newTurn, setAttribute,
+  newThread, newTurn, setAttribute,
   type CallState, type CompactionState, type ThreadState, type ToolState, type TurnState,
 } from './bundle-state.js';
+import { cellResponse, compactionEvent, cutOff, endTool, stopped, toolEnd, toolRuntime, turnOutcome } from './bundle-work.js';
 import type { DecodeWarning } from './events.js';
 import type { Compaction, ToolCall } from './types.js';
 
@@ -63,17 +64,8 @@ export class BundleAssembler {
         return this.turnStart(e);
       case 'turn_end':
         return this.turnEnd(e);
-      case 'turn_outcome': {
-        const t = this.turns.get(e.turnId)?.turn;
-        if (!t) return;
-        if (e.abortReason) t.abortReason = e.abortReason;
-        if (e.errorMessage !== undefined && t.status === 'completed') {
-          t.status = 'failed';
-          t.errorType = '_OTHER';
-          t.errorMessage = e.errorMessage;
-        }
-        return;
-      }
+      case 'turn_outcome':
+        return this.turnOutcome(e);
       case 'inference_start':
         return this.inferenceStart(e);
       case 'inference_end':
@@ -131,23 +123,25 @@ export class BundleAssembler {
     if (s.ended) return this.problem(e, 'duplicate-end', `turn ${e.turnId} ended twice`);
     s.ended = true;
     s.turn.end = e.time;
-    s.turn.status = e.status === 'completed' ? 'completed' : e.status === 'failed' ? 'failed' : 'aborted';
+    // a turn that completed after an error was recorded failed
+    s.turn.status = e.status === 'completed' ? (s.turn.errorMessage !== undefined ? 'failed' : 'completed') : e.status === 'failed' ? 'failed' : 'aborted';
     if (e.status !== 'completed') setAttribute(s.turn, 'codex.turn.recorded_status', e.status);
-    // A response still streaming when its turn ends was cut off; a cell still running is ended too,
-    // unless the turn completed (a yielded cell may outlive it).
-    const cut = e.status === 'completed' ? 'cancelled' : e.status;
-    for (const c of this.calls.values()) {
-      if (c.turn !== s || !c.open) continue;
-      c.open = false;
-      c.call.end = e.time;
-      c.call.error = { type: cut, message: `the turn ended (${e.status}) before the response did` };
-    }
+    // A response still streaming when its turn ends was cut off: cancelled, a failure only when the
+    // turn failed. A cell still running is terminated too (not a failure), unless the turn
+    // completed (a yielded cell may outlive it).
+    for (const c of this.calls.values()) if (c.turn === s && c.open) cutOff(c, e.status, e.time);
     if (e.status === 'completed') return;
     for (const cell of this.cells.values()) {
       if (cell.turn !== s || !cell.open) continue;
-      this.endTool(cell, e.time, { success: false, errorType: 'cancelled' });
+      endTool(cell, e.time, {});
       setAttribute(cell.tool, 'codex.code_cell.status', 'terminated');
     }
+  }
+
+  private turnOutcome(e: Ev<'turn_outcome'>): void {
+    const s = this.turns.get(e.turnId);
+    if (s) turnOutcome(s, e);
+    else if (e.error) this.problem(e, 'unmatched-event', `error for unknown turn ${e.turnId}: ${e.error.message}`);
   }
 
   private inferenceStart(e: Ev<'inference_start'>): void {
@@ -187,7 +181,10 @@ export class BundleAssembler {
     }
     s.open = false;
     call.end = e.time;
-    if (e.status !== 'completed') call.error = { type: e.status, message: e.error };
+    if (e.status === 'failed') {
+      call.error = { type: e.status, message: e.error };
+      setAttribute(call, 'codex.inference.status', e.status);
+    } else if (e.status === 'cancelled') stopped(call, e.status, e.reason);
     else if (s.turn.thread.compactedPending) {
       call.compacted = true;
       s.turn.thread.compactedPending = false;
@@ -218,44 +215,14 @@ export class BundleAssembler {
   private toolRuntime(e: Ev<'tool_runtime'>): void {
     const s = this.tools.get(e.toolCallId);
     if (!s) return this.problem(e, 'unmatched-event', `runtime event for unknown tool call ${e.toolCallId}`);
-    const tool = s.tool;
-    mergeResult(tool.result, e.result);
-    if (e.status && e.status !== 'completed') mergeResult(tool.result, { success: false, errorType: e.status === 'failed' ? undefined : e.status });
-    if (e.spawnedThreadId) s.targetThreads.add(e.spawnedThreadId);
-    for (const t of e.targetThreadIds ?? []) s.targetThreads.add(t);
-    if (!s.terminalKind) return;
-    const op = (tool.terminal ??= { operation: s.terminalKind, line: e.line, start: e.time, end: NaN });
-    op.terminalId ??= e.terminalId;
-    op.command ??= e.command;
-    if (e.phase === 'end') {
-      op.end = e.time;
-      op.exitCode ??= e.result.exitCode;
-      op.durationMs ??= e.result.durationMs;
-    }
+    toolRuntime(s, e);
   }
 
   private toolEnd(e: Ev<'tool_end'>): void {
     const s = this.tools.get(e.toolCallId);
     if (!s) return this.problem(e, 'unmatched-end', `tool call ${e.toolCallId} ended but never started`);
     if (!s.open) return this.problem(e, 'duplicate-end', `tool call ${e.toolCallId} ended twice`);
-    const failure = e.status === 'completed' ? {} : e.status === 'failed' ? { success: false } : { success: false, errorType: e.status };
-    this.endTool(s, e.time, { ...e.result, ...failure });
-    if (e.output !== undefined) s.tool.output = e.output;
-    if (e.status !== 'completed') setAttribute(s.tool, 'codex.tool.status', e.status);
-    // without runtime reports, the terminal operation is what the dispatch result says
-    if (s.terminalKind) {
-      const op = (s.tool.terminal ??= { operation: s.terminalKind, line: e.line, start: s.tool.start, end: NaN });
-      if (Number.isNaN(op.end) && !e.result.stillRunning) op.end = e.time;
-      op.exitCode ??= e.result.exitCode;
-      if (e.result.stillRunning) op.stillRunning = true;
-    }
-  }
-
-  private endTool(s: ToolState, time: number, result: ToolCall['result']): void {
-    s.open = false;
-    s.tool.end = time;
-    s.tool.incomplete = false;
-    mergeResult(s.tool.result, result);
+    toolEnd(s, e);
   }
 
   private cellStart(e: Ev<'cell_start'>): void {
@@ -273,16 +240,7 @@ export class BundleAssembler {
   private cellResponse(e: Ev<'cell_response'>): void {
     const s = this.cellFor(e.threadId, e.cellId);
     if (!s) return this.problem(e, 'unmatched-event', `response of unknown code cell ${e.cellId}`);
-    if (!e.final) {
-      setAttribute(s.tool, 'codex.code_cell.initial_status', e.status);
-      if (e.status === 'completed' || e.status === 'failed' || e.status === 'terminated') s.provisionalEnd = e.time;
-      return;
-    }
-    if (!s.open) return;
-    const failed = e.status === 'failed' || e.status === 'terminated';
-    this.endTool(s, e.time, failed ? { success: false, errorType: e.status === 'failed' ? 'script_failed' : 'terminated', errorMessage: e.errorMessage } : {});
-    setAttribute(s.tool, 'codex.code_cell.status', e.status);
-    if (e.output !== undefined) s.tool.output = e.output;
+    cellResponse(s, e);
   }
 
   private compaction(e: Ev<'compaction_request_start'> | Ev<'compaction_request_end'> | Ev<'compaction_installed'>): void {
@@ -296,27 +254,8 @@ export class BundleAssembler {
       s = { compaction, turn, attempts: new Map() };
       this.compactions.set(e.compactionId, s);
     }
-    const c = s.compaction;
-    if (e.kind === 'compaction_installed') {
-      s.installedAt = e.time;
-      c.replacementItems = e.replacementItems;
-      setAttribute(c, 'codex.compaction.input_items', e.inputItems);
-      s.turn.thread.compactedPending = true;
-      return;
-    }
-    let a = s.attempts.get(e.requestId);
-    if (!a) {
-      if (e.kind === 'compaction_request_end') this.problem(e, 'unmatched-end', `compaction request ${e.requestId} ended but never started`);
-      const provider = s.turn.thread.facts.provider ?? (e.kind === 'compaction_request_start' ? e.provider?.toLowerCase() : undefined);
-      a = { attempt: { id: e.requestId, line: e.line, start: e.time, end: e.time, provider, model: e.kind === 'compaction_request_start' ? e.model : undefined }, open: true };
-      c.attempts?.push(a.attempt);
-      s.attempts.set(e.requestId, a);
-    }
-    if (e.kind === 'compaction_request_end' && a.open) {
-      a.open = false;
-      a.attempt.end = e.time;
-      a.attempt.error = e.error;
-    }
+    const unmatched = compactionEvent(s, e);
+    if (unmatched) this.problem(e, 'unmatched-end', `compaction request ${unmatched} ended but never started`);
   }
 
   /** The turn an event belongs to: the one it names, else its thread's latest (an implicit one if none). */

@@ -40,14 +40,17 @@ export type BundleEvent =
   | (At & { kind: 'thread_end'; threadId: string; status?: string })
   | (At & { kind: 'turn_start'; threadId?: string; turnId: string })
   | (At & { kind: 'turn_end'; turnId: string; status: EndStatus })
-  /** what the protocol said about a turn's end: an error it completed with, why it was aborted */
-  | (At & { kind: 'turn_outcome'; turnId: string; errorMessage?: string; abortReason?: string })
+  /** what the protocol said about a turn: an error it met (`error` event, `turn_complete.error`), why it was aborted */
+  | (At & { kind: 'turn_outcome'; turnId: string; error?: { message: string; type?: string }; abortReason?: string })
   | (At & { kind: 'inference_start'; callId: string; model?: string; provider?: string; input?: ContentPart[] })
   | (At & {
       kind: 'inference_end';
       callId: string;
       status: 'completed' | 'failed' | 'cancelled';
+      /** what failed (`failed` only) */
       error?: string;
+      /** why Codex stopped reading the response (`cancelled` only): not a failure */
+      reason?: string;
       usage?: TokenUsage;
       responseId?: string;
       upstreamRequestId?: string;
@@ -80,6 +83,8 @@ export type BundleEvent =
       toolCallId: string;
       phase: 'start' | 'end';
       status?: EndStatus;
+      /** the status the protocol body gives (`declined` …) */
+      protocolStatus?: string;
       result: ToolResultInfo;
       terminalId?: string;
       command?: string;

@@ -108,7 +108,8 @@ function closeThread(ts: ThreadState, at: number): void {
   for (const { turn, ended } of ts.turns) {
     if (!ended) {
       turn.end = Math.max(turn.start, at);
-      turn.status = 'incomplete';
+      // an error recorded in a turn that never ended is still its outcome
+      turn.status = turn.errorMessage !== undefined ? 'failed' : 'incomplete';
       turn.incomplete = true;
     }
     for (const call of turn.modelCalls) if (call.usage) addUsage(turn.usage, call.usage);
@@ -145,6 +146,7 @@ function place(r: Replay, root: string | undefined): Map<string, Pick<BundleThre
       ?? spawns.find((s) => threadOf(s) === parentId && s.targetPaths?.some((p) => matchesPath(ts.facts.agentPath, p)));
     if (spawn) {
       ts.thread.meta.parentThreadId ??= threadOf(spawn);
+      startWithin(ts, spawn);
       out.set(id, { spawnedBy: { threadId: threadOf(spawn), callKey: spawn.tool.key } });
     } else if (parentId && r.threads.has(parentId)) {
       out.set(id, { spawnedBy: { threadId: parentId }, parentNote: 'no spawning call recorded in the bundle; hanging under the parent thread span' });
@@ -154,6 +156,18 @@ function place(r: Replay, root: string | undefined): Map<string, Pick<BundleThre
     }
   }
   return out;
+}
+
+/**
+ * A child's thread span starts inside the call that spawned it (it may outlive the call): Codex
+ * records the child's start when its session is up, often after the spawn call returned. The
+ * recorded start is kept as an attribute.
+ */
+function startWithin(child: ThreadState, spawn: ToolState): void {
+  const thread = child.thread;
+  if (thread.start <= spawn.tool.end) return;
+  setAttribute(thread, 'codex.thread.recorded_start_unix_ms', thread.start);
+  thread.start = spawn.tool.end;
 }
 
 /** Messages, follow-ups, waits and closes link to the threads they address. */

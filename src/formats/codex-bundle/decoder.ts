@@ -2,7 +2,7 @@ import type { AgentAction, BundleEvent, EndStatus } from '../../model/bundle-eve
 import type { DecodeWarning, ToolKind } from '../../model/events.js';
 import { decodeMcpName } from '../codex/tool-output.js';
 import { newInputParts, outputParts } from './content.js';
-import { cellResult, checkpointSizes, dispatchResult, errorText, runtimeFacts, threadFacts, usageOf } from './payloads.js';
+import { cellResult, checkpointSizes, dispatchResult, protocolFacts, runtimeFacts, threadFacts, usageOf, type RecordedError } from './payloads.js';
 import type { LoggedEvent, PayloadStore } from './reader.js';
 import * as S from './schemas.js';
 
@@ -13,6 +13,10 @@ export interface Decoded {
   /** the event was understood but a payload it names could not be used */
   problems: DecodeWarning[];
 }
+
+type Load = (ref: S.PayloadRef | null | undefined, wanted?: boolean) => Promise<unknown>;
+/** Reads a payload and takes what is needed from it, reporting the fields that were unusable. */
+type Read = <T>(ref: S.PayloadRef | null | undefined, take: (value: unknown, bad: string[]) => T, wanted?: boolean) => Promise<T>;
 
 interface ToolNote {
   name: string;
@@ -35,12 +39,18 @@ const TARGET_ARGS = ['target', 'targets', 'task_name', 'agent_path', 'path'];
  */
 export class BundleDecoder {
   private readonly tools = new Map<string, ToolNote>();
+  /** the turn of the latest line whose envelope named one */
+  private lastTurnId: string | undefined;
+  /** `error` breadcrumbs met before any line named a turn: they go to the next turn that ends */
+  private unplacedErrors: { time: number; line: number; error: RecordedError }[] = [];
 
   constructor(private readonly payloads: PayloadStore, private readonly capture: boolean) {}
 
   async decode({ line, envelope: env }: LoggedEvent): Promise<Decoded> {
     const out: Decoded = { events: [], problems: [] };
     const type = env.payload.type;
+    const previousTurnId = this.lastTurnId;
+    if (env.codex_turn_id) this.lastTurnId = env.codex_turn_id;
     if (!(type in S.Variants)) {
       out.warning = { line, type, message: 'unknown trace event type' };
       return out;
@@ -52,7 +62,7 @@ export class BundleDecoder {
       return out;
     }
     const at = { time: env.wall_time_unix_ms, line, threadId: env.thread_id ?? undefined, turnId: env.codex_turn_id ?? undefined };
-    const load = async (ref: S.PayloadRef | null | undefined, wanted = true): Promise<unknown> => {
+    const load: Load = async (ref, wanted = true) => {
       if (!ref || !wanted) return undefined;
       const read = await this.payloads.read(ref, line);
       if ('problem' in read) {
@@ -60,6 +70,12 @@ export class BundleDecoder {
         return undefined;
       }
       return read.value;
+    };
+    const read: Read = async (ref, take, wanted) => {
+      const bad: string[] = [];
+      const taken = take(await load(ref, wanted), bad);
+      if (bad.length) out.problems.push({ line, type: 'payload-shape', message: `${ref?.path}: unusable ${bad.join('; ')}` });
+      return taken;
     };
     const emit = (e: BundleEvent) => out.events.push(e);
     const p = parsed.data as Record<string, unknown>;
@@ -74,7 +90,7 @@ export class BundleDecoder {
         break;
       case 'thread_started': {
         const v = p as S.Variant<'thread_started'>;
-        const facts = threadFacts(await load(v.metadata_payload), v.agent_path ?? undefined);
+        const facts = await read(v.metadata_payload, (value, bad) => threadFacts(value, v.agent_path ?? undefined, bad));
         emit({ ...at, kind: 'thread_start', threadId: v.thread_id, facts });
         break;
       }
@@ -91,16 +107,17 @@ export class BundleDecoder {
       case 'codex_turn_ended': {
         const v = p as S.Variant<'codex_turn_ended'>;
         emit({ ...at, kind: 'turn_end', turnId: v.codex_turn_id, status: endStatus(v.status) });
+        for (const u of this.unplacedErrors.splice(0)) emit({ ...u, kind: 'turn_outcome', turnId: v.codex_turn_id });
         break;
       }
       case 'inference_started': {
         const v = p as S.Variant<'inference_started'>;
-        const request = S.InferenceRequest.safeParse(await load(v.request_payload, this.capture));
+        const request = await read(v.request_payload, (value, bad) => S.readPayload(S.InferenceRequest, value, bad), this.capture);
         emit({
           ...at, kind: 'inference_start', callId: v.inference_call_id,
           threadId: v.thread_id ?? at.threadId, turnId: v.codex_turn_id ?? at.turnId,
           model: v.model ?? undefined, provider: v.provider_name ?? undefined,
-          input: this.capture && request.success ? newInputParts(request.data.input) : undefined,
+          input: this.capture && request ? newInputParts(request.input) : undefined,
         });
         break;
       }
@@ -109,12 +126,15 @@ export class BundleDecoder {
       case 'inference_cancelled': {
         const v = p as S.Variant<'inference_completed'> & S.Variant<'inference_failed'> & S.Variant<'inference_cancelled'>;
         const status = type === 'inference_completed' ? 'completed' : type === 'inference_failed' ? 'failed' : 'cancelled';
-        const response = S.InferenceResponse.safeParse(await load(v.response_payload ?? v.partial_response_payload));
-        const r = response.success ? response.data : undefined;
+        const { r, usage } = await read(v.response_payload ?? v.partial_response_payload, (value, bad) => {
+          const response = S.readPayload(S.InferenceResponse, value, bad);
+          return { r: response, usage: usageOf(response?.token_usage, bad) };
+        });
         emit({
           ...at, kind: 'inference_end', callId: v.inference_call_id, status,
-          error: status === 'failed' ? (v.error ?? 'inference failed') : status === 'cancelled' ? (v.reason ?? 'inference cancelled') : undefined,
-          usage: usageOf(r?.token_usage),
+          error: status === 'failed' ? (v.error ?? 'inference failed') : undefined,
+          reason: status === 'cancelled' ? (v.reason ?? undefined) : undefined,
+          usage,
           responseId: v.response_id ?? r?.response_id ?? undefined,
           upstreamRequestId: v.upstream_request_id ?? r?.upstream_request_id ?? undefined,
           output: this.capture ? outputParts(r?.output_items) : undefined,
@@ -122,7 +142,7 @@ export class BundleDecoder {
         break;
       }
       case 'tool_call_started':
-        emit(await this.toolStart(p as S.Variant<'tool_call_started'>, at, load));
+        emit(await this.toolStart(p as S.Variant<'tool_call_started'>, at, read));
         break;
       case 'mcp_tool_call_correlation_assigned': {
         const v = p as S.Variant<'mcp_tool_call_correlation_assigned'>;
@@ -133,11 +153,12 @@ export class BundleDecoder {
       case 'tool_call_runtime_started':
       case 'tool_call_runtime_ended': {
         const v = p as S.Variant<'tool_call_runtime_ended'>;
-        const facts = runtimeFacts(await load(v.runtime_payload));
+        const facts = await read(v.runtime_payload, runtimeFacts);
         emit({
           ...at, kind: 'tool_runtime', toolCallId: v.tool_call_id,
           phase: type === 'tool_call_runtime_started' ? 'start' : 'end',
           status: type === 'tool_call_runtime_ended' ? endStatus(v.status) : undefined,
+          protocolStatus: facts?.status,
           result: facts?.result ?? {},
           terminalId: facts?.terminalId,
           command: this.capture ? facts?.command : undefined,
@@ -150,8 +171,7 @@ export class BundleDecoder {
         const v = p as S.Variant<'tool_call_ended'>;
         const status = endStatus(v.status);
         const terminal = this.tools.get(v.tool_call_id)?.terminal !== undefined;
-        const value = await load(v.result_payload, this.capture || terminal || status !== 'completed');
-        const { result, output } = dispatchResult(value, terminal);
+        const { result, output } = await read(v.result_payload, (value, bad) => dispatchResult(value, terminal, bad), this.capture || terminal || status !== 'completed');
         emit({ ...at, kind: 'tool_end', toolCallId: v.tool_call_id, status, result, output: this.capture ? output : undefined });
         break;
       }
@@ -164,7 +184,7 @@ export class BundleDecoder {
       case 'code_cell_ended': {
         const v = p as S.Variant<'code_cell_ended'>;
         const failed = v.status === 'failed';
-        const r = cellResult(await load(v.response_payload, this.capture || failed));
+        const r = await read(v.response_payload, cellResult, this.capture || failed);
         emit({
           ...at, kind: 'cell_response', cellId: v.runtime_cell_id, final: type === 'code_cell_ended', status: v.status ?? undefined,
           errorMessage: failed ? (r.errorMessage ?? undefined) : undefined, output: this.capture ? r.output : undefined,
@@ -188,7 +208,7 @@ export class BundleDecoder {
       }
       case 'compaction_installed': {
         const v = p as S.Variant<'compaction_installed'>;
-        emit({ ...at, kind: 'compaction_installed', compactionId: v.compaction_id, ...checkpointSizes(await load(v.checkpoint_payload)) });
+        emit({ ...at, kind: 'compaction_installed', compactionId: v.compaction_id, ...(await read(v.checkpoint_payload, checkpointSizes)) });
         break;
       }
       case 'agent_result_observed': {
@@ -197,14 +217,18 @@ export class BundleDecoder {
         break;
       }
       case 'protocol_event_observed': {
-        // Breadcrumbs; only a turn's end says something the typed events do not (its error, why it was aborted).
+        // Breadcrumbs; only errors and a turn's end say something the typed events do not.
         const v = p as S.Variant<'protocol_event_observed'>;
-        if (v.event_type !== 'turn_complete' && v.event_type !== 'turn_aborted') break;
-        const e = S.ProtocolEvent.safeParse(await load(v.event_payload));
-        if (!e.success || !e.data.turn_id) break;
-        const errorMessage = errorText(e.data.error);
-        const abortReason = v.event_type === 'turn_aborted' ? (e.data.reason ?? undefined) : undefined;
-        if (errorMessage !== undefined || abortReason !== undefined) emit({ ...at, kind: 'turn_outcome', turnId: e.data.turn_id, errorMessage, abortReason });
+        if (v.event_type !== 'turn_complete' && v.event_type !== 'turn_aborted' && v.event_type !== 'error') break;
+        const { turnId, error, abortReason } = await read(v.event_payload, (value, bad) => protocolFacts(v.event_type, value, bad));
+        if (v.event_type === 'error') {
+          // An ErrorEvent names no turn and its line no context: it belongs to the turn the log was last in.
+          if (!error) break;
+          if (previousTurnId !== undefined) emit({ ...at, kind: 'turn_outcome', turnId: previousTurnId, error });
+          else this.unplacedErrors.push({ time: at.time, line, error });
+          break;
+        }
+        if (turnId && (error || abortReason)) emit({ ...at, kind: 'turn_outcome', turnId, error, abortReason });
         break;
       }
       case 'other':
@@ -214,15 +238,14 @@ export class BundleDecoder {
     return out;
   }
 
-  private async toolStart(v: S.Variant<'tool_call_started'>, at: { time: number; line: number; threadId?: string; turnId?: string }, load: (ref: S.PayloadRef | null | undefined, wanted?: boolean) => Promise<unknown>): Promise<BundleEvent> {
+  private async toolStart(v: S.Variant<'tool_call_started'>, at: { time: number; line: number; threadId?: string; turnId?: string }, read: Read): Promise<BundleEvent> {
     const kind = v.kind?.type ?? 'other';
     const agentAction = AGENT_ACTIONS[kind];
     const terminal = kind === 'exec_command' || kind === 'write_stdin' ? kind : undefined;
     const label = v.summary?.type === 'generic' ? (v.summary.label ?? undefined) : undefined;
     // The name is in the kind or the summary label; other summaries (agents, wait) need the invocation.
     const needInvocation = this.capture || label === undefined || agentAction !== undefined || kind === 'write_stdin';
-    const inv = S.ToolInvocation.safeParse(await load(v.invocation_payload, needInvocation));
-    const invocation = inv.success ? inv.data : undefined;
+    const invocation = await read(v.invocation_payload, (value, bad) => S.readPayload(S.ToolInvocation, value, bad), needInvocation);
     const name = invocation?.tool_name ?? v.kind?.name ?? v.kind?.tool ?? labelName(label) ?? KIND_NAMES[kind] ?? kind;
     const namespace = invocation?.tool_namespace ?? (label?.endsWith(`.${name}`) ? label.slice(0, -name.length - 1) : undefined);
     const args = argumentsOf(invocation?.payload);

@@ -5,13 +5,13 @@ import { durationMs, parseToolOutput } from '../codex/tool-output.js';
 import { textOf } from './content.js';
 import * as S from './schemas.js';
 
-// What the translator takes from each kind of payload file.
+// What the translator takes from each kind of payload file. Every reader takes `bad`, where the
+// fields it found but could not use are named (see `readPayload`).
 
-export function threadFacts(value: unknown, eventPath: string | undefined): ThreadFacts {
+export function threadFacts(value: unknown, eventPath: string | undefined, bad: string[]): ThreadFacts {
   const facts: ThreadFacts = { agentPath: eventPath };
-  const m = S.SessionMetadata.safeParse(value);
-  if (!m.success) return facts;
-  const d = m.data;
+  const d = S.readPayload(S.SessionMetadata, value, bad);
+  if (!d) return facts;
   const source = d.session_source;
   const spawn = typeof source === 'object' && source && typeof source.subagent === 'object' ? source.subagent?.thread_spawn : undefined;
   return {
@@ -40,18 +40,15 @@ function sourceOf(source: z.infer<typeof S.SessionMetadata>['session_source']): 
 }
 
 /** Usage counts only with its four required fields; negative numbers count as zero. */
-export function usageOf(value: unknown): TokenUsage | undefined {
-  const u = S.TokenUsage.safeParse(value);
-  if (!u.success) return undefined;
+export function usageOf(value: unknown, bad: string[]): TokenUsage | undefined {
+  if (value === null) return undefined;
+  const u = S.readPayload(S.TokenUsage, value, bad);
+  if (!u) return undefined;
+  const { input_tokens: input, cached_input_tokens: cached, output_tokens: output, reasoning_output_tokens: reasoning } = u;
+  if (typeof input !== 'number' || typeof cached !== 'number' || typeof output !== 'number' || typeof reasoning !== 'number') return undefined;
   const n = (x: number | null | undefined) => Math.max(0, x ?? 0);
-  const usage: TokenUsage = {
-    input: n(u.data.input_tokens),
-    cachedInput: n(u.data.cached_input_tokens),
-    output: n(u.data.output_tokens),
-    reasoningOutput: n(u.data.reasoning_output_tokens),
-    total: n(u.data.total_tokens ?? u.data.input_tokens + u.data.output_tokens),
-  };
-  if (u.data.cache_write_input_tokens !== undefined && u.data.cache_write_input_tokens !== null) usage.cacheWriteInput = n(u.data.cache_write_input_tokens);
+  const usage: TokenUsage = { input: n(input), cachedInput: n(cached), output: n(output), reasoningOutput: n(reasoning), total: n(u.total_tokens ?? input + output) };
+  if (typeof u.cache_write_input_tokens === 'number') usage.cacheWriteInput = n(u.cache_write_input_tokens);
   return usage;
 }
 
@@ -61,19 +58,21 @@ export interface RuntimeFacts {
   command?: string;
   spawnedThreadId?: string;
   targetThreadIds: string[];
+  /** the status the protocol body gives (`completed`, `failed`, `declined` …) */
+  status?: string;
 }
 
 /** A protocol begin/end body: process, patch, MCP call or agent activity, told apart by its fields. */
-export function runtimeFacts(value: unknown): RuntimeFacts | undefined {
-  const r = S.RuntimeEvent.safeParse(value);
-  if (!r.success) return undefined;
-  const d = r.data;
+export function runtimeFacts(value: unknown, bad: string[]): RuntimeFacts | undefined {
+  const d = S.readPayload(S.RuntimeEvent, value, bad);
+  if (!d) return undefined;
   const result: ToolResultInfo = {};
   if (typeof d.exit_code === 'number') result.exitCode = d.exit_code;
   const duration = durationMs(d.duration);
   if (duration !== undefined) result.durationMs = duration;
-  if (d.status === 'declined') fail(result, 'declined');
-  if (d.success === false) fail(result, 'patch_failed');
+  // a declined command or patch was not run: not a failure (the call's own status says what the model got)
+  if (d.status === 'failed') result.success = false;
+  if (d.success === false && d.status !== 'declined') fail(result, 'patch_failed');
   if (d.invocation) {
     if (d.invocation.server) result.mcpServer = d.invocation.server;
     if (d.invocation.tool) result.mcpTool = d.invocation.tool;
@@ -89,6 +88,7 @@ export function runtimeFacts(value: unknown): RuntimeFacts | undefined {
     command: d.command?.join(' '),
     spawnedThreadId: spawned,
     targetThreadIds: targets.filter((t): t is string => typeof t === 'string' && t !== ''),
+    status: typeof d.status === 'string' ? d.status : undefined,
   };
 }
 
@@ -102,10 +102,9 @@ function mcpError(result: unknown): string | undefined {
 }
 
 /** A dispatch result: what went back to the model or to JS, or the dispatch error. */
-export function dispatchResult(value: unknown, terminal: boolean): { result: ToolResultInfo; output?: unknown } {
-  const r = S.DispatchResult.safeParse(value);
-  if (!r.success) return { result: {} };
-  const d = r.data;
+export function dispatchResult(value: unknown, terminal: boolean, bad: string[]): { result: ToolResultInfo; output?: unknown } {
+  const d = S.readPayload(S.DispatchResult, value, bad);
+  if (!d) return { result: {} };
   if (d.type === 'error') return { result: { success: false, errorMessage: d.error ?? undefined }, output: d.error };
   const output = d.response_item?.output ?? d.value;
   const result: ToolResultInfo = terminal ? parseToolOutput(output) : {};
@@ -115,25 +114,39 @@ export function dispatchResult(value: unknown, terminal: boolean): { result: Too
 }
 
 /** A code cell's runtime answer: its text and, for a failed cell, the error. */
-export function cellResult(value: unknown): { errorMessage?: string; output?: string } {
-  const r = S.CellResult.safeParse(value);
-  const body = r.success && r.data.response ? Object.values(r.data.response)[0] : undefined;
+export function cellResult(value: unknown, bad: string[]): { errorMessage?: string; output?: string } {
+  const r = S.readPayload(S.CellResult, value, bad);
+  const body = r?.response ? Object.values(r.response)[0] : undefined;
   if (!body) return {};
   return { errorMessage: body.error_text ?? undefined, output: textOf(body.content_items) || undefined };
 }
 
-export function checkpointSizes(value: unknown): { inputItems?: number; replacementItems?: number } {
-  const c = S.Checkpoint.safeParse(value);
-  if (!c.success) return {};
-  return { inputItems: c.data.input_history?.length, replacementItems: c.data.replacement_history?.length };
+export function checkpointSizes(value: unknown, bad: string[]): { inputItems?: number; replacementItems?: number } {
+  const c = S.readPayload(S.Checkpoint, value, bad);
+  return { inputItems: c?.input_history?.length, replacementItems: c?.replacement_history?.length };
 }
 
-/** The error a protocol `turn_complete` carries, as text. */
-export function errorText(error: unknown): string | undefined {
+export interface RecordedError {
+  message: string;
+  /** the kind Codex gives it (`codex_error_info`: `context_window_exceeded`, `http_connection_failed` …) */
+  type?: string;
+}
+
+/** What a protocol breadcrumb says about its turn: the error it ended with, why it was aborted. */
+export function protocolFacts(eventType: string, value: unknown, bad: string[]): { turnId?: string; error?: RecordedError; abortReason?: string } {
+  const e = S.readPayload(S.ProtocolEvent, value, bad);
+  if (!e) return {};
+  const error = eventType === 'error' ? errorOf({ message: e.message ?? 'error', codex_error_info: e.codex_error_info }) : errorOf(e.error);
+  return { turnId: e.turn_id ?? undefined, error, abortReason: eventType === 'turn_aborted' ? (e.reason ?? undefined) : undefined };
+}
+
+/** An error as text or `{message, codex_error_info}`. */
+function errorOf(error: unknown): RecordedError | undefined {
   if (error === undefined || error === null) return undefined;
-  if (typeof error === 'string') return error;
-  const message = (error as { message?: unknown }).message;
-  return typeof message === 'string' ? message : JSON.stringify(error);
+  if (typeof error === 'string') return { message: error };
+  const { message, codex_error_info: info } = error as { message?: unknown; codex_error_info?: unknown };
+  const type = typeof info === 'string' ? info : typeof info === 'object' && info !== null ? Object.keys(info)[0] : undefined;
+  return { message: typeof message === 'string' ? message : JSON.stringify(error), type };
 }
 
 function fail(result: ToolResultInfo, type: string, message?: string): void {

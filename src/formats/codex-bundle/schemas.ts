@@ -84,17 +84,56 @@ export type VariantType = keyof typeof Variants;
 export type Variant<K extends VariantType> = z.infer<(typeof Variants)[K]>;
 
 // ── payload files ───────────────────────────────────────────────────────────────────────────
+// Each field of a payload file is read on its own: a field of an unexpected type is lost alone,
+// and named (see `readPayload`), instead of taking the whole payload with it.
 
-const SessionSource = z.looseObject({
-  subagent: z.union([
-    z.string(),
-    z.looseObject({
-      thread_spawn: z.looseObject({ parent_thread_id: str, depth: num, agent_path: str, agent_nickname: str, agent_role: str }).nullish(),
-    }),
-  ]).nullish(),
-});
+/** Where the fields found unusable during one `readPayload` go (parsing is synchronous). */
+let unusable: string[] | undefined;
 
-export const SessionMetadata = z.looseObject({
+type Lenient<S extends Record<string, z.ZodType>> = { [K in keyof S]: z.ZodCatch<z.ZodOptional<S[K]>> };
+
+/** An open object whose fields fail alone; `at` prefixes the field names reported. */
+function fields<S extends Record<string, z.ZodType>>(shape: S, at = '') {
+  const lenient: Record<string, z.ZodType> = {};
+  for (const [key, schema] of Object.entries(shape)) {
+    lenient[key] = schema.optional().catch((ctx: z.core.$ZodCatchCtx) => {
+      unusable?.push(`${at}${key}${describe(ctx.issues[0], ctx.value)}`);
+      return undefined;
+    });
+  }
+  return z.looseObject(lenient as Lenient<S>);
+}
+
+const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+
+function describe(issue: z.core.$ZodRawIssue | undefined, value: unknown): string {
+  const path = issue?.path?.length ? `.${issue.path.join('.')}` : '';
+  const expected = issue?.code === 'invalid_type' ? `expected ${issue.expected}, ` : '';
+  return `${path}: ${expected}got ${typeName(issue && 'input' in issue ? issue.input : value)}`;
+}
+
+/**
+ * Reads a payload file's value: what is usable, and in `bad` the fields that were there but could
+ * not be used (or that the value is not an object at all). An absent value is no problem.
+ */
+export function readPayload<T extends z.ZodType>(schema: T, value: unknown, bad: string[]): z.infer<T> | undefined {
+  if (value === undefined) return undefined;
+  const outer = unusable;
+  unusable = [];
+  try {
+    const r = schema.safeParse(value);
+    bad.push(...unusable);
+    if (!r.success) bad.push(`not an object (got ${typeName(value)})`);
+    return r.success ? r.data : undefined;
+  } finally {
+    unusable = outer;
+  }
+}
+
+const ThreadSpawn = fields({ parent_thread_id: str, depth: num, agent_path: str, agent_nickname: str, agent_role: str }, 'session_source.subagent.thread_spawn.');
+const SessionSource = fields({ subagent: z.union([z.string(), fields({ thread_spawn: ThreadSpawn.nullish() }, 'session_source.subagent.')]).nullish() }, 'session_source.');
+
+export const SessionMetadata = fields({
   agent_path: str,
   task_name: str,
   nickname: str,
@@ -107,56 +146,56 @@ export const SessionMetadata = z.looseObject({
   sandbox_policy: str,
 });
 
-export const TokenUsage = z.looseObject({
-  input_tokens: z.number(),
-  cached_input_tokens: z.number(),
+/** Usage counts only with its four required fields (checked by the reader). */
+export const TokenUsage = fields({
+  input_tokens: num,
+  cached_input_tokens: num,
   cache_write_input_tokens: num,
-  output_tokens: z.number(),
-  reasoning_output_tokens: z.number(),
+  output_tokens: num,
+  reasoning_output_tokens: num,
   total_tokens: num,
-});
+}, 'token_usage.');
 
-export const InferenceResponse = z.looseObject({
+export const InferenceResponse = fields({
   response_id: str,
   upstream_request_id: str,
-  // usage counts only when its four required fields are there
-  token_usage: z.unknown().optional(),
+  token_usage: z.unknown(),
   output_items: z.array(z.unknown()).nullish(),
 });
 
-export const InferenceRequest = z.looseObject({ input: z.array(z.unknown()).nullish() });
+export const InferenceRequest = fields({ input: z.array(z.unknown()).nullish() });
 
-export const ToolInvocation = z.looseObject({
+export const ToolInvocation = fields({
   tool_name: str,
   tool_namespace: str,
-  payload: z.looseObject({ type: str, arguments: z.unknown().optional(), input: z.unknown().optional() }).nullish(),
+  payload: fields({ type: str, arguments: z.unknown(), input: z.unknown() }, 'payload.').nullish(),
 });
 
 /** What a dispatched tool handed back: to the model, to JS, or an error. */
-export const DispatchResult = z.looseObject({
+export const DispatchResult = fields({
   type: str,
-  response_item: z.looseObject({ output: z.unknown().optional() }).nullish(),
-  value: z.unknown().optional(),
+  response_item: fields({ output: z.unknown() }, 'response_item.').nullish(),
+  value: z.unknown(),
   error: str,
 });
 
 /** A code cell's runtime answer: `{response: {Yielded|Terminated|Result: {...}}}`. */
-export const CellResult = z.looseObject({
-  response: z.record(z.string(), z.looseObject({ content_items: z.array(z.unknown()).nullish(), error_text: str })).nullish(),
+export const CellResult = fields({
+  response: z.record(z.string(), fields({ content_items: z.array(z.unknown()).nullish(), error_text: str }, 'response.*.')).nullish(),
 });
 
 const Duration = z.looseObject({ secs: z.number(), nanos: z.number().default(0) });
 
 /** Protocol begin/end bodies without their type tag: told apart by their fields. */
-export const RuntimeEvent = z.looseObject({
+export const RuntimeEvent = fields({
   process_id: id.nullish(),
   command: z.array(z.string()).nullish(),
   exit_code: num,
   duration: Duration.nullish(),
-  status: z.unknown().optional(),
+  status: z.unknown(),
   success: z.boolean().nullish(),
-  invocation: z.looseObject({ server: str, tool: str }).nullish(),
-  result: z.unknown().optional(),
+  invocation: fields({ server: str, tool: str }, 'invocation.').nullish(),
+  result: z.unknown(),
   new_thread_id: str,
   receiver_thread_id: str,
   receiver_thread_ids: z.array(z.string()).nullish(),
@@ -164,14 +203,19 @@ export const RuntimeEvent = z.looseObject({
   kind: str,
 });
 
-export const Checkpoint = z.looseObject({
+export const Checkpoint = fields({
   input_history: z.array(z.unknown()).nullish(),
   replacement_history: z.array(z.unknown()).nullish(),
 });
 
-export const ProtocolEvent = z.looseObject({
+/** A protocol `EventMsg` breadcrumb: turn ends, aborts and errors. */
+export const ProtocolEvent = fields({
   type: str,
   turn_id: str,
   reason: str,
-  error: z.unknown().optional(),
+  /** `turn_complete.error` (older or future builds) */
+  error: z.unknown(),
+  /** `error` events: ErrorEvent {message, codex_error_info} */
+  message: str,
+  codex_error_info: z.unknown(),
 });
