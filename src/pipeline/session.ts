@@ -7,8 +7,8 @@ import type { ContentPolicy } from '../otel/content.js';
 import { ThreadMapper } from '../otel/map.js';
 import { resourceFor } from '../otel/resource.js';
 import { threadIdFromName } from '../sources/discover.js';
-import { openRollout } from '../sources/files.js';
-import { readLines, type SourceLine } from '../sources/lines.js';
+import { readRolloutLines } from '../sources/files.js';
+import type { SourceLine } from '../sources/lines.js';
 
 export interface SessionOptions {
   serviceName: string;
@@ -72,19 +72,25 @@ export async function exportSession(path: string, opts: SessionOptions, lines?: 
   };
 
   try {
-    for await (const l of lines ?? readLines(openRollout(path))) {
-      report.lines = l.line;
-      if (l.text.trim() === '') continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(l.text);
-      } catch {
-        warn({ line: l.line, type: 'invalid-json', message: l.complete ? 'line is not valid JSON' : 'truncated last line (no newline, not valid JSON)' }, true);
-        continue;
+    for await (const batch of lines ? oneByOne(lines) : readRolloutLines(path)) {
+      for (const l of batch) {
+        report.lines = l.line;
+        if (l.text.trim() === '') continue;
+        let value: unknown;
+        try {
+          value = JSON.parse(l.text);
+        } catch {
+          warn({ line: l.line, type: 'invalid-json', message: l.complete ? 'line is not valid JSON' : 'truncated last line (no newline, not valid JSON)' }, true);
+          continue;
+        }
+        const decoded = decoder.decode(value, l.line);
+        if (decoded.warning) warn(decoded.warning, false);
+        for (const e of decoded.events) {
+          // most events close no turn: only wait when there is something to send
+          const closed = assembler.push(e);
+          if (closed.length > 0) await send(closed);
+        }
       }
-      const decoded = decoder.decode(value, l.line);
-      if (decoded.warning) warn(decoded.warning, false);
-      for (const e of decoded.events) await send(assembler.push(e));
     }
   } catch (err) {
     report.error = describeReadError(err);
@@ -102,6 +108,10 @@ export async function exportSession(path: string, opts: SessionOptions, lines?: 
     await opts.emit([span]);
   }
   return report;
+}
+
+async function* oneByOne(lines: AsyncIterable<SourceLine>): AsyncGenerator<SourceLine[]> {
+  for await (const l of lines) yield [l];
 }
 
 function describeReadError(err: unknown): string {
