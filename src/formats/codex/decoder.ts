@@ -404,6 +404,8 @@ const ITEM_TOOL_NAMES: Record<string, string> = {
 type Parsed<T> = { ok: true; value: T } | { ok: false; decoded: Decoded };
 
 function parse<T extends z.ZodTypeAny>(schema: T, value: unknown, line: number, type: string): Parsed<z.infer<T>> {
+  const quick = S.QUICK_CHECKS.get(schema)?.(value);
+  if (quick !== undefined) return { ok: true, value: quick as z.infer<T> };
   const r = schema.safeParse(value);
   if (r.success) return { ok: true, value: r.data };
   const issue = r.error.issues[0];

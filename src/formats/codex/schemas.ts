@@ -136,3 +136,41 @@ export const ToolOutput = z.looseObject({ call_id: str, output: z.unknown().opti
 export const LocalShellCall = z.looseObject({ call_id: str, action: z.unknown().optional() });
 
 export const Message = z.looseObject({ role: z.string(), content: z.unknown().optional() });
+
+// Hand-written checks for the commonest lines, where zod's copying dominated decoding. Each one
+// accepts a value only when the schema would accept it and return it unchanged (every field already
+// in its output form: no default to fill, no number to convert) and then hands back the value itself;
+// anything else goes through the schema, so results and warnings stay the schema's.
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** `str` */
+const isStr = (v: unknown) => v === undefined || v === null || typeof v === 'string';
+/** `num`, when it keeps the value as it is */
+const isNum = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isFinite(v));
+/** `z.number().default(0)`, when the default is not needed */
+const isCount = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+const isBool = (v: unknown) => v === undefined || v === null || typeof v === 'boolean';
+const isDuration = (v: unknown) => v === undefined || v === null || (isObj(v) && isCount(v.secs) && isCount(v.nanos));
+const isUsage = (u: unknown) =>
+  isObj(u) && isCount(u.input_tokens) && isCount(u.cached_input_tokens) && isCount(u.output_tokens) &&
+  isCount(u.reasoning_output_tokens) && isNum(u.cache_write_input_tokens) && isCount(u.total_tokens);
+
+const when = <T extends z.ZodTypeAny>(_schema: T, ok: (v: Obj) => boolean) => (v: unknown): z.infer<T> | undefined =>
+  isObj(v) && ok(v) ? (v as z.infer<T>) : undefined;
+
+export const QUICK_CHECKS = new Map<z.ZodTypeAny, (v: unknown) => unknown>([
+  [TokenCount, when(TokenCount, (v) => v.info === undefined || v.info === null || (isObj(v.info) && isUsage(v.info.total_token_usage) && isUsage(v.info.last_token_usage)))],
+  [FunctionCall, when(FunctionCall, (v) => typeof v.name === 'string' && isStr(v.namespace) && isStr(v.call_id))],
+  [CustomToolCall, when(CustomToolCall, (v) => typeof v.name === 'string' && isStr(v.namespace) && isStr(v.call_id))],
+  [ToolOutput, when(ToolOutput, (v) => isStr(v.call_id))],
+  [Message, when(Message, (v) => typeof v.role === 'string')],
+  [TurnContext, when(TurnContext, (v) => isStr(v.turn_id) && isStr(v.model) && isStr(v.cwd) && isStr(v.effort))],
+  [ExecCommandEnd, when(ExecCommandEnd, (v) => typeof v.call_id === 'string' && isNum(v.exit_code) && isDuration(v.duration) && isStr(v.status) && isNum(v.completed_at_ms))],
+  [PatchApplyEnd, when(PatchApplyEnd, (v) => typeof v.call_id === 'string' && isBool(v.success) && isStr(v.status))],
+  [CallIdEvent, when(CallIdEvent, (v) => typeof v.call_id === 'string' && isNum(v.completed_at_ms) && isBool(v.success) && isDuration(v.duration))],
+  [TurnStarted, when(TurnStarted, (v) => isStr(v.turn_id) && isNum(v.started_at) && isStr(v.root_turn_id))],
+  [TurnEnded, when(TurnEnded, (v) =>
+    isStr(v.turn_id) && isStr(v.reason) && isNum(v.started_at) && isNum(v.completed_at) && isNum(v.duration_ms) &&
+    (v.error === undefined || v.error === null || (isObj(v.error) && isStr(v.error.message))))],
+  [UserMessageEvent, when(UserMessageEvent, (v) => typeof v.message === 'string' && isStr(v.kind))],
+]);

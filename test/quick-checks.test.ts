@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { readdirSync, readFileSync } from 'node:fs';
+import { QUICK_CHECKS } from '../src/formats/codex/schemas.ts';
+import { fixture } from './support/cli.ts';
+
+// The hand-written checks in front of the zod schemas must never accept what the schema would
+// reject or change: whatever they let through has to be exactly the schema's own output.
+
+// a few payloads of each kind from the samples
+const seen = new Map<string, number>();
+const payloads: unknown[] = readdirSync(fixture(''))
+  .filter((f) => f.endsWith('.jsonl'))
+  .flatMap((f) => readFileSync(fixture(f), 'utf8').split('\n'))
+  .flatMap((l) => {
+    let v: { type?: unknown; payload?: { type?: unknown } };
+    try {
+      v = JSON.parse(l);
+    } catch {
+      return [];
+    }
+    const kind = `${String(v.type)}/${String(v.payload?.type)}`;
+    seen.set(kind, (seen.get(kind) ?? 0) + 1);
+    if ((seen.get(kind) ?? 0) > 1) return [];
+    return [v.payload ?? v];
+  });
+
+const ODD: unknown[] = [undefined, null, '', 'x', '12', ' ', 0, -1, 1.5, 1e400, -1e400, true, false, [], [1], {}, { secs: 1 }, { secs: 1, nanos: 2 }, { secs: '1', nanos: 0 }];
+const FIELDS = [
+  'info', 'total_token_usage', 'last_token_usage', 'input_tokens', 'cached_input_tokens', 'output_tokens', 'reasoning_output_tokens',
+  'cache_write_input_tokens', 'total_tokens', 'name', 'namespace', 'call_id', 'output', 'role', 'content', 'turn_id', 'model', 'cwd',
+  'effort', 'exit_code', 'duration', 'status', 'completed_at_ms', 'success', 'started_at', 'root_turn_id', 'reason', 'error', 'message',
+  'completed_at', 'duration_ms', 'kind', 'secs', 'nanos',
+];
+
+/** Every payload, and copies with one field (its own or a schema's, up to two levels down) replaced by an odd value. */
+function* variants(): Generator<unknown> {
+  yield* ODD;
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  function* mutate(obj: Record<string, unknown>, depth: number): Generator<Record<string, unknown>> {
+    const keys = new Set([...Object.keys(obj), ...(depth === 0 ? FIELDS : [])]);
+    for (const f of keys) for (const odd of ODD) yield { ...obj, [f]: odd };
+    if (depth >= 2) return;
+    for (const [k, inner] of Object.entries(obj)) {
+      if (isObj(inner)) for (const m of mutate(inner, depth + 1)) yield { ...obj, [k]: m };
+    }
+  }
+  for (const p of payloads) {
+    yield p;
+    if (isObj(p)) yield* mutate(p, 0);
+  }
+}
+
+describe('quick checks', () => {
+  test('accept only what their schema accepts unchanged', () => {
+    let accepted = 0;
+    let deferred = 0;
+    for (const v of variants()) {
+      for (const [schema, quick] of QUICK_CHECKS) {
+        const q = quick(v);
+        if (q === undefined) {
+          deferred++;
+          continue;
+        }
+        accepted++;
+        assert.equal(q, v);
+        const r = schema.safeParse(v);
+        assert.ok(r.success, `schema rejects what the quick check accepted: ${JSON.stringify(v).slice(0, 300)}`);
+        assert.deepEqual(r.data, v, `schema changes what the quick check accepted: ${JSON.stringify(v).slice(0, 300)}`);
+      }
+    }
+    assert.ok(accepted > 1000 && deferred > 1000, `${accepted} accepted, ${deferred} deferred`);
+  });
+});
