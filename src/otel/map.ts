@@ -2,7 +2,7 @@ import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type SpanContext
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { ThreadMeta, TokenUsage } from '../model/events.js';
-import type { ContentPart, ModelCall, Note, Placement, Thread, ToolCall, Turn } from '../model/types.js';
+import type { Compaction, ContentPart, ModelCall, Note, Placement, Thread, ToolCall, Turn } from '../model/types.js';
 import { contentValue, type ContentPolicy } from './content.js';
 import { spanIdFor, spanKeys, traceIdFor } from './ids.js';
 import { SCOPE } from './resource.js';
@@ -74,14 +74,7 @@ export class ThreadMapper {
         kind: SpanKind.INTERNAL,
         startUs: us(c.start),
         endUs: us(c.end),
-        attributes: compact({
-          'codex.compaction.kind': c.remote ? 'remote' : 'local',
-          'codex.compaction.replacement_items': c.replacementItems,
-          'codex.compaction.window_number': c.windowNumber,
-          'codex.compaction.tokens_after': c.tokensAfter,
-          'codex.compaction.index': c.index,
-          ...this.source(c.line),
-        }),
+        attributes: this.compactionAttributes(c),
         events: [],
       });
     }
@@ -96,7 +89,7 @@ export class ThreadMapper {
       kind: SpanKind.INTERNAL,
       startUs: Math.min(us(thread.start), this.minStartUs),
       endUs: Math.max(us(thread.end), this.maxEndUs),
-      attributes: compact({
+      attributes: this.source(thread.line, compact({
         'gen_ai.operation.name': 'invoke_agent',
         'gen_ai.agent.name': this.agentName,
         'gen_ai.agent.id': m.threadId,
@@ -123,8 +116,7 @@ export class ThreadMapper {
         'vcs.repository.url.full': m.git?.repositoryUrl,
         'vcs.ref.head.name': m.git?.branch,
         'vcs.ref.head.revision': m.git?.commit,
-        ...this.source(thread.line),
-      }),
+      })),
       events: thread.notes,
       links: this.placement.addressedBy?.map((c) => spanKeys.tool(c.threadId, c.callKey)),
     };
@@ -134,29 +126,28 @@ export class ThreadMapper {
   }
 
   private turnAttributes(turn: Turn): Attributes {
-    return compact({
-      'gen_ai.operation.name': 'handle_conversation_turn',
-      'gen_ai.agent.name': this.agentName,
-      'gen_ai.agent.id': this.meta.threadId,
-      'gen_ai.conversation.id': this.placement.conversationId,
-      'gen_ai.request.model': turn.model,
-      'gen_ai.invocation.is_nested': this.meta.parentThreadId !== undefined ? true : undefined,
-      ...usageAttributes(turn.modelCalls.some((c) => c.usage) ? turn.usage : undefined),
-      'codex.turn.id': turn.turnId,
-      'codex.turn.index': turn.index,
-      'codex.turn.status': turn.status,
-      'codex.turn.implicit': turn.implicit || undefined,
-      'codex.turn.abort_reason': turn.abortReason,
-      'codex.turn.root_turn_id': turn.rootTurnId,
-      'codex.turn.model_calls': turn.modelCalls.length,
-      'codex.turn.tool_calls': turn.tools.length,
-      'codex.cwd': turn.cwd,
-      'codex.approval_policy': turn.approvalPolicy,
-      'codex.sandbox_policy': turn.sandboxPolicy,
-      'codex.reasoning_effort': turn.effort,
-      'gen_ai.input.messages': contentValue(turn.prompt !== undefined ? [{ role: 'user', parts: [{ type: 'text', content: turn.prompt }] }] : undefined, this.content),
-      ...this.source(turn.line),
-    });
+    const a: Attributes = {};
+    put(a, 'gen_ai.operation.name', 'handle_conversation_turn');
+    put(a, 'gen_ai.agent.name', this.agentName);
+    put(a, 'gen_ai.agent.id', this.meta.threadId);
+    put(a, 'gen_ai.conversation.id', this.placement.conversationId);
+    put(a, 'gen_ai.request.model', turn.model);
+    if (this.meta.parentThreadId !== undefined) a['gen_ai.invocation.is_nested'] = true;
+    if (turn.modelCalls.some((c) => c.usage)) putUsage(a, turn.usage);
+    put(a, 'codex.turn.id', turn.turnId);
+    put(a, 'codex.turn.index', turn.index);
+    put(a, 'codex.turn.status', turn.status);
+    if (turn.implicit) a['codex.turn.implicit'] = true;
+    put(a, 'codex.turn.abort_reason', turn.abortReason);
+    put(a, 'codex.turn.root_turn_id', turn.rootTurnId);
+    put(a, 'codex.turn.model_calls', turn.modelCalls.length);
+    put(a, 'codex.turn.tool_calls', turn.tools.length);
+    put(a, 'codex.cwd', turn.cwd);
+    put(a, 'codex.approval_policy', turn.approvalPolicy);
+    put(a, 'codex.sandbox_policy', turn.sandboxPolicy);
+    put(a, 'codex.reasoning_effort', turn.effort);
+    if (this.content.capture) put(a, 'gen_ai.input.messages', contentValue(turn.prompt !== undefined ? [{ role: 'user', parts: [{ type: 'text', content: turn.prompt }] }] : undefined, this.content));
+    return this.source(turn.line, a);
   }
 
   private chatDraft(call: ModelCall, parentKey: string, turn: Turn): Draft {
@@ -168,20 +159,35 @@ export class ThreadMapper {
       kind: SpanKind.CLIENT,
       startUs: us(call.start),
       endUs: us(call.end),
-      attributes: compact({
-        'gen_ai.operation.name': 'chat',
-        'gen_ai.provider.name': this.meta.provider ?? 'openai',
-        'gen_ai.request.model': model,
-        'gen_ai.conversation.id': this.placement.conversationId,
-        'gen_ai.conversation.compacted': call.compacted || undefined,
-        ...usageAttributes(call.usage),
-        'codex.model_call.index': call.index,
-        'gen_ai.input.messages': contentValue(call.input && messages(call.input, 'input'), this.content),
-        'gen_ai.output.messages': contentValue(call.output && messages(call.output, 'output'), this.content),
-        ...this.source(call.line),
-      }),
+      attributes: this.chatAttributes(call, model),
       events: [],
     };
+  }
+
+  private compactionAttributes(c: Compaction): Attributes {
+    const a: Attributes = {};
+    put(a, 'codex.compaction.kind', c.remote ? 'remote' : 'local');
+    put(a, 'codex.compaction.replacement_items', c.replacementItems);
+    put(a, 'codex.compaction.window_number', c.windowNumber);
+    put(a, 'codex.compaction.tokens_after', c.tokensAfter);
+    put(a, 'codex.compaction.index', c.index);
+    return this.source(c.line, a);
+  }
+
+  private chatAttributes(call: ModelCall, model: string | undefined): Attributes {
+    const a: Attributes = {};
+    put(a, 'gen_ai.operation.name', 'chat');
+    put(a, 'gen_ai.provider.name', this.meta.provider ?? 'openai');
+    put(a, 'gen_ai.request.model', model);
+    put(a, 'gen_ai.conversation.id', this.placement.conversationId);
+    if (call.compacted) a['gen_ai.conversation.compacted'] = true;
+    if (call.usage) putUsage(a, call.usage);
+    put(a, 'codex.model_call.index', call.index);
+    if (this.content.capture) {
+      put(a, 'gen_ai.input.messages', contentValue(call.input && messages(call.input, 'input'), this.content));
+      put(a, 'gen_ai.output.messages', contentValue(call.output && messages(call.output, 'output'), this.content));
+    }
+    return this.source(call.line, a);
   }
 
   private toolDraft(tool: ToolCall, parentKey: string): Draft {
@@ -195,32 +201,40 @@ export class ThreadMapper {
       kind: SpanKind.INTERNAL,
       startUs: us(tool.start),
       endUs: us(tool.end),
-      attributes: compact({
-        'gen_ai.operation.name': 'execute_tool',
-        'gen_ai.tool.name': name,
-        'gen_ai.tool.call.id': tool.callId,
-        'gen_ai.tool.type': tool.toolKind === 'mcp' || tool.toolKind === 'web_search' || tool.toolKind === 'image_generation' ? 'extension' : 'function',
-        'gen_ai.conversation.id': this.placement.conversationId,
-        'codex.tool.recorded_name': name !== tool.name ? tool.name : undefined,
-        'codex.tool.namespace': tool.namespace,
-        'codex.tool.kind': tool.toolKind,
-        'codex.mcp.server': r.mcpServer ?? tool.mcp?.server,
-        'process.exit.code': r.exitCode,
-        'codex.tool.duration_ms': r.durationMs !== undefined ? Math.round(r.durationMs * 1000) / 1000 : undefined,
-        'codex.tool.incomplete': tool.incomplete || undefined,
-        'codex.tool.still_running': r.stillRunning || undefined,
-        'gen_ai.tool.call.arguments': contentValue(tool.arguments, this.content),
-        'gen_ai.tool.call.result': contentValue(tool.output, this.content),
-        ...this.source(tool.line),
-      }),
+      attributes: this.toolAttributes(tool, name),
       events: [],
       error: failed ? { type: r.errorType ?? (r.exitCode !== undefined ? String(r.exitCode) : '_OTHER') } : undefined,
       links: tool.agents?.threadIds.map(spanKeys.thread),
     };
   }
 
-  private source(line: number): Attributes {
-    const a: Attributes = { 'rollout.source.path': this.path, 'rollout.source.line': line };
+  private toolAttributes(tool: ToolCall, name: string): Attributes {
+    const r = tool.result;
+    const a: Attributes = {};
+    put(a, 'gen_ai.operation.name', 'execute_tool');
+    put(a, 'gen_ai.tool.name', name);
+    put(a, 'gen_ai.tool.call.id', tool.callId);
+    put(a, 'gen_ai.tool.type', tool.toolKind === 'mcp' || tool.toolKind === 'web_search' || tool.toolKind === 'image_generation' ? 'extension' : 'function');
+    put(a, 'gen_ai.conversation.id', this.placement.conversationId);
+    if (name !== tool.name) put(a, 'codex.tool.recorded_name', tool.name);
+    put(a, 'codex.tool.namespace', tool.namespace);
+    put(a, 'codex.tool.kind', tool.toolKind);
+    put(a, 'codex.mcp.server', r.mcpServer ?? tool.mcp?.server);
+    put(a, 'process.exit.code', r.exitCode);
+    if (r.durationMs !== undefined) put(a, 'codex.tool.duration_ms', Math.round(r.durationMs * 1000) / 1000);
+    if (tool.incomplete) a['codex.tool.incomplete'] = true;
+    if (r.stillRunning) a['codex.tool.still_running'] = true;
+    if (this.content.capture) {
+      put(a, 'gen_ai.tool.call.arguments', contentValue(tool.arguments, this.content));
+      put(a, 'gen_ai.tool.call.result', contentValue(tool.output, this.content));
+    }
+    return this.source(tool.line, a);
+  }
+
+  /** Adds where the span comes from, last, as every span has it. */
+  private source(line: number, a: Attributes): Attributes {
+    put(a, 'rollout.source.path', this.path);
+    put(a, 'rollout.source.line', line);
     if (this.meta.inferredTiming) a['rollout.timing'] = 'inferred';
     return a;
   }
@@ -265,7 +279,8 @@ export class ThreadMapper {
       time: hr(Math.min(Math.max(us(n.time), d.startUs), d.endUs)),
       attributes: n.attributes,
     }));
-    const attributes = d.error ? { ...d.attributes, 'error.type': d.error.type } : d.attributes;
+    const attributes = d.attributes;
+    if (d.error) attributes['error.type'] = d.error.type;
     return {
       name: d.name,
       kind: d.kind,
@@ -296,15 +311,12 @@ export function agentNameOf(meta: ThreadMeta): string {
   return meta.agentNickname ?? meta.agentRole ?? meta.agentPath ?? meta.subagentKind ?? 'codex';
 }
 
-function usageAttributes(u: TokenUsage | undefined): Attributes {
-  if (!u) return {};
-  return compact({
-    'gen_ai.usage.input_tokens': u.input,
-    'gen_ai.usage.output_tokens': u.output,
-    'gen_ai.usage.cache_read.input_tokens': u.cachedInput,
-    'gen_ai.usage.reasoning.output_tokens': u.reasoningOutput,
-    'gen_ai.usage.cache_write.input_tokens': u.cacheWriteInput,
-  });
+function putUsage(a: Attributes, u: TokenUsage): void {
+  put(a, 'gen_ai.usage.input_tokens', u.input);
+  put(a, 'gen_ai.usage.output_tokens', u.output);
+  put(a, 'gen_ai.usage.cache_read.input_tokens', u.cachedInput);
+  put(a, 'gen_ai.usage.reasoning.output_tokens', u.reasoningOutput);
+  put(a, 'gen_ai.usage.cache_write.input_tokens', u.cacheWriteInput);
 }
 
 function messages(parts: ContentPart[], side: 'input' | 'output'): unknown[] | undefined {
@@ -322,6 +334,11 @@ function messages(parts: ContentPart[], side: 'input' | 'output'): unknown[] | u
     else out.push({ role, parts: [part] });
   }
   return out;
+}
+
+/** Sets an attribute unless it is absent or empty; attributes keep the order they are put in. */
+function put(a: Attributes, key: string, value: string | number | boolean | undefined): void {
+  if (value !== undefined && value !== '') a[key] = value;
 }
 
 function compact(attrs: Record<string, string | number | boolean | undefined>): Attributes {
