@@ -193,9 +193,7 @@ class Writer {
   }
 }
 
-const w = new Writer();
-
-function anyValue(v: AttributeValue | Attributes | unknown): void {
+function anyValue(w: Writer, v: AttributeValue | Attributes | unknown): void {
   switch (typeof v) {
     case 'string':
       w.byte(tag(1, Wire.Len));
@@ -224,21 +222,21 @@ function anyValue(v: AttributeValue | Attributes | unknown): void {
     for (const item of v) {
       w.byte(tag(1, Wire.Len));
       const itemAt = w.begin(1);
-      anyValue(item);
+      anyValue(w, item);
       w.end(itemAt, 1);
     }
     w.end(at, 1);
   } else if (typeof v === 'object' && v !== null) {
     w.byte(tag(6, Wire.Len));
     const at = w.begin(1);
-    keyValues(v as Attributes, 1);
+    keyValues(w, v as Attributes, 1);
     w.end(at, 1);
   }
   // anything else: an AnyValue with no value
 }
 
 /** repeated KeyValue `field` */
-function keyValues(attrs: Attributes, field: number): void {
+function keyValues(w: Writer, attrs: Attributes, field: number): void {
   const t = tag(field, Wire.Len);
   for (const key in attrs) {
     if (!Object.prototype.hasOwnProperty.call(attrs, key)) continue;
@@ -248,7 +246,7 @@ function keyValues(attrs: Attributes, field: number): void {
     w.string(key);
     w.byte(tag(2, Wire.Len));
     const valueAt = w.begin(1);
-    anyValue(attrs[key]);
+    anyValue(w, attrs[key]);
     w.end(valueAt, 1);
     w.end(at, 1);
   }
@@ -258,7 +256,7 @@ function flagsOf(ctx: SpanContext | undefined, traceFlags: number): number {
   return (traceFlags & 0xff) | SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE | (ctx?.isRemote ? SPAN_FLAGS_CONTEXT_IS_REMOTE : 0);
 }
 
-function span(s: ReadableSpan): void {
+function span(w: Writer, s: ReadableSpan): void {
   const ctx = s.spanContext();
   w.byte(tag(1, Wire.Len));
   w.hexBytes(ctx.traceId);
@@ -286,7 +284,7 @@ function span(s: ReadableSpan): void {
   w.hrTime(s.startTime);
   w.byte(tag(8, Wire.Fixed64));
   w.hrTime(s.endTime);
-  if (s.attributes) keyValues(s.attributes, 9);
+  if (s.attributes) keyValues(w, s.attributes, 9);
   w.byte(tag(10, Wire.Varint));
   w.varint(s.droppedAttributesCount);
   for (const e of s.events) {
@@ -296,7 +294,7 @@ function span(s: ReadableSpan): void {
     w.hrTime(e.time);
     w.byte(tag(2, Wire.Len));
     w.string(e.name);
-    if (e.attributes) keyValues(e.attributes, 3);
+    if (e.attributes) keyValues(w, e.attributes, 3);
     w.byte(tag(4, Wire.Varint));
     w.varint(e.droppedAttributesCount || 0);
     w.end(at, 1);
@@ -315,7 +313,7 @@ function span(s: ReadableSpan): void {
       w.byte(tag(3, Wire.Len));
       w.string(linkState);
     }
-    if (l.attributes) keyValues(l.attributes, 4);
+    if (l.attributes) keyValues(w, l.attributes, 4);
     w.byte(tag(5, Wire.Varint));
     w.varint(l.droppedAttributesCount || 0);
     w.byte(tag(6, Wire.Fixed32));
@@ -337,7 +335,7 @@ function span(s: ReadableSpan): void {
   w.fixed32(flagsOf(parent, ctx.traceFlags));
 }
 
-function scope(sc: InstrumentationScope & { attributes?: Attributes; droppedAttributesCount?: number }): void {
+function scope(w: Writer, sc: InstrumentationScope & { attributes?: Attributes; droppedAttributesCount?: number }): void {
   w.byte(tag(1, Wire.Len));
   const at = w.begin(1);
   w.byte(tag(1, Wire.Len));
@@ -346,7 +344,7 @@ function scope(sc: InstrumentationScope & { attributes?: Attributes; droppedAttr
     w.byte(tag(2, Wire.Len));
     w.string(sc.version);
   }
-  if (sc.attributes) keyValues(sc.attributes, 3);
+  if (sc.attributes) keyValues(w, sc.attributes, 3);
   if (sc.droppedAttributesCount) {
     w.byte(tag(4, Wire.Varint));
     w.varint(sc.droppedAttributesCount);
@@ -354,51 +352,84 @@ function scope(sc: InstrumentationScope & { attributes?: Attributes; droppedAttr
   w.end(at, 1);
 }
 
-function resource(r: Resource): void {
+function resource(w: Writer, r: Resource): void {
   w.byte(tag(1, Wire.Len));
   const at = w.begin(1);
-  if (r.attributes) keyValues(r.attributes, 1);
+  if (r.attributes) keyValues(w, r.attributes, 1);
   w.byte(tag(2, Wire.Varint));
   w.byte(0);
   w.end(at, 1);
 }
 
-/** One ExportTraceServiceRequest: spans grouped by resource, then scope (by identity, in order of appearance). */
-export function encodeTraceRequest(spans: readonly ReadableSpan[]): Uint8Array {
-  const groups = new Map<Resource, Map<InstrumentationScope, ReadableSpan[]>>();
-  for (const s of spans) {
-    let scopes = groups.get(s.resource);
-    if (!scopes) groups.set(s.resource, (scopes = new Map()));
-    const list = scopes.get(s.instrumentationScope);
-    if (list) list.push(s);
-    else scopes.set(s.instrumentationScope, [s]);
+/**
+ * Builds an ExportTraceServiceRequest span by span: each span is encoded as it is added, so the
+ * span objects can go as soon as they are made, and the request is framed when it is built.
+ */
+export class TraceRequestBuilder {
+  private readonly staged = new Writer();
+  private readonly entries: { resource: Resource; scope: InstrumentationScope; end: number }[] = [];
+
+  get spanCount(): number {
+    return this.entries.length;
   }
-  w.pos = 0;
-  for (const [res, scopes] of groups) {
-    w.byte(tag(1, Wire.Len));
-    const resourceSpansAt = w.begin(3);
-    resource(res);
-    for (const [sc, list] of scopes) {
-      w.byte(tag(2, Wire.Len));
-      const scopeSpansAt = w.begin(3);
-      scope(sc);
-      for (const s of list) {
+
+  add(s: ReadableSpan): void {
+    span(this.staged, s);
+    this.entries.push({ resource: s.resource, scope: s.instrumentationScope, end: this.staged.pos });
+  }
+
+  /** The request for every span added since the last one, grouped by resource, then scope (by identity, in order of appearance). */
+  build(): Uint8Array {
+    const groups = new Map<Resource, Map<InstrumentationScope, { start: number; end: number }[]>>();
+    let start = 0;
+    for (const e of this.entries) {
+      let scopes = groups.get(e.resource);
+      if (!scopes) groups.set(e.resource, (scopes = new Map()));
+      const list = scopes.get(e.scope);
+      if (list) list.push({ start, end: e.end });
+      else scopes.set(e.scope, [{ start, end: e.end }]);
+      start = e.end;
+    }
+    const w = requestWriter;
+    w.pos = 0;
+    for (const [res, scopes] of groups) {
+      w.byte(tag(1, Wire.Len));
+      const resourceSpansAt = w.begin(3);
+      resource(w, res);
+      for (const [sc, list] of scopes) {
         w.byte(tag(2, Wire.Len));
-        const spanAt = w.begin(2);
-        span(s);
-        w.end(spanAt, 2);
+        const scopeSpansAt = w.begin(3);
+        scope(w, sc);
+        for (const { start, end } of list) {
+          w.byte(tag(2, Wire.Len));
+          w.varint(end - start);
+          w.ensure(end - start);
+          this.staged.buf.copy(w.buf, w.pos, start, end);
+          w.pos += end - start;
+        }
+        if (sc.schemaUrl) {
+          w.byte(tag(3, Wire.Len));
+          w.string(sc.schemaUrl);
+        }
+        w.end(scopeSpansAt, 3);
       }
-      if (sc.schemaUrl) {
+      if (res.schemaUrl) {
         w.byte(tag(3, Wire.Len));
-        w.string(sc.schemaUrl);
+        w.string(res.schemaUrl);
       }
-      w.end(scopeSpansAt, 3);
+      w.end(resourceSpansAt, 3);
     }
-    if (res.schemaUrl) {
-      w.byte(tag(3, Wire.Len));
-      w.string(res.schemaUrl);
-    }
-    w.end(resourceSpansAt, 3);
+    this.staged.pos = 0;
+    this.entries.length = 0;
+    return w.take();
   }
-  return w.take();
+}
+
+const requestWriter = new Writer();
+
+/** One ExportTraceServiceRequest for these spans. */
+export function encodeTraceRequest(spans: readonly ReadableSpan[]): Uint8Array {
+  const b = new TraceRequestBuilder();
+  for (const s of spans) b.add(s);
+  return b.build();
 }

@@ -2,10 +2,10 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { CompressionAlgorithm, OTLPExporterBase, type OTLPExporterNodeConfigBase } from '@opentelemetry/otlp-exporter-base';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
-import { ProtobufTraceSerializer, TraceExporterMetricsHelper, type IExportTraceServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { ProtobufTraceSerializer, type IExporterMetricsHelper, type IExportTraceServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { OtlpConfig } from './config.js';
-import { encodeTraceRequest } from './otlp-proto.js';
+import { TraceRequestBuilder } from './otlp-proto.js';
 import { BatchingSink, DEFAULT_LIMITS, type BatchLimits } from './sink.js';
 
 /** Consecutive failed batches after which the collector is taken to be down for this run. */
@@ -15,9 +15,11 @@ const GIVE_UP_AFTER = 3;
  * Sends awaited batches straight to the OTLP exporter (no BatchSpanProcessor: it drops spans
  * when its queue overflows). The exporter retries 429/502/503/504 and network errors itself.
  */
-export class OtlpSink extends BatchingSink {
+export class OtlpSink extends BatchingSink<OtlpBatch> {
   readonly target: string;
-  private readonly exporter: SpanExporter;
+  private readonly exporter: BatchExporter<OtlpBatch>;
+  /** protobuf only: spans are encoded as they are added */
+  private readonly request: TraceRequestBuilder | undefined;
   private consecutiveFailures = 0;
   onStatus?: (message: string) => void;
 
@@ -30,16 +32,32 @@ export class OtlpSink extends BatchingSink {
       compression: config.compression === 'gzip' ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE,
       timeoutMillis: config.timeoutMillis,
     };
-    this.exporter = config.protocol === 'http/json' ? new JsonExporter(options) : protobufExporter(options);
+    if (config.protocol === 'http/json') {
+      this.exporter = new JsonExporter(options) as BatchExporter<OtlpBatch>;
+    } else {
+      this.request = new TraceRequestBuilder();
+      this.exporter = protobufExporter(options) as BatchExporter<OtlpBatch>;
+    }
+  }
+
+  protected override stage(span: ReadableSpan): void {
+    if (this.request) this.request.add(span);
+    else super.stage(span);
+  }
+
+  protected override seal(): OtlpBatch {
+    if (!this.request) return super.seal();
+    const spans = this.request.spanCount;
+    return { body: this.request.build(), spans };
   }
 
   get collectorDown(): boolean {
     return this.consecutiveFailures >= GIVE_UP_AFTER;
   }
 
-  protected async send(spans: ReadableSpan[]): Promise<string | undefined> {
+  protected async send(batch: OtlpBatch): Promise<string | undefined> {
     if (this.collectorDown) return `not sent: the collector at ${this.target} failed ${GIVE_UP_AFTER} times in a row`;
-    const result = await new Promise<ExportResult>((resolve) => this.exporter.export(spans, resolve));
+    const result = await new Promise<ExportResult>((resolve) => this.exporter.export(batch, resolve));
     if (result.code === ExportResultCode.SUCCESS) {
       if (this.consecutiveFailures >= 1) this.onStatus?.(`collector at ${this.target} is accepting spans again`);
       this.consecutiveFailures = 0;
@@ -57,19 +75,34 @@ export class OtlpSink extends BatchingSink {
   }
 }
 
-const serializer: ISerializer<ReadableSpan[], IExportTraceServiceResponse> = {
-  serializeRequest: encodeTraceRequest,
+/** A protobuf request already encoded, and how many spans it carries. */
+interface EncodedRequest {
+  body: Uint8Array;
+  spans: number;
+}
+
+type OtlpBatch = ReadableSpan[] | EncodedRequest;
+
+interface BatchExporter<B> {
+  export(batch: B, done: (result: ExportResult) => void): void;
+  shutdown(): Promise<void>;
+}
+
+const encoded: ISerializer<EncodedRequest, IExportTraceServiceResponse> = {
+  serializeRequest: (r) => r.body,
   deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data),
 };
 
+const encodedMetrics: IExporterMetricsHelper<EncodedRequest> = { name: 'span', countItems: (r) => r.spans };
+
 /**
  * The OTLP/HTTP protobuf exporter as @opentelemetry/exporter-trace-otlp-proto builds it (same
- * configuration, environment, retries, compression), with our own request encoder: serialization
- * was the largest cost of an export after JSON.parse.
+ * configuration, environment, retries, compression), sending requests we encode ourselves:
+ * serialization was the largest cost of an export after JSON.parse.
  */
-function protobufExporter(options: OTLPExporterNodeConfigBase): SpanExporter {
+function protobufExporter(options: OTLPExporterNodeConfigBase): BatchExporter<EncodedRequest> {
   const http = convertLegacyHttpOptions(options, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' });
-  return new OTLPExporterBase(createOtlpHttpExportDelegate(http, serializer, 'otlp_http_span_exporter', TraceExporterMetricsHelper, undefined));
+  return new OTLPExporterBase(createOtlpHttpExportDelegate(http, encoded, 'otlp_http_span_exporter', encodedMetrics, undefined));
 }
 
 export function describeExportError(err: Error | undefined): string {
