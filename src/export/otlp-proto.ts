@@ -32,8 +32,12 @@ function varintSize(v: number): number {
 }
 
 class Writer {
-  buf = Buffer.allocUnsafe(256 * 1024);
+  buf: Buffer;
   pos = 0;
+
+  constructor(size = 256 * 1024) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
 
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
@@ -83,15 +87,18 @@ class Writer {
 
   fixed32(v: number): void {
     this.ensure(4);
-    this.buf.writeUInt32LE(v >>> 0, this.pos);
-    this.pos += 4;
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = v & 0xff;
+    buf[p++] = (v >>> 8) & 0xff;
+    buf[p++] = (v >>> 16) & 0xff;
+    buf[p++] = (v >>> 24) & 0xff;
+    this.pos = p;
   }
 
   fixed64(lo: number, hi: number): void {
-    this.ensure(8);
-    this.buf.writeUInt32LE(lo >>> 0, this.pos);
-    this.buf.writeUInt32LE(hi >>> 0, this.pos + 4);
-    this.pos += 8;
+    this.fixed32(lo);
+    this.fixed32(hi);
   }
 
   double(v: number): void {
@@ -169,7 +176,9 @@ class Writer {
     this.varint(n);
     this.ensure(n);
     const buf = this.buf;
-    for (let i = 0; i < n; i++) buf[this.pos++] = (NIBBLE[hex.charCodeAt(2 * i) & 0xff]! << 4) | NIBBLE[hex.charCodeAt(2 * i + 1) & 0xff]!;
+    let p = this.pos;
+    for (let i = 0; i < 2 * n; i += 2) buf[p++] = (NIBBLE[hex.charCodeAt(i) & 0xff]! << 4) | NIBBLE[hex.charCodeAt(i + 1) & 0xff]!;
+    this.pos = p;
   }
 
   /** HrTime [seconds, nanoseconds] as fixed64 nanoseconds, exact beyond 2^53 */
@@ -185,9 +194,10 @@ class Writer {
     this.fixed64(low % TWO_32, high % TWO_32);
   }
 
+  /** A copy of what was written (the buffer itself is reused). */
   take(): Uint8Array {
-    const out = new Uint8Array(this.pos);
-    out.set(this.buf.subarray(0, this.pos));
+    const out = Buffer.allocUnsafeSlow(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
     this.pos = 0;
     return out;
   }
@@ -235,18 +245,63 @@ function anyValue(w: Writer, v: AttributeValue | Attributes | unknown): void {
   // anything else: an AnyValue with no value
 }
 
+// Attribute keys come from a small set: each one's `key` field and the `value` tag after it are
+// encoded once. Bounded, in case keys are not a small set after all.
+const keyFields = new Map<string, Uint8Array>();
+const KEY_FIELDS_MAX = 4096;
+
+function keyField(key: string): Uint8Array {
+  let bytes = keyFields.get(key);
+  if (bytes === undefined) {
+    const k = new Writer(64);
+    k.byte(tag(1, Wire.Len));
+    k.string(key);
+    k.byte(tag(2, Wire.Len));
+    bytes = k.take();
+    if (keyFields.size < KEY_FIELDS_MAX) keyFields.set(key, bytes);
+  }
+  return bytes;
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
 /** repeated KeyValue `field` */
 function keyValues(w: Writer, attrs: Attributes, field: number): void {
   const t = tag(field, Wire.Len);
   for (const key in attrs) {
-    if (!Object.prototype.hasOwnProperty.call(attrs, key)) continue;
-    w.byte(t);
-    const at = w.begin(1);
-    w.byte(tag(1, Wire.Len));
-    w.string(key);
-    w.byte(tag(2, Wire.Len));
+    if (!hasOwn.call(attrs, key)) continue;
+    const k = keyField(key);
+    const v = attrs[key];
+    const kn = k.length;
+    const short = typeof v === 'string' && v.length < 100 - kn;
+    w.ensure(kn + 8 + (short ? 3 * v.length : 0));
+    const buf = w.buf;
+    let p = w.pos;
+    buf[p++] = t;
+    const at = p++;
+    for (let i = 0; i < kn; i++) buf[p++] = k[i]!;
+    if (short) {
+      // a short string value: every length fits one byte if it is ASCII, the common case
+      const n = (v as string).length;
+      let q = p + 3;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = (v as string).charCodeAt(i);
+        if (c > 0x7f) break;
+        buf[q++] = c;
+      }
+      if (i === n) {
+        buf[p] = n + 2; // AnyValue: string_value tag, length, bytes
+        buf[p + 1] = tag(1, Wire.Len);
+        buf[p + 2] = n;
+        buf[at] = q - at - 1;
+        w.pos = q;
+        continue;
+      }
+    }
+    w.pos = p;
     const valueAt = w.begin(1);
-    anyValue(w, attrs[key]);
+    anyValue(w, v);
     w.end(valueAt, 1);
     w.end(at, 1);
   }
