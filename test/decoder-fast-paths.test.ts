@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { readdirSync, readFileSync } from 'node:fs';
+import { CodexDecoder } from '../src/formats/codex/decoder.ts';
 import { QUICK_CHECKS } from '../src/formats/codex/schemas.ts';
 import { fixture } from './support/cli.ts';
 
-// The hand-written checks in front of the zod schemas must never accept what the schema would
-// reject or change: whatever they let through has to be exactly the schema's own output.
+// The decoder's shortcuts must give what the slow way gives: the hand-written checks in front of
+// the zod schemas never accept what the schema would reject or change, and line times read
+// without Date.parse are Date.parse's.
 
 // a few payloads of each kind from the samples
 const seen = new Map<string, number>();
@@ -70,5 +72,35 @@ describe('quick checks', () => {
       }
     }
     assert.ok(accepted > 1000 && deferred > 1000, `${accepted} accepted, ${deferred} deferred`);
+  });
+});
+
+describe('line times', () => {
+  function timeOf(ts: string): number | undefined {
+    const d = new CodexDecoder();
+    d.decode({ timestamp: '2025-01-01T00:00:00.000Z', type: 'session_meta', payload: { id: 'x', timestamp: '2025-01-01T00:00:00.000Z' } }, 1);
+    const out = d.decode({ timestamp: ts, type: 'event_msg', payload: { type: 'context_compacted' } }, 2);
+    return out.warning ? undefined : (out.events[0] as { time: number }).time;
+  }
+
+  test('are what Date.parse reads, for well-formed and malformed timestamps', () => {
+    let seed = 7;
+    const r = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+    const stamps = [
+      '2025-02-30T00:00:00.000Z', '2024-02-29T23:59:59.999Z', '2025-13-01T00:00:00.000Z', '2025-01-01T24:00:00.000Z',
+      '2025-01-01T24:00:01.000Z', '2025-01-01T23:60:00.000Z', '2025-01-01T23:59:60.000Z', '0000-01-01T00:00:00.000Z',
+      '9999-12-31T23:59:59.999Z', '2025-01-01T00:00:00.000z', '2025-01-01 00:00:00.000Z', '2025-01-01T00:00:00Z', '2025-01-01T00:00:00.0000Z',
+    ];
+    for (let i = 0; i < 20000; i++) {
+      const iso = new Date(Math.floor(r() * 4e12 - 1e12)).toISOString();
+      stamps.push(iso);
+      const chars = iso.split('');
+      chars[Math.floor(r() * chars.length)] = '0123456789x:.-TZ '[Math.floor(r() * 17)] as string;
+      stamps.push(chars.join(''));
+    }
+    for (const ts of stamps) {
+      const want = Date.parse(ts);
+      assert.equal(timeOf(ts), Number.isNaN(want) ? undefined : want, ts);
+    }
   });
 });
