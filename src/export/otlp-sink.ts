@@ -1,12 +1,16 @@
+import { createRequire } from 'node:module';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { CompressionAlgorithm, OTLPExporterBase, type OTLPExporterNodeConfigBase } from '@opentelemetry/otlp-exporter-base';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
-import { ProtobufTraceSerializer, type IExporterMetricsHelper, type IExportTraceServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
+import type { IExporterMetricsHelper, IExportTraceServiceResponse, ISerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { OtlpConfig } from './config.js';
 import { TraceRequestBuilder } from './otlp-proto.js';
 import { BatchingSink, DEFAULT_LIMITS, type BatchLimits } from './sink.js';
+
+// Loaded only when needed: startup is a noticeable part of a short export, and the protobuf path
+// needs neither the JSON exporter nor, for the empty answers collectors give, the response decoder.
+const require = createRequire(import.meta.url);
 
 /** Consecutive failed batches after which the collector is taken to be down for this run. */
 const GIVE_UP_AFTER = 3;
@@ -33,7 +37,8 @@ export class OtlpSink extends BatchingSink<OtlpBatch> {
       timeoutMillis: config.timeoutMillis,
     };
     if (config.protocol === 'http/json') {
-      this.exporter = new JsonExporter(options) as BatchExporter<OtlpBatch>;
+      const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+      this.exporter = new OTLPTraceExporter(options) as BatchExporter<OtlpBatch>;
     } else {
       this.request = new TraceRequestBuilder();
       this.exporter = protobufExporter(options) as BatchExporter<OtlpBatch>;
@@ -90,7 +95,8 @@ interface BatchExporter<B> {
 
 const encoded: ISerializer<EncodedRequest, IExportTraceServiceResponse> = {
   serializeRequest: (r) => r.body,
-  deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data),
+  deserializeResponse: (data) =>
+    data.length === 0 ? {} : (require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer')).ProtobufTraceSerializer.deserializeResponse(data),
 };
 
 const encodedMetrics: IExporterMetricsHelper<EncodedRequest> = { name: 'span', countItems: (r) => r.spans };
