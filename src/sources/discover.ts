@@ -1,4 +1,5 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
 export interface DiscoveredInput {
@@ -31,8 +32,10 @@ export async function discover(paths: string[]): Promise<DiscoveredInput[]> {
   return out;
 }
 
+// Synchronous: a sessions tree has hundreds of day directories, and one thread-pool round trip
+// per directory made the walk several times slower than the listing itself.
 async function walk(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
+  const entries = readdirSync(dir, { withFileTypes: true });
   const files: string[] = [];
   const dirs: string[] = [];
   for (const e of entries) {
