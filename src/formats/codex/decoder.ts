@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import type { DecodeWarning, RolloutEvent, ThreadMeta, TokenUsage as Usage, ToolIdentity, ToolResultInfo } from '../../model/events.js';
 import * as S from './schemas.js';
 import { decodeMcpName, durationMs, parseToolOutput } from './tool-output.js';
@@ -428,10 +427,10 @@ const ITEM_TOOL_NAMES: Record<string, string> = {
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; decoded: Decoded };
 
-function parse<T extends z.ZodTypeAny>(schema: T, value: unknown, line: number, type: string): Parsed<z.infer<T>> {
-  const quick = S.QUICK_CHECKS.get(schema)?.(value);
-  if (quick !== undefined) return { ok: true, value: quick as z.infer<T> };
-  const r = schema.safeParse(value);
+function parse<T>(schema: S.Schema<T>, value: unknown, line: number, type: string): Parsed<T> {
+  const quick = S.QUICK_CHECKS.get(schema as S.Schema<unknown>)?.(value);
+  if (quick !== undefined) return { ok: true, value: quick as T };
+  const r = schema.zodSafeParse(value);
   if (r.success) return { ok: true, value: r.data };
   const issue = r.error.issues[0];
   return { ok: false, decoded: warn(line, type, `${issue?.path.join('.') || 'payload'}: ${issue?.message ?? 'invalid'}`) };
@@ -475,7 +474,7 @@ function mcpFailure(res: unknown): ToolResultInfo {
   return {};
 }
 
-function usage(u: z.infer<typeof S.TokenUsage>): Usage {
+function usage(u: S.Infer<typeof S.TokenUsage>): Usage {
   return {
     input: u.input_tokens,
     cachedInput: u.cached_input_tokens,
@@ -486,7 +485,7 @@ function usage(u: z.infer<typeof S.TokenUsage>): Usage {
   };
 }
 
-function toMeta(m: z.infer<typeof S.SessionMeta>, inferredTiming: boolean): ThreadMeta {
+function toMeta(m: S.Infer<typeof S.SessionMeta>, inferredTiming: boolean): ThreadMeta {
   const source = sourceOf(m.source);
   const spawn = source.spawn;
   return {
@@ -513,7 +512,7 @@ function toMeta(m: z.infer<typeof S.SessionMeta>, inferredTiming: boolean): Thre
 }
 
 /** SessionSource is externally tagged: "cli" | {"subagent": "review" | {"thread_spawn": …} | {"other": …}} | … */
-function sourceOf(src: unknown): { name?: string; subagent?: string; spawn?: z.infer<typeof S.ThreadSpawn> } {
+function sourceOf(src: unknown): { name?: string; subagent?: string; spawn?: S.Infer<typeof S.ThreadSpawn> } {
   if (typeof src === 'string') return { name: src };
   if (!isObject(src)) return {};
   const [key, inner] = Object.entries(src)[0] ?? [];
