@@ -1,5 +1,4 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import cliProgress from 'cli-progress';
 import { resolveOtlpConfig, type OtlpFlags } from '../export/config.js';
 import { FileSink } from '../export/file-sink.js';
 import { OtlpSink } from '../export/otlp-sink.js';
@@ -49,7 +48,9 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
     }
   }
 
-  const bar = flags.progress !== false && !flags.quiet && io.stderr.isTTY && inputs.length > 1
+  // cli-progress is loaded only for a bar, on a terminal
+  const cliProgress = flags.progress !== false && !flags.quiet && io.stderr.isTTY && inputs.length > 1 ? (await import('cli-progress')).default : undefined;
+  const bar = cliProgress
     ? new cliProgress.SingleBar({ format: 'exporting [{bar}] {value}/{total} files | {spans} spans', stream: io.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
     : undefined;
   bar?.start(inputs.length, 0, { spans: 0 });

@@ -1,8 +1,11 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { createRequire } from 'node:module';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { BatchingSink, DEFAULT_LIMITS } from './sink.js';
+
+// loaded on first use: an OTLP export does not need it
+const require = createRequire(import.meta.url);
 
 /** Writes each batch as one OTLP/JSON ExportTraceServiceRequest per line (`-` is stdout). */
 export class FileSink extends BatchingSink {
@@ -16,6 +19,7 @@ export class FileSink extends BatchingSink {
   }
 
   protected async send(spans: ReadableSpan[]): Promise<string | undefined> {
+    const { JsonTraceSerializer } = require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer');
     const body = JsonTraceSerializer.serializeRequest(spans);
     if (!body) return 'nothing to serialize';
     if (!this.out.write(Buffer.concat([Buffer.from(body), Buffer.from('\n')]))) await once(this.out, 'drain');

@@ -1,10 +1,16 @@
+import { createRequire } from 'node:module';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { CompressionAlgorithm, OTLPExporterBase, type OTLPExporterNodeConfigBase } from '@opentelemetry/otlp-exporter-base';
+import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
+import type { IExporterMetricsHelper, IExportTraceServiceResponse, ISerializer } from '@opentelemetry/otlp-transformer';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { OtlpConfig } from './config.js';
+import { TraceRequestBuilder } from './otlp-proto.js';
 import { BatchingSink, DEFAULT_LIMITS, type BatchLimits } from './sink.js';
+
+// Loaded only when needed: startup is a noticeable part of a short export, and the protobuf path
+// needs neither the JSON exporter nor, for the empty answers collectors give, the response decoder.
+const require = createRequire(import.meta.url);
 
 /** Consecutive failed batches after which the collector is taken to be down for this run. */
 const GIVE_UP_AFTER = 3;
@@ -13,9 +19,11 @@ const GIVE_UP_AFTER = 3;
  * Sends awaited batches straight to the OTLP exporter (no BatchSpanProcessor: it drops spans
  * when its queue overflows). The exporter retries 429/502/503/504 and network errors itself.
  */
-export class OtlpSink extends BatchingSink {
+export class OtlpSink extends BatchingSink<OtlpBatch> {
   readonly target: string;
-  private readonly exporter: SpanExporter;
+  private readonly exporter: BatchExporter<OtlpBatch>;
+  /** protobuf only: spans are encoded as they are added */
+  private readonly request: TraceRequestBuilder | undefined;
   private consecutiveFailures = 0;
   onStatus?: (message: string) => void;
 
@@ -29,16 +37,33 @@ export class OtlpSink extends BatchingSink {
       compression: config.compression === 'gzip' ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE,
       timeoutMillis: config.timeoutMillis,
     };
-    this.exporter = config.protocol === 'http/json' ? new JsonExporter(options) : new ProtoExporter(options);
+    if (config.protocol === 'http/json') {
+      const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+      this.exporter = new OTLPTraceExporter(options) as BatchExporter<OtlpBatch>;
+    } else {
+      this.request = new TraceRequestBuilder();
+      this.exporter = protobufExporter(options) as BatchExporter<OtlpBatch>;
+    }
+  }
+
+  protected override stage(span: ReadableSpan): void {
+    if (this.request) this.request.add(span);
+    else super.stage(span);
+  }
+
+  protected override seal(): OtlpBatch {
+    if (!this.request) return super.seal();
+    const spans = this.request.spanCount;
+    return { body: this.request.build(), spans };
   }
 
   get collectorDown(): boolean {
     return this.consecutiveFailures >= GIVE_UP_AFTER;
   }
 
-  protected async send(spans: ReadableSpan[]): Promise<string | undefined> {
+  protected async send(batch: OtlpBatch): Promise<string | undefined> {
     if (this.giveUp && this.collectorDown) return `not sent: the collector at ${this.target} failed ${GIVE_UP_AFTER} times in a row`;
-    const result = await new Promise<ExportResult>((resolve) => this.exporter.export(spans, resolve));
+    const result = await new Promise<ExportResult>((resolve) => this.exporter.export(batch, resolve));
     if (result.code === ExportResultCode.SUCCESS) {
       if (this.consecutiveFailures >= 1) this.onStatus?.(`collector at ${this.target} is accepting spans again`);
       this.consecutiveFailures = 0;
@@ -54,6 +79,37 @@ export class OtlpSink extends BatchingSink {
     await super.close();
     await this.exporter.shutdown();
   }
+}
+
+/** A protobuf request already encoded, and how many spans it carries. */
+interface EncodedRequest {
+  body: Uint8Array;
+  spans: number;
+}
+
+type OtlpBatch = ReadableSpan[] | EncodedRequest;
+
+interface BatchExporter<B> {
+  export(batch: B, done: (result: ExportResult) => void): void;
+  shutdown(): Promise<void>;
+}
+
+const encoded: ISerializer<EncodedRequest, IExportTraceServiceResponse> = {
+  serializeRequest: (r) => r.body,
+  deserializeResponse: (data) =>
+    data.length === 0 ? {} : (require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer')).ProtobufTraceSerializer.deserializeResponse(data),
+};
+
+const encodedMetrics: IExporterMetricsHelper<EncodedRequest> = { name: 'span', countItems: (r) => r.spans };
+
+/**
+ * The OTLP/HTTP protobuf exporter as @opentelemetry/exporter-trace-otlp-proto builds it (same
+ * configuration, environment, retries, compression), sending requests we encode ourselves:
+ * serialization was the largest cost of an export after JSON.parse.
+ */
+function protobufExporter(options: OTLPExporterNodeConfigBase): BatchExporter<EncodedRequest> {
+  const http = convertLegacyHttpOptions(options, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' });
+  return new OTLPExporterBase(createOtlpHttpExportDelegate(http, encoded, 'otlp_http_span_exporter', encodedMetrics, undefined));
 }
 
 export function describeExportError(err: Error | undefined): string {

@@ -25,11 +25,6 @@ export interface SpanSink {
   readonly target: string;
 }
 
-interface Entry {
-  span: ReadableSpan;
-  owner: Delivery;
-}
-
 export interface BatchLimits {
   maxSpans: number;
   /** estimated encoded bytes per request: well under the collector's 20 MiB HTTP limit */
@@ -42,32 +37,57 @@ export const DEFAULT_LIMITS: BatchLimits = { maxSpans: 512, maxBytes: 4 * 1024 *
 /**
  * Groups spans into size-bounded batches and hands each to `send`, with at most `maxInFlight`
  * outstanding; `add` waits when the limit is reached, so memory stays bounded.
+ *
+ * A batch is whatever `stage` makes of its spans and `seal` hands over: by default the spans
+ * themselves; a sink may instead serialize each span as it comes, so that span objects do not
+ * outlive their turn.
  */
-export abstract class BatchingSink implements SpanSink {
+export abstract class BatchingSink<Batch = ReadableSpan[]> implements SpanSink {
   readonly stats: SinkStats = { delivered: 0, failed: 0, requests: 0, failedRequests: 0 };
   abstract readonly target: string;
-  private buffer: Entry[] = [];
-  private bufferBytes = 0;
+  /** the owner of each staged span, in order */
+  private owners: Delivery[] = [];
+  private stagedBytes = 0;
+  private staged: ReadableSpan[] = [];
+  /** a span that could not be staged fails its whole batch, as a request that cannot be serialized would */
+  private stageError: string | undefined;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly limits: BatchLimits = DEFAULT_LIMITS) {}
 
   /** Delivers one batch; resolves with an error message when it was not delivered. */
-  protected abstract send(spans: ReadableSpan[]): Promise<string | undefined>;
+  protected abstract send(batch: Batch): Promise<string | undefined>;
+
+  /** Takes a span into the batch being gathered. */
+  protected stage(span: ReadableSpan): void {
+    this.staged.push(span);
+  }
+
+  /** The batch gathered since the last one. */
+  protected seal(): Batch {
+    const spans = this.staged;
+    this.staged = [];
+    return spans as Batch;
+  }
 
   async add(spans: ReadableSpan[], owner: Delivery): Promise<void> {
     for (const span of spans) {
       const bytes = estimateBytes(span);
-      if (this.buffer.length > 0 && (this.buffer.length >= this.limits.maxSpans || this.bufferBytes + bytes > this.limits.maxBytes)) {
+      if (this.owners.length > 0 && (this.owners.length >= this.limits.maxSpans || this.stagedBytes + bytes > this.limits.maxBytes)) {
         await this.dispatch();
       }
-      this.buffer.push({ span, owner });
-      this.bufferBytes += bytes;
+      try {
+        this.stage(span);
+      } catch (err) {
+        this.stageError ??= messageOf(err);
+      }
+      this.owners.push(owner);
+      this.stagedBytes += bytes;
     }
   }
 
   async flush(): Promise<void> {
-    if (this.buffer.length > 0) await this.dispatch();
+    if (this.owners.length > 0) await this.dispatch();
     await Promise.all(this.inFlight);
   }
 
@@ -77,36 +97,53 @@ export abstract class BatchingSink implements SpanSink {
 
   private async dispatch(): Promise<void> {
     while (this.inFlight.size >= this.limits.maxInFlight) await Promise.race(this.inFlight);
-    const batch = this.buffer;
-    this.buffer = [];
-    this.bufferBytes = 0;
-    const p = this.deliver(batch).finally(() => this.inFlight.delete(p));
+    const owners = this.owners;
+    this.owners = [];
+    this.stagedBytes = 0;
+    let sealed: { batch: Batch } | { error: string };
+    try {
+      const batch = this.seal();
+      sealed = this.stageError === undefined ? { batch } : { error: this.stageError };
+    } catch (err) {
+      sealed = { error: messageOf(err) };
+    }
+    this.stageError = undefined;
+    const p = this.deliver(sealed, owners).finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
   }
 
-  private async deliver(batch: Entry[]): Promise<void> {
+  private async deliver(sealed: { batch: Batch } | { error: string }, owners: Delivery[]): Promise<void> {
     let error: string | undefined;
     try {
-      error = await this.send(batch.map((e) => e.span));
+      error = 'error' in sealed ? sealed.error : await this.send(sealed.batch);
     } catch (err) {
-      error = (err as Error).message ?? String(err);
+      error = messageOf(err);
     }
     this.stats.requests++;
     if (error === undefined) {
-      this.stats.delivered += batch.length;
-      for (const e of batch) e.owner.delivered++;
+      this.stats.delivered += owners.length;
+      for (const o of owners) o.delivered++;
     } else {
       this.stats.failedRequests++;
-      this.stats.failed += batch.length;
+      this.stats.failed += owners.length;
       this.stats.lastError = error;
-      for (const e of batch) e.owner.failed++;
+      for (const o of owners) o.failed++;
     }
   }
 }
 
+function messageOf(err: unknown): string {
+  return (err as Error).message ?? String(err);
+}
+
 function estimateBytes(span: ReadableSpan): number {
   let n = 160 + span.name.length;
-  for (const [k, v] of Object.entries(span.attributes)) n += k.length + (typeof v === 'string' ? v.length : 12) + 8;
+  const attrs = span.attributes;
+  for (const k in attrs) {
+    if (!Object.prototype.hasOwnProperty.call(attrs, k)) continue;
+    const v = attrs[k];
+    n += k.length + (typeof v === 'string' ? v.length : 12) + 8;
+  }
   for (const e of span.events) n += 40 + e.name.length + JSON.stringify(e.attributes ?? {}).length;
   return n;
 }

@@ -4,23 +4,21 @@ import crypto from 'node:crypto';
 // backfill, in any order, yields the same trace and span ids.
 
 // crypto.hash (Node ≥ 20.12) is a one-shot digest, much cheaper than a Hash object per id.
-const oneShot = (crypto as unknown as { hash?: (alg: string, data: string, enc: 'buffer') => Buffer }).hash;
+const oneShot = (crypto as unknown as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
 
-function digest(text: string): Buffer {
-  return oneShot ? oneShot('sha256', text, 'buffer') : crypto.createHash('sha256').update(text).digest();
+function hexDigest(text: string): string {
+  return oneShot ? oneShot('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
 }
 
 export function traceIdFor(rootThreadId: string): string {
-  const b = digest(`rollout-otel/trace/${rootThreadId}`).subarray(0, 16);
+  const hex = hexDigest(`rollout-otel/trace/${rootThreadId}`).slice(0, 32);
   // Jaeger prints trace ids with a zero upper half as 16 hex chars; keep the upper half non-zero.
-  if (b.readBigUInt64BE(0) === 0n) b[0] = 1;
-  return b.toString('hex');
+  return hex.startsWith('0000000000000000') ? `01${hex.slice(2)}` : hex;
 }
 
 export function spanIdFor(key: string): string {
-  const b = digest(`rollout-otel/span/${key}`).subarray(0, 8);
-  if (b.readBigUInt64BE(0) === 0n) b[7] = 1;
-  return b.toString('hex');
+  const hex = hexDigest(`rollout-otel/span/${key}`).slice(0, 16);
+  return hex === '0000000000000000' ? '0000000000000001' : hex;
 }
 
 export const spanKeys = {

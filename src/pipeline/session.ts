@@ -9,8 +9,8 @@ import type { ContentPolicy } from '../otel/content.js';
 import { ThreadMapper } from '../otel/map.js';
 import { resourceFor } from '../otel/resource.js';
 import { threadIdFromName } from '../sources/discover.js';
-import { openRollout } from '../sources/files.js';
-import { readLines, type SourceLine } from '../sources/lines.js';
+import { readRolloutLines } from '../sources/files.js';
+import type { SourceLine } from '../sources/lines.js';
 
 export interface SessionOptions {
   /** service.name; default: the agent's recorded name, else codex */
@@ -60,12 +60,15 @@ export async function exportSession(path: string, opts: SessionOptions, lines?: 
   const session = new RolloutSession(path, { ...opts, mtimeMs });
   let held: SourceLine[] | undefined;
   try {
-    for await (const l of lines ?? readLines(openRollout(path))) {
-      if (held) held.push(l);
-      else {
-        await session.push(l);
-        // Generic logs are ordered by `seq`, which concurrent writers may append out of order.
-        if (session.format === 'generic') held = [];
+    for await (const batch of lines ? oneByOne(lines) : readRolloutLines(path)) {
+      for (const l of batch) {
+        if (held) held.push(l);
+        else {
+          const sent = session.push(l);
+          if (sent) await sent;
+          // Generic logs are ordered by `seq`, which concurrent writers may append out of order.
+          if (session.format === 'generic') held = [];
+        }
       }
     }
   } catch (err) {
@@ -98,8 +101,11 @@ export class RolloutSession {
     return this.assembler.started;
   }
 
-  /** `value` is the line's parsed JSON when the caller has it already. */
-  async push(l: SourceLine, value?: unknown): Promise<void> {
+  /**
+   * `value` is the line's parsed JSON when the caller has it already. Returns a promise only when
+   * the line closed a turn whose spans are on their way: most lines close none, and need no await.
+   */
+  push(l: SourceLine, value?: unknown): Promise<void> | undefined {
     if (l.line > this.report.lines) this.report.lines = l.line;
     if (this.report.error) return;
     if (value === undefined) {
@@ -115,7 +121,13 @@ export class RolloutSession {
     if (!decoder) return;
     const decoded = decoder.decode(value, l.line);
     if (decoded.warning) this.warn(decoded.warning, false);
-    for (const e of decoded.events) await this.send(this.assembler.push(e), e.line);
+    let sending: Promise<void> | undefined;
+    for (const e of decoded.events) {
+      const closed = this.assembler.push(e);
+      if (closed.length === 0) continue;
+      sending = sending ? sending.then(() => this.send(closed, e.line)) : this.send(closed, e.line);
+    }
+    return sending;
   }
 
   /** Closes what is still open (end of file, or a live session gone idle) and emits the thread span. */
@@ -202,6 +214,10 @@ function bySeq(lines: SourceLine[]): { line: SourceLine; value: unknown }[] {
   });
   keyed.sort((a, b) => a.seq - b.seq || a.i - b.i);
   return keyed;
+}
+
+async function* oneByOne(lines: AsyncIterable<SourceLine>): AsyncGenerator<SourceLine[]> {
+  for await (const l of lines) yield [l];
 }
 
 function describeReadError(err: unknown): string {

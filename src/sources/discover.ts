@@ -1,4 +1,5 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
 export interface DiscoveredInput {
@@ -36,8 +37,10 @@ export async function discover(paths: string[]): Promise<DiscoveredInput[]> {
   return out;
 }
 
+// Synchronous: a sessions tree has hundreds of day directories, and one thread-pool round trip
+// per directory made the walk several times slower than the listing itself.
 async function walk(dir: string, given = false): Promise<DiscoveredInput[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
+  const entries = readdirSync(dir, { withFileTypes: true });
   // A directory the user named is a bundle when it holds either file; one found while walking needs
   // its trace.jsonl beside a manifest.json or under the bundle's own name, so other traces are left alone.
   const names = new Set(entries.filter((e) => !e.isDirectory()).map((e) => e.name));

@@ -14,24 +14,64 @@ export interface SourceLine {
 
 /** Splits a byte stream into lines, keeping each line's number and byte offset. */
 export async function* readLines(stream: AsyncIterable<Buffer | Uint8Array> | Readable, firstLine = 1, firstOffset = 0): AsyncGenerator<SourceLine> {
+  for await (const batch of readLineBatches(stream, firstLine, firstOffset)) yield* batch;
+}
+
+/**
+ * The lines each chunk completes, as one batch: consumers pay one await per chunk instead of one
+ * per line. Batches hold decoded text only, never the chunk's memory.
+ */
+export async function* readLineBatches(stream: AsyncIterable<Buffer | Uint8Array> | Readable, firstLine = 1, firstOffset = 0): AsyncGenerator<SourceLine[]> {
   let line = firstLine;
   let offset = firstOffset;
-  let carry: Buffer | undefined;
+  // the start of an unfinished line, kept as pieces so a long line is copied once, not once per chunk
+  let carry: Buffer[] = [];
+  let carryBytes = 0;
   for await (const chunk of stream as AsyncIterable<Buffer | Uint8Array>) {
-    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (carry) {
-      buf = Buffer.concat([carry, buf]);
-      carry = undefined;
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const first = buf.indexOf(10);
+    if (first === -1) {
+      if (buf.length > 0) {
+        carry.push(buf);
+        carryBytes += buf.length;
+      }
+      continue;
     }
+    const batch: SourceLine[] = [];
     let start = 0;
-    for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
-      const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
-      yield { text: buf.toString('utf8', start, end), line, offset, bytes: nl + 1 - start, complete: true };
-      line++;
-      offset += nl + 1 - start;
-      start = nl + 1;
+    if (carryBytes > 0) {
+      carry.push(buf.subarray(0, first + 1));
+      const joined = Buffer.concat(carry, carryBytes + first + 1);
+      line += splitLines(joined, 0, joined.length, line, offset, batch);
+      offset += joined.length;
+      start = first + 1;
+      carry = [];
+      carryBytes = 0;
     }
-    if (start < buf.length) carry = buf.subarray(start);
+    const end = buf.lastIndexOf(10) + 1;
+    line += splitLines(buf, start, end, line, offset, batch);
+    offset += end - start;
+    if (end < buf.length) {
+      carry.push(buf.subarray(end));
+      carryBytes = buf.length - end;
+    }
+    yield batch;
   }
-  if (carry && carry.length > 0) yield { text: carry.toString('utf8'), line, offset, bytes: carry.length, complete: false };
+  if (carryBytes > 0) yield [{ text: Buffer.concat(carry, carryBytes).toString('utf8'), line, offset, bytes: carryBytes, complete: false }];
+}
+
+/**
+ * Appends to `out` the complete lines of `buf[start, end)`, where `end` is just past a newline,
+ * and returns how many there were.
+ */
+export function splitLines(buf: Buffer, start: number, end: number, line: number, offset: number, out: SourceLine[]): number {
+  let n = 0;
+  for (let nl = buf.indexOf(10, start); nl !== -1 && nl < end; nl = buf.indexOf(10, start)) {
+    const stop = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
+    out.push({ text: buf.toString('utf8', start, stop), line: line + n, offset, bytes: nl + 1 - start, complete: true });
+    n++;
+    offset += nl + 1 - start;
+    start = nl + 1;
+  }
+  return n;
 }

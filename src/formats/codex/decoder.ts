@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import type { DecodeWarning, RolloutEvent, ThreadMeta, TokenUsage as Usage, ToolIdentity, ToolResultInfo } from '../../model/events.js';
 import type { Decoded, LineDecoder } from '../decoder.js';
 import * as S from './schemas.js';
@@ -47,7 +46,7 @@ export class CodexDecoder implements LineDecoder {
     // The envelope is checked by hand: it is on every line, and a schema would copy each one.
     const { timestamp, type, payload, ordinal } = value;
     if (typeof timestamp !== 'string' || !isObject(payload)) return warn(line, String(type), 'malformed envelope');
-    let time = Date.parse(timestamp);
+    let time = parseTimestamp(timestamp);
     let timeWarning: DecodeWarning | undefined;
     if (Number.isNaN(time)) {
       // Keep the line's meaning; place it at the last good time.
@@ -342,6 +341,31 @@ export class CodexDecoder implements LineDecoder {
   }
 }
 
+// Date.parse is a fair share of decoding, and every line has a time. For the form Codex writes,
+// `YYYY-MM-DDTHH:MM:SS.mmmZ`, the minute is parsed once and the seconds added; anything else, or
+// a minute Date.parse refuses, goes to Date.parse.
+let minuteText = '';
+let minuteMs = NaN;
+
+function parseTimestamp(ts: string): number {
+  if (ts.length === 24 && ts.charCodeAt(16) === 58 && ts.charCodeAt(19) === 46 && ts.charCodeAt(23) === 90) {
+    const s1 = ts.charCodeAt(17) - 48;
+    const s2 = ts.charCodeAt(18) - 48;
+    const f1 = ts.charCodeAt(20) - 48;
+    const f2 = ts.charCodeAt(21) - 48;
+    const f3 = ts.charCodeAt(22) - 48;
+    const hour = (ts.charCodeAt(11) - 48) * 10 + (ts.charCodeAt(12) - 48);
+    if (s1 >= 0 && s1 <= 5 && s2 >= 0 && s2 <= 9 && f1 >= 0 && f1 <= 9 && f2 >= 0 && f2 <= 9 && f3 >= 0 && f3 <= 9 && hour < 24) {
+      if (minuteText.length !== 16 || !ts.startsWith(minuteText)) {
+        minuteText = ts.slice(0, 16);
+        minuteMs = Date.parse(`${minuteText}:00.000Z`);
+      }
+      if (!Number.isNaN(minuteMs)) return minuteMs + (s1 * 10 + s2) * 1000 + f1 * 100 + f2 * 10 + f3;
+    }
+  }
+  return Date.parse(ts);
+}
+
 const SPAWN_TOOLS = new Set(['spawn_agent', 'spawn_agents']);
 const AGENT_TOOLS = new Set(['send_input', 'send_message', 'followup_task', 'wait', 'wait_agent', 'close_agent', 'interrupt_agent', 'resume_agent']);
 const THREAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -401,8 +425,10 @@ const ITEM_TOOL_NAMES: Record<string, string> = {
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; decoded: Decoded };
 
-function parse<T extends z.ZodTypeAny>(schema: T, value: unknown, line: number, type: string): Parsed<z.infer<T>> {
-  const r = schema.safeParse(value);
+function parse<T>(schema: S.Schema<T>, value: unknown, line: number, type: string): Parsed<T> {
+  const quick = S.QUICK_CHECKS.get(schema as S.Schema<unknown>)?.(value);
+  if (quick !== undefined) return { ok: true, value: quick as T };
+  const r = schema.zodSafeParse(value);
   if (r.success) return { ok: true, value: r.data };
   const issue = r.error.issues[0];
   return { ok: false, decoded: warn(line, type, `${issue?.path.join('.') || 'payload'}: ${issue?.message ?? 'invalid'}`) };
@@ -446,7 +472,7 @@ function mcpFailure(res: unknown): ToolResultInfo {
   return {};
 }
 
-function usage(u: z.infer<typeof S.TokenUsage>): Usage {
+function usage(u: S.Infer<typeof S.TokenUsage>): Usage {
   return {
     input: u.input_tokens,
     cachedInput: u.cached_input_tokens,
@@ -457,7 +483,7 @@ function usage(u: z.infer<typeof S.TokenUsage>): Usage {
   };
 }
 
-function toMeta(m: z.infer<typeof S.SessionMeta>, inferredTiming: boolean): ThreadMeta {
+function toMeta(m: S.Infer<typeof S.SessionMeta>, inferredTiming: boolean): ThreadMeta {
   const source = sourceOf(m.source);
   const spawn = source.spawn;
   return {
@@ -484,7 +510,7 @@ function toMeta(m: z.infer<typeof S.SessionMeta>, inferredTiming: boolean): Thre
 }
 
 /** SessionSource is externally tagged: "cli" | {"subagent": "review" | {"thread_spawn": …} | {"other": …}} | … */
-function sourceOf(src: unknown): { name?: string; subagent?: string; spawn?: z.infer<typeof S.ThreadSpawn> } {
+function sourceOf(src: unknown): { name?: string; subagent?: string; spawn?: S.Infer<typeof S.ThreadSpawn> } {
   if (typeof src === 'string') return { name: src };
   if (!isObject(src)) return {};
   const [key, inner] = Object.entries(src)[0] ?? [];

@@ -1,138 +1,253 @@
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type { z } from 'zod';
 
-// Only the fields the translator reads are declared; every object stays open (looseObject)
-// because Codex adds fields almost every week. Optional fields accept null as well.
-const opt = <T extends z.ZodTypeAny>(t: T) => t.nullish();
-const str = opt(z.string());
-// Numbers Codex writes as numbers; some tools rewrite them as strings. Unusable values become absent.
-const num = z
-  .unknown()
-  .transform((v) => {
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-    if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
-    return undefined;
-  })
-  .optional();
+// The schemas are built, and zod loaded (a sizeable part of start-up), only when a line needs one:
+// the hand-written checks below answer for the lines Codex usually writes.
 
-export const TokenUsage = z.looseObject({
-  input_tokens: z.number().default(0),
-  cached_input_tokens: z.number().default(0),
-  output_tokens: z.number().default(0),
-  reasoning_output_tokens: z.number().default(0),
-  cache_write_input_tokens: num,
-  total_tokens: z.number().default(0),
-});
+/** A schema built on first use. */
+export interface Schema<T> {
+  /** the hand-written check when there is one and it answers, else zod */
+  safeParse(value: unknown): z.ZodSafeParseResult<T>;
+  /** zod alone */
+  zodSafeParse(value: unknown): z.ZodSafeParseResult<T>;
+}
+export type Infer<S> = S extends Schema<infer T> ? T : never;
 
-export const ThreadSpawn = z.looseObject({
-  parent_thread_id: z.string(),
-  depth: num,
-  agent_path: str,
-  agent_nickname: str,
-  agent_role: str,
-  agent_type: str,
-});
+function build(z: typeof import('zod').z) {
+  // Only the fields the translator reads are declared; every object stays open (looseObject)
+  // because Codex adds fields almost every week. Optional fields accept null as well.
+  const opt = <T extends z.ZodTypeAny>(t: T) => t.nullish();
+  const str = opt(z.string());
+  // Numbers Codex writes as numbers; some tools rewrite them as strings. Unusable values become absent.
+  const num = z
+    .unknown()
+    .transform((v) => {
+      if (typeof v === 'number' && Number.isFinite(v)) return v;
+      if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+      return undefined;
+    })
+    .optional();
 
-export const SessionMeta = z.looseObject({
-  id: z.string(),
-  timestamp: z.string(),
-  session_id: str,
-  parent_thread_id: str,
-  forked_from_id: str,
-  cwd: str,
-  originator: str,
-  cli_version: str,
-  source: z.unknown().optional(),
-  model_provider: str,
-  agent_nickname: str,
-  agent_role: str,
-  agent_type: str,
-  agent_path: str,
-  history_mode: str,
-  subagent_history_start_ordinal: num,
-  git: opt(z.looseObject({ commit_hash: str, branch: str, repository_url: str })),
-});
+  const TokenUsage = z.looseObject({
+    input_tokens: z.number().default(0),
+    cached_input_tokens: z.number().default(0),
+    output_tokens: z.number().default(0),
+    reasoning_output_tokens: z.number().default(0),
+    cache_write_input_tokens: num,
+    total_tokens: z.number().default(0),
+  });
 
-export const TurnStarted = z.looseObject({ turn_id: str, started_at: num, root_turn_id: str });
+  const ThreadSpawn = z.looseObject({
+    parent_thread_id: z.string(),
+    depth: num,
+    agent_path: str,
+    agent_nickname: str,
+    agent_role: str,
+    agent_type: str,
+  });
 
-export const ErrorEvent = z.looseObject({ message: str, codex_error_info: z.unknown().optional() });
+  const SessionMeta = z.looseObject({
+    id: z.string(),
+    timestamp: z.string(),
+    session_id: str,
+    parent_thread_id: str,
+    forked_from_id: str,
+    cwd: str,
+    originator: str,
+    cli_version: str,
+    source: z.unknown().optional(),
+    model_provider: str,
+    agent_nickname: str,
+    agent_role: str,
+    agent_type: str,
+    agent_path: str,
+    history_mode: str,
+    subagent_history_start_ordinal: num,
+    git: opt(z.looseObject({ commit_hash: str, branch: str, repository_url: str })),
+  });
 
-export const TurnEnded = z.looseObject({
-  turn_id: str,
-  reason: str,
-  error: opt(ErrorEvent),
-  started_at: num,
-  completed_at: num,
-  duration_ms: num,
-});
+  const TurnStarted = z.looseObject({ turn_id: str, started_at: num, root_turn_id: str });
 
-export const TurnContext = z.looseObject({
-  turn_id: str,
-  model: str,
-  cwd: str,
-  approval_policy: z.unknown().optional(),
-  sandbox_policy: z.unknown().optional(),
-  effort: str,
-});
+  const ErrorEvent = z.looseObject({ message: str, codex_error_info: z.unknown().optional() });
 
-export const TokenCount = z.looseObject({
-  info: opt(z.looseObject({ total_token_usage: TokenUsage, last_token_usage: TokenUsage })),
-});
+  const TurnEnded = z.looseObject({
+    turn_id: str,
+    reason: str,
+    error: opt(ErrorEvent),
+    started_at: num,
+    completed_at: num,
+    duration_ms: num,
+  });
 
-export const UserMessageEvent = z.looseObject({ message: z.string().default(''), kind: str });
+  const TurnContext = z.looseObject({
+    turn_id: str,
+    model: str,
+    cwd: str,
+    approval_policy: z.unknown().optional(),
+    sandbox_policy: z.unknown().optional(),
+    effort: str,
+  });
 
-export const Duration = z.looseObject({ secs: z.number(), nanos: z.number().default(0) });
+  const TokenCount = z.looseObject({
+    info: opt(z.looseObject({ total_token_usage: TokenUsage, last_token_usage: TokenUsage })),
+  });
 
-export const ExecCommandEnd = z.looseObject({
-  call_id: z.string(),
-  exit_code: num,
-  duration: opt(Duration),
-  status: str,
-  completed_at_ms: num,
-});
+  const UserMessageEvent = z.looseObject({ message: z.string().default(''), kind: str });
 
-export const PatchApplyEnd = z.looseObject({ call_id: z.string(), success: opt(z.boolean()), status: str });
+  const Duration = z.looseObject({ secs: z.number(), nanos: z.number().default(0) });
 
-export const McpToolCallEnd = z.looseObject({
-  call_id: z.string(),
-  invocation: opt(z.looseObject({ server: str, tool: str })),
-  duration: opt(Duration),
-  result: z.unknown().optional(),
-});
+  const ExecCommandEnd = z.looseObject({
+    call_id: z.string(),
+    exit_code: num,
+    duration: opt(Duration),
+    status: str,
+    completed_at_ms: num,
+  });
 
-export const WebSearchEnd = z.looseObject({ call_id: z.string(), query: str });
+  const PatchApplyEnd = z.looseObject({ call_id: z.string(), success: opt(z.boolean()), status: str });
 
-export const CallIdEvent = z.looseObject({
-  call_id: z.string(),
-  completed_at_ms: num,
-  status: z.unknown().optional(),
-  success: opt(z.boolean()),
-  duration: opt(Duration),
-});
+  const McpToolCallEnd = z.looseObject({
+    call_id: z.string(),
+    invocation: opt(z.looseObject({ server: str, tool: str })),
+    duration: opt(Duration),
+    result: z.unknown().optional(),
+  });
 
-export const ItemCompleted = z.looseObject({
-  turn_id: str,
-  started_at_ms: num,
-  completed_at_ms: num,
-  item: z.looseObject({ type: z.string(), id: str }),
-});
+  const WebSearchEnd = z.looseObject({ call_id: z.string(), query: str });
 
-export const Compacted = z.looseObject({
-  message: z.string().default(''),
-  replacement_history: opt(z.array(z.unknown())),
-  window_number: num,
-});
+  const CallIdEvent = z.looseObject({
+    call_id: z.string(),
+    completed_at_ms: num,
+    status: z.unknown().optional(),
+    success: opt(z.boolean()),
+    duration: opt(Duration),
+  });
 
-export const FunctionCall = z.looseObject({
-  name: z.string(),
-  namespace: str,
-  arguments: z.unknown().optional(),
-  call_id: str,
-});
+  const ItemCompleted = z.looseObject({
+    turn_id: str,
+    started_at_ms: num,
+    completed_at_ms: num,
+    item: z.looseObject({ type: z.string(), id: str }),
+  });
 
-export const CustomToolCall = z.looseObject({ name: z.string(), namespace: str, input: z.unknown().optional(), call_id: str });
+  const Compacted = z.looseObject({
+    message: z.string().default(''),
+    replacement_history: opt(z.array(z.unknown())),
+    window_number: num,
+  });
 
-export const ToolOutput = z.looseObject({ call_id: str, output: z.unknown().optional() });
+  const FunctionCall = z.looseObject({
+    name: z.string(),
+    namespace: str,
+    arguments: z.unknown().optional(),
+    call_id: str,
+  });
 
-export const LocalShellCall = z.looseObject({ call_id: str, action: z.unknown().optional() });
+  const CustomToolCall = z.looseObject({ name: z.string(), namespace: str, input: z.unknown().optional(), call_id: str });
 
-export const Message = z.looseObject({ role: z.string(), content: z.unknown().optional() });
+  const ToolOutput = z.looseObject({ call_id: str, output: z.unknown().optional() });
+
+  const LocalShellCall = z.looseObject({ call_id: str, action: z.unknown().optional() });
+
+  const Message = z.looseObject({ role: z.string(), content: z.unknown().optional() });
+
+  return { TokenUsage, ThreadSpawn, SessionMeta, TurnStarted, ErrorEvent, TurnEnded, TurnContext, TokenCount, UserMessageEvent, Duration, ExecCommandEnd, PatchApplyEnd, McpToolCallEnd, WebSearchEnd, CallIdEvent, ItemCompleted, Compacted, FunctionCall, CustomToolCall, ToolOutput, LocalShellCall, Message };
+}
+
+type Built = ReturnType<typeof build>;
+let built: Built | undefined;
+
+function lazy<K extends keyof Built>(name: K): Schema<z.infer<Built[K]>> {
+  type T = z.infer<Built[K]>;
+  const schema: Schema<T> = {
+    safeParse: (value) => {
+      const quick = QUICK_CHECKS.get(schema as Schema<unknown>)?.(value);
+      if (quick !== undefined) return { success: true, data: quick as T } as z.ZodSafeParseResult<T>;
+      return schema.zodSafeParse(value);
+    },
+    zodSafeParse: (value) => {
+      built ??= build((createRequire(import.meta.url)('zod') as typeof import('zod')).z);
+      return built[name].safeParse(value) as z.ZodSafeParseResult<T>;
+    },
+  };
+  return schema;
+}
+
+export const TokenUsage = lazy('TokenUsage');
+export const ThreadSpawn = lazy('ThreadSpawn');
+export const SessionMeta = lazy('SessionMeta');
+export const TurnStarted = lazy('TurnStarted');
+export const ErrorEvent = lazy('ErrorEvent');
+export const TurnEnded = lazy('TurnEnded');
+export const TurnContext = lazy('TurnContext');
+export const TokenCount = lazy('TokenCount');
+export const UserMessageEvent = lazy('UserMessageEvent');
+export const Duration = lazy('Duration');
+export const ExecCommandEnd = lazy('ExecCommandEnd');
+export const PatchApplyEnd = lazy('PatchApplyEnd');
+export const McpToolCallEnd = lazy('McpToolCallEnd');
+export const WebSearchEnd = lazy('WebSearchEnd');
+export const CallIdEvent = lazy('CallIdEvent');
+export const ItemCompleted = lazy('ItemCompleted');
+export const Compacted = lazy('Compacted');
+export const FunctionCall = lazy('FunctionCall');
+export const CustomToolCall = lazy('CustomToolCall');
+export const ToolOutput = lazy('ToolOutput');
+export const LocalShellCall = lazy('LocalShellCall');
+export const Message = lazy('Message');
+
+// Hand-written checks for the commonest lines, where zod's copying dominated decoding. Each one
+// accepts a value only when the schema would accept it and return it unchanged (every field already
+// in its output form: no default to fill, no number to convert) and then hands back the value itself;
+// anything else goes through the schema, so results and warnings stay the schema's.
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** `str` */
+const isStr = (v: unknown) => v === undefined || v === null || typeof v === 'string';
+/** `num`, when it keeps the value as it is */
+const isNum = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isFinite(v));
+/** `z.number().default(0)`, when the default is not needed */
+const isCount = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+const isBool = (v: unknown) => v === undefined || v === null || typeof v === 'boolean';
+const isDuration = (v: unknown) => v === undefined || v === null || (isObj(v) && isCount(v.secs) && isCount(v.nanos));
+const isUsage = (u: unknown) =>
+  isObj(u) && isCount(u.input_tokens) && isCount(u.cached_input_tokens) && isCount(u.output_tokens) &&
+  isCount(u.reasoning_output_tokens) && isNum(u.cache_write_input_tokens) && isCount(u.total_tokens);
+
+const when = <T>(_schema: Schema<T>, ok: (v: Obj) => boolean) => (v: unknown): T | undefined =>
+  isObj(v) && ok(v) ? (v as T) : undefined;
+
+export const QUICK_CHECKS = new Map<Schema<unknown>, (v: unknown) => unknown>([
+  [TokenCount, when(TokenCount, (v) => v.info === undefined || v.info === null || (isObj(v.info) && isUsage(v.info.total_token_usage) && isUsage(v.info.last_token_usage)))],
+  [FunctionCall, when(FunctionCall, (v) => typeof v.name === 'string' && isStr(v.namespace) && isStr(v.call_id))],
+  [CustomToolCall, when(CustomToolCall, (v) => typeof v.name === 'string' && isStr(v.namespace) && isStr(v.call_id))],
+  [ToolOutput, when(ToolOutput, (v) => isStr(v.call_id))],
+  [Message, when(Message, (v) => typeof v.role === 'string')],
+  [TurnContext, when(TurnContext, (v) => isStr(v.turn_id) && isStr(v.model) && isStr(v.cwd) && isStr(v.effort))],
+  [ExecCommandEnd, when(ExecCommandEnd, (v) => typeof v.call_id === 'string' && isNum(v.exit_code) && isDuration(v.duration) && isStr(v.status) && isNum(v.completed_at_ms))],
+  [PatchApplyEnd, when(PatchApplyEnd, (v) => typeof v.call_id === 'string' && isBool(v.success) && isStr(v.status))],
+  [CallIdEvent, when(CallIdEvent, (v) => typeof v.call_id === 'string' && isNum(v.completed_at_ms) && isBool(v.success) && isDuration(v.duration))],
+  [TurnStarted, when(TurnStarted, (v) => isStr(v.turn_id) && isNum(v.started_at) && isStr(v.root_turn_id))],
+  [TurnEnded, when(TurnEnded, (v) =>
+    isStr(v.turn_id) && isStr(v.reason) && isNum(v.started_at) && isNum(v.completed_at) && isNum(v.duration_ms) &&
+    (v.error === undefined || v.error === null || (isObj(v.error) && isStr(v.error.message))))],
+  [UserMessageEvent, when(UserMessageEvent, (v) => typeof v.message === 'string' && isStr(v.kind))],
+  [SessionMeta, when(SessionMeta, (v) =>
+    typeof v.id === 'string' && typeof v.timestamp === 'string' && isStr(v.session_id) && isStr(v.parent_thread_id) &&
+    isStr(v.forked_from_id) && isStr(v.cwd) && isStr(v.originator) && isStr(v.cli_version) && isStr(v.model_provider) &&
+    isStr(v.agent_nickname) && isStr(v.agent_role) && isStr(v.agent_type) && isStr(v.agent_path) && isStr(v.history_mode) &&
+    isNum(v.subagent_history_start_ordinal) &&
+    (v.git === undefined || v.git === null || (isObj(v.git) && isStr(v.git.commit_hash) && isStr(v.git.branch) && isStr(v.git.repository_url))))],
+  [ThreadSpawn, when(ThreadSpawn, (v) =>
+    typeof v.parent_thread_id === 'string' && isNum(v.depth) && isStr(v.agent_path) && isStr(v.agent_nickname) && isStr(v.agent_role) && isStr(v.agent_type))],
+  [Duration, when(Duration, (v) => isCount(v.secs) && isCount(v.nanos))],
+  [WebSearchEnd, when(WebSearchEnd, (v) => typeof v.call_id === 'string' && isStr(v.query))],
+  [ItemCompleted, when(ItemCompleted, (v) =>
+    isStr(v.turn_id) && isNum(v.started_at_ms) && isNum(v.completed_at_ms) && isObj(v.item) && typeof v.item.type === 'string' && isStr(v.item.id))],
+  [Compacted, when(Compacted, (v) =>
+    typeof v.message === 'string' && (v.replacement_history === undefined || v.replacement_history === null || Array.isArray(v.replacement_history)) && isNum(v.window_number))],
+  [McpToolCallEnd, when(McpToolCallEnd, (v) =>
+    typeof v.call_id === 'string' && isDuration(v.duration) &&
+    (v.invocation === undefined || v.invocation === null || (isObj(v.invocation) && isStr(v.invocation.server) && isStr(v.invocation.tool))))],
+  [LocalShellCall, when(LocalShellCall, (v) => isStr(v.call_id))],
+]);

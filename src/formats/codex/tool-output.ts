@@ -33,9 +33,10 @@ export function parseToolOutput(output: unknown): ToolResultInfo {
       // a plain string that only looks like JSON
     }
   }
-  const exit = EXIT_CODE.exec(head) ?? PROCESS_EXITED.exec(head);
+  // the literal test first: a regex that may match after any newline scans the whole head
+  const exit = (head.includes('Exit code: ') ? EXIT_CODE.exec(head) : null) ?? (head.includes('Process exited') ? PROCESS_EXITED.exec(head) : null);
   if (exit?.[1]) info.exitCode = Number(exit[1]);
-  const wall = WALL_TIME.exec(head);
+  const wall = head.includes('Wall time') ? WALL_TIME.exec(head) : null;
   if (wall?.[1]) info.durationMs = Number(wall[1]) * 1000;
   if (STILL_RUNNING.test(head)) info.stillRunning = true;
   if (head.startsWith('Script failed')) {
