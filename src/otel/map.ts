@@ -274,11 +274,11 @@ export class ThreadMapper {
 
   private toSpan(d: Draft, parentSpanId: string | undefined): ReadableSpan {
     const ctx: SpanContext = { traceId: this.traceId, spanId: this.idOf(d.key), traceFlags: TraceFlags.SAMPLED };
-    const events: TimedEvent[] = d.events.slice(0, MAX_EVENTS).map((n) => ({
-      name: n.name,
-      time: hr(Math.min(Math.max(us(n.time), d.startUs), d.endUs)),
-      attributes: n.attributes,
-    }));
+    const events: TimedEvent[] = [];
+    for (let i = 0; i < d.events.length && i < MAX_EVENTS; i++) {
+      const n = d.events[i] as Note;
+      events.push({ name: n.name, time: hr(Math.min(Math.max(us(n.time), d.startUs), d.endUs)), attributes: n.attributes });
+    }
     const attributes = d.attributes;
     if (d.error) attributes['error.type'] = d.error.type;
     return {
@@ -292,7 +292,7 @@ export class ThreadMapper {
       ended: true,
       status: d.error ? { code: SpanStatusCode.ERROR, message: d.error.message ?? d.error.type } : { code: SpanStatusCode.UNSET },
       attributes,
-      links: (d.links ?? []).map((key) => ({
+      links: !d.links ? [] : d.links.map((key) => ({
         context: { traceId: this.traceId, spanId: this.idOf(key), traceFlags: TraceFlags.SAMPLED },
         attributes: { 'codex.link.kind': 'agent_interaction' },
       })),
