@@ -310,8 +310,12 @@ export class TurnBuilder {
 }
 
 function mergeResult(into: ToolResultInfo, from: ToolResultInfo): void {
-  for (const [k, v] of Object.entries(from)) {
-    if (v !== undefined && (into as Record<string, unknown>)[k] === undefined) (into as Record<string, unknown>)[k] = v;
+  const target = into as Record<string, unknown>;
+  const source = from as Record<string, unknown>;
+  for (const k in source) {
+    if (!Object.prototype.hasOwnProperty.call(source, k)) continue;
+    const v = source[k];
+    if (v !== undefined && target[k] === undefined) target[k] = v;
   }
   if (from.success === false) {
     into.success = false;
@@ -331,7 +335,9 @@ function finishTool(t: ToolState, turnEnd: number): ToolCall {
     end = start + r.durationMs;
   }
   const { callTime: _c, outputTime: _o, resultTime: _r, searchItemSeen: _s, ...tool } = t;
-  return { ...tool, start, end: Math.max(end, start) };
+  tool.start = start;
+  tool.end = Math.max(end, start);
+  return tool;
 }
 
 export function isEstimate(u: TokenUsage): boolean {
