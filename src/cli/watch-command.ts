@@ -25,8 +25,8 @@ export async function runWatch(dir: string | undefined, flags: WatchFlags, io: I
   const config = resolveOtlpConfig(flags, io.env);
   const sink = new OtlpSink(config, undefined, false);
   const store = new CheckpointStore(stateDir, watched);
-  const log = (message: string) => {
-    if (!flags.quiet || /not accepting|accepting spans again|rewritten|error/.test(message)) io.stderr.write(`${new Date().toISOString()} rollout-otel: ${message}\n`);
+  const log = (message: string, problem = false) => {
+    if (!flags.quiet || problem) io.stderr.write(`${new Date().toISOString()} rollout-otel: ${message}\n`);
   };
 
   const stop = new AbortController();

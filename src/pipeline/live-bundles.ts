@@ -31,7 +31,7 @@ export class BundleFollower {
   }
 
   /** Exports the bundle again when its log changed and has settled; returns whether it did. */
-  async check(sink: SpanSink, opts: Omit<BundleOptions, 'emit'>, log: (m: string) => void): Promise<boolean> {
+  async check(sink: SpanSink, opts: Omit<BundleOptions, 'emit'>, log: (m: string, problem?: boolean) => void): Promise<boolean> {
     const trace = locateBundle(this.dir).trace;
     const s = await stat(trace).catch(() => undefined);
     if (!s) return false;
@@ -47,7 +47,7 @@ export class BundleFollower {
     });
     this.exportedSize = s.size;
     this.traceId = report.traceId;
-    if (report.error) log(`${this.dir}: ${report.error}`);
+    if (report.error) log(`${this.dir}: ${report.error}`, true);
     return true;
   }
 

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Delivery, SpanSink } from '../export/sink.js';
 import { discover } from '../sources/discover.js';
 import { FileTail } from '../sources/tail.js';
@@ -16,7 +17,8 @@ export interface WatchOptions {
   sink: SpanSink;
   tree: AgentTree;
   session: Omit<SessionOptions, 'emit' | 'place' | 'mtimeMs' | 'placeAtFinish'>;
-  log: (message: string) => void;
+  /** `problem`: worth saying even when asked to be quiet */
+  log: (message: string, problem?: boolean) => void;
 }
 
 interface Followed {
@@ -63,7 +65,8 @@ export class Watcher {
       for (const f of [...this.files.values()]) await this.follow(f, scanning);
       for (const b of this.bundles.values()) await b.check(this.o.sink, this.o.session, this.o.log);
       await this.deliver();
-      await sleep(this.outage ? this.backoffMs : pollMs, signal);
+      // An abort (SIGINT/SIGTERM) ends the wait early; the loop condition then ends the run.
+      await sleep(this.outage ? this.backoffMs : pollMs, undefined, { signal }).catch(() => undefined);
     }
     await this.deliver();
   }
@@ -158,7 +161,7 @@ export class Watcher {
       return;
     }
     if (r.kind === 'rewritten') {
-      this.o.log(`${f.path} was rewritten: reading it again from the start`);
+      this.o.log(`${f.path} was rewritten: reading it again from the start`, true);
       f.saved = undefined;
       this.replay(f);
       return;
@@ -200,8 +203,8 @@ export class Watcher {
     if (!session) return;
     const report = await session.finish();
     f.closed = true;
-    if (report.error) this.o.log(`${f.path}: ${report.error}`);
-    for (const w of report.samples) this.o.log(`${f.path}:${w.line}: ${w.type}: ${w.message}`);
+    if (report.error) this.o.log(`${f.path}: ${report.error}`, true);
+    for (const w of report.samples) this.o.log(`${f.path}:${w.line}: ${w.type}: ${w.message}`, true);
     if (!report.error) this.o.log(`${f.path}: ${why}; session closed (trace ${report.traceId}, ${report.turns} turn${report.turns === 1 ? '' : 's'})`);
   }
 
@@ -211,14 +214,14 @@ export class Watcher {
     const stats = this.o.sink.stats;
     if (stats.failed > this.failedSeen) {
       this.failedSeen = stats.failed;
-      if (!this.outage) this.o.log(`collector at ${this.o.sink.target} is not accepting spans (${stats.lastError}); holding, and re-reading from the files once it is back`);
+      if (!this.outage) this.o.log(`collector at ${this.o.sink.target} is not accepting spans (${stats.lastError}); holding, and re-reading from the files once it is back`, true);
       this.outage = true;
       this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(1000, this.backoffMs * 2));
       for (const f of this.files.values()) this.resume(f);
       for (const b of this.bundles.values()) b.settle(false);
       return;
     }
-    if (this.outage) this.o.log(`collector at ${this.o.sink.target} is accepting spans again`);
+    if (this.outage) this.o.log(`collector at ${this.o.sink.target} is accepting spans again`, true);
     this.outage = false;
     this.backoffMs = 0;
     let changed = false;
@@ -255,17 +258,4 @@ export class Watcher {
     }
     if (changed) await this.o.store.save(this.checkpoints);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -97,10 +97,6 @@ export class RolloutSession {
     this.assembler = new ThreadAssembler({ path, keepContent: opts.content.capture, fallbackThreadId: this.fallbackThreadId });
   }
 
-  get threadStarted(): boolean {
-    return this.assembler.started;
-  }
-
   /**
    * `value` is the line's parsed JSON when the caller has it already. Returns a promise only when
    * the line closed a turn whose spans are on their way: most lines close none, and need no await.

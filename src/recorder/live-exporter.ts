@@ -3,7 +3,7 @@ import { resolveOtlpConfig } from '../export/config.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import type { Delivery, SpanSink } from '../export/sink.js';
 import { DEFAULT_CONTENT_LIMIT } from '../otel/content.js';
-import { exportSession, RolloutSession, type SessionReport } from '../pipeline/session.js';
+import { exportSession, RolloutSession, type SessionOptions, type SessionReport } from '../pipeline/session.js';
 import type { SourceLine } from '../sources/lines.js';
 import { RolloutRecorder } from './recorder.js';
 
@@ -115,9 +115,7 @@ export class LiveExporter {
 
   private async run(path: string, lines: AsyncIterable<string | SourceLine>): Promise<LiveExportReport> {
     const session = new RolloutSession(path, {
-      serviceName: this.opts.serviceName,
-      content: { capture: this.opts.captureContent ?? false, limit: this.opts.contentLimit ?? DEFAULT_CONTENT_LIMIT },
-      format: this.opts.format,
+      ...this.reading(),
       mtimeMs: Date.now(),
       emit: async (spans, closedAt) => {
         const failedBefore = this.delivery.failed;
@@ -159,14 +157,21 @@ export class LiveExporter {
   private readonly lost = new Set<number>();
   private file: string | undefined;
 
+  /** How lines become spans: the same for the live session and for a re-read of its file. */
+  private reading(): Pick<SessionOptions, 'serviceName' | 'content' | 'format'> {
+    return {
+      serviceName: this.opts.serviceName,
+      content: { capture: this.opts.captureContent ?? false, limit: this.opts.contentLimit ?? DEFAULT_CONTENT_LIMIT },
+      format: this.opts.format,
+    };
+  }
+
   private async refill(file: string): Promise<void> {
     const lost = new Set(this.lost);
     this.lost.clear();
     const retry: Delivery = { delivered: 0, failed: 0 };
     await exportSession(file, {
-      serviceName: this.opts.serviceName,
-      content: { capture: this.opts.captureContent ?? false, limit: this.opts.contentLimit ?? DEFAULT_CONTENT_LIMIT },
-      format: this.opts.format,
+      ...this.reading(),
       emit: async (spans, closedAt) => {
         if (lost.has(closedAt)) await this.sink.add(spans, retry);
       },

@@ -129,10 +129,6 @@ export class RolloutRecorder {
     this.listeners.clear();
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   /** Replays a recorded file as events, in `seq` order; a half-written last line is left out. */
   static replay(path: string): RecordedEvent[] {
     return RolloutRecorder.readEvents(path).sort((a, b) => a.seq - b.seq);

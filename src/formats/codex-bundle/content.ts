@@ -1,4 +1,5 @@
 import type { ContentPart } from '../../model/types.js';
+import { contentText } from '../text.js';
 
 // Responses API items (the request `input` and the response `output_items` recorded in payload
 // files) as content parts. Only used when content capture is on.
@@ -31,11 +32,11 @@ function partOf(item: Item): ContentPart | undefined {
   switch (item.type) {
     case 'message': {
       const role = item.role === 'assistant' ? 'assistant' : item.role === 'user' ? 'user' : undefined;
-      const text = textOf(item.content);
+      const text = contentText(item.content);
       return role && text ? { type: 'text', role, text } : undefined;
     }
     case 'reasoning': {
-      const text = textOf(item.summary);
+      const text = contentText(item.summary);
       return text ? { type: 'reasoning', text } : undefined;
     }
     case 'function_call':
@@ -54,12 +55,3 @@ function partOf(item: Item): ContentPart | undefined {
   }
 }
 
-/** Text of a content array (`input_text`, `output_text`, `summary_text` …) or a plain string. */
-export function textOf(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content
-    .map((p) => (isItem(p) && typeof p.text === 'string' ? p.text : ''))
-    .filter(Boolean)
-    .join('\n');
-}

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { TokenUsage, ToolResultInfo } from '../../model/events.js';
 import type { ThreadFacts } from '../../model/bundle-events.js';
 import { durationMs, parseToolOutput } from '../codex/tool-output.js';
-import { textOf } from './content.js';
+import { contentText } from '../text.js';
 import * as S from './schemas.js';
 
 // What the translator takes from each kind of payload file. Every reader takes `bad`, where the
@@ -97,7 +97,7 @@ function mcpError(result: unknown): string | undefined {
   if (typeof result !== 'object' || result === null) return undefined;
   const r = result as { Err?: unknown; Ok?: { isError?: unknown; is_error?: unknown; content?: unknown } };
   if (r.Err !== undefined) return typeof r.Err === 'string' ? r.Err : JSON.stringify(r.Err);
-  if (r.Ok?.isError === true || r.Ok?.is_error === true) return textOf(r.Ok.content);
+  if (r.Ok?.isError === true || r.Ok?.is_error === true) return contentText(r.Ok.content);
   return undefined;
 }
 
@@ -118,7 +118,7 @@ export function cellResult(value: unknown, bad: string[]): { errorMessage?: stri
   const r = S.readPayload(S.CellResult, value, bad);
   const body = r?.response ? Object.values(r.response)[0] : undefined;
   if (!body) return {};
-  return { errorMessage: body.error_text ?? undefined, output: textOf(body.content_items) || undefined };
+  return { errorMessage: body.error_text ?? undefined, output: contentText(body.content_items) || undefined };
 }
 
 export function checkpointSizes(value: unknown, bad: string[]): { inputItems?: number; replacementItems?: number } {

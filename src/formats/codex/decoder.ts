@@ -1,5 +1,6 @@
 import type { DecodeWarning, RolloutEvent, ThreadMeta, TokenUsage as Usage, ToolIdentity, ToolResultInfo } from '../../model/events.js';
 import type { Decoded, LineDecoder } from '../decoder.js';
+import { contentText } from '../text.js';
 import * as S from './schemas.js';
 import { decodeMcpName, durationMs, parseToolOutput } from './tool-output.js';
 import { IGNORED_EVENT_MSGS, IGNORED_LINE_TYPES, IGNORED_RESPONSE_ITEMS } from './known.js';
@@ -538,15 +539,6 @@ function errorInfoName(info: unknown): string | undefined {
   if (typeof info === 'string') return info;
   if (isObject(info)) return Object.keys(info)[0];
   return undefined;
-}
-
-function contentText(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content
-    .map((c) => (isObject(c) && typeof c.text === 'string' ? c.text : ''))
-    .filter(Boolean)
-    .join('\n');
 }
 
 function reasoningText(p: Record<string, unknown>): string | undefined {

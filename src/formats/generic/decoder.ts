@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { DecodeWarning, RolloutEvent, TokenUsage, ToolResultInfo } from '../../model/events.js';
 import type { Decoded, LineDecoder } from '../decoder.js';
+import { contentText } from '../text.js';
 import * as S from './schemas.js';
 
 export interface GenericDecoderOptions {
@@ -42,13 +43,13 @@ export class GenericDecoder implements LineDecoder {
       case 'session_meta':
         return this.sessionMeta(item, base);
       case 'user_message':
-        return one(S.Message, item, base.line, type, (m) => ({ kind: 'user_message', ...base, text: textOf(m.text ?? m.content ?? m.message) }));
+        return one(S.Message, item, base.line, type, (m) => ({ kind: 'user_message', ...base, text: contentText(m.text ?? m.content ?? m.message) }));
       case 'assistant_message':
       case 'reasoning':
         return one(S.Message, item, base.line, type, (m) => ({
           kind: 'model_output', ...base,
           item: type === 'reasoning' ? 'reasoning' : 'message',
-          text: textOf(m.text ?? m.content ?? m.message),
+          text: contentText(m.text ?? m.content ?? m.message),
           model: m.model ?? undefined,
           usage: usageOf(m.usage),
         }));
@@ -73,15 +74,15 @@ export class GenericDecoder implements LineDecoder {
         });
       case 'tool_result':
         return one(S.ToolResult, item, base.line, type, (r) => {
-          const callId = r.call_id ?? r.tool_call_id ?? r.id;
+          const callId = S.callIdOf(r);
           if (!callId) return undefined;
           return { kind: 'tool_output', ...base, callId, output: r.output ?? r.result ?? r.content, result: resultOf(r) };
         }, 'tool_result without call_id');
       case 'error':
         return one(S.ErrorItem, item, base.line, type, (e) => {
-          const message = textOf(e.message ?? e.error ?? e.text) || 'error';
+          const message = contentText(e.message ?? e.error ?? e.text) || 'error';
           const errorType = e.type ?? (e.code != null ? String(e.code) : undefined);
-          const callId = e.call_id ?? e.tool_call_id;
+          const callId = S.callIdOf({ call_id: e.call_id, tool_call_id: e.tool_call_id });
           if (callId) return { kind: 'tool_result', ...base, callId, result: { success: false, errorType: errorType ?? '_OTHER', errorMessage: message } };
           return { kind: 'error', ...base, message, errorType };
         });
@@ -124,7 +125,7 @@ export class GenericDecoder implements LineDecoder {
     const args = c.arguments ?? c.input ?? c.args;
     const events: RolloutEvent[] = [{
       kind: 'tool_call', ...base,
-      callId: c.call_id ?? c.tool_call_id ?? c.id ?? undefined,
+      callId: S.callIdOf(c),
       name: c.name ?? c.tool ?? c.tool_name ?? 'unknown',
       toolKind: 'function',
       arguments: args === undefined ? undefined : typeof args === 'string' ? args : JSON.stringify(args),
@@ -188,14 +189,6 @@ function resultOf(r: z.infer<typeof S.ToolResult>): ToolResultInfo {
     if (message) info.errorMessage = message;
   }
   return info;
-}
-
-/** Message text as a string: plain, or the text parts of a content array. */
-function textOf(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v)) return v.map((p) => (typeof p === 'string' ? p : textOf((p as { text?: unknown })?.text ?? ''))).join('');
-  if (v && typeof v === 'object' && 'text' in v) return textOf((v as { text: unknown }).text);
-  return '';
 }
 
 function one<T extends z.ZodTypeAny>(

@@ -58,10 +58,11 @@ export const Message = z.looseObject({
   usage: Usage.nullish(),
 });
 
+// A call's id under any of its usual names; `callIdOf` picks one.
+const callIds = { call_id: id, tool_call_id: id, id };
+
 export const ToolCall = z.looseObject({
-  call_id: id,
-  tool_call_id: id,
-  id,
+  ...callIds,
   name: z.string().nullish(),
   tool: z.string().nullish(),
   tool_name: z.string().nullish(),
@@ -73,9 +74,7 @@ export const ToolCall = z.looseObject({
 });
 
 export const ToolResult = z.looseObject({
-  call_id: id,
-  tool_call_id: id,
-  id,
+  ...callIds,
   name: z.string().nullish(),
   output: z.unknown().optional(),
   result: z.unknown().optional(),
@@ -98,6 +97,10 @@ export const ErrorItem = z.looseObject({
   call_id: id,
   tool_call_id: id,
 });
+
+export function callIdOf(c: { call_id?: string | null; tool_call_id?: string | null; id?: string | null }): string | undefined {
+  return c.call_id ?? c.tool_call_id ?? c.id ?? undefined;
+}
 
 export const Turn = z.looseObject({
   turn_id: id,
