@@ -239,3 +239,48 @@ describe('delivery options', () => {
     }
   });
 });
+
+describe('parallel export (--jobs)', () => {
+  // the fixtures tree: Codex rollouts of every generation, a zstd archive, generic rollouts, bundles
+  const inputs = [fixture('.')];
+  const dump = (r: Receiver) =>
+    r.spans().map((s) => JSON.stringify({ ...s, startNs: String(s.startNs), endNs: String(s.endNs), events: s.events.map((e) => ({ ...e, timeNs: String(e.timeNs) })) })).sort();
+
+  test('worker threads send exactly the spans one thread sends, and the summary counts them all', async () => {
+    const one = await startReceiver();
+    const four = await startReceiver();
+    try {
+      const a = await runCli(['export', ...inputs, '--jobs', '1'], { OTEL_EXPORTER_OTLP_ENDPOINT: one.url });
+      const b = await runCli(['export', ...inputs, '--jobs', '4'], { OTEL_EXPORTER_OTLP_ENDPOINT: four.url });
+      assert.equal(b.code, a.code, b.stderr);
+      const spans = Number(/delivered ([\d,]+) spans/.exec(a.stderr)?.[1]?.replace(/,/g, ''));
+      assert.ok(spans > 2000, a.stderr);
+      assert.match(b.stderr, new RegExp(`delivered ${spans.toLocaleString('en-US')} spans .* from 4 threads`));
+      assert.doesNotMatch(b.stderr, /worker stopped/);
+      assert.equal(/(\d+) sessions read/.exec(b.stderr)?.[1], /(\d+) sessions read/.exec(a.stderr)?.[1]);
+      assert.deepEqual(dump(four), dump(one));
+      // the per-trace lines keep the order of the inputs
+      assert.equal(b.stdout, a.stdout);
+    } finally {
+      await one.close();
+      await four.close();
+    }
+  });
+
+  test('a collector that is down: each worker\'s spans are counted as not delivered, exit code 1', async () => {
+    const down = await startReceiver();
+    const url = down.url;
+    await down.close();
+    const run = await runCli(['export', ...inputs, '--jobs', '3'], { OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_EXPORTER_OTLP_TIMEOUT: '1500' });
+    assert.equal(run.code, 1);
+    const built = Number(/([\d,]+) spans built/.exec(run.stderr)?.[1]?.replace(/,/g, ''));
+    assert.match(run.stderr, new RegExp(`delivered 0 spans .*NOT delivered: ${built.toLocaleString('en-US')} spans`));
+    assert.doesNotMatch(run.stdout, /  \d+ spans  /, 'no session is claimed as delivered');
+  });
+
+  test('--jobs must be a positive whole number', async () => {
+    const run = await runCli(['export', SMALL, '--jobs', '0']);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /--jobs must be a whole number/);
+  });
+});

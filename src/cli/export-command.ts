@@ -1,14 +1,15 @@
+import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { resolveOtlpConfig, type OtlpFlags } from '../export/config.js';
 import { FileSink } from '../export/file-sink.js';
 import { OtlpSink } from '../export/otlp-sink.js';
-import type { Delivery, SpanSink } from '../export/sink.js';
+import type { Delivery, SinkStats, SpanSink } from '../export/sink.js';
 import { renderTree } from '../export/tree.js';
 import { DEFAULT_CONTENT_LIMIT, type ContentPolicy } from '../otel/content.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
-import { exportBundle } from '../pipeline/bundle.js';
-import { exportSession, type SessionReport } from '../pipeline/session.js';
-import type { FormatName } from '../formats/detect.js';
+import { exportInput, type InputFormat } from '../pipeline/export-input.js';
+import { exportInParallel, type Exported } from '../pipeline/parallel.js';
 import { discover, InputError, type DiscoveredInput } from '../sources/discover.js';
 import { EXIT, printSummary, type SessionOutcome } from './summary.js';
 
@@ -21,7 +22,8 @@ export interface ExportFlags extends OtlpFlags {
   progress?: boolean;
   quiet?: boolean;
   sessionsDir?: string[];
-  format?: Exclude<FormatName, 'codex-trace'> | 'bundle';
+  format?: InputFormat;
+  jobs?: string;
 }
 
 export interface Io {
@@ -55,31 +57,81 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
     : undefined;
   bar?.start(inputs.length, 0, { spans: 0 });
   let spanCount = 0;
-  const tree = new AgentTree(inputs.filter((i) => i.kind === 'rollout').map((i) => i.path), flags.sessionsDir ?? [], io.env);
-
-  for (const input of inputs) {
+  const knownFiles = inputs.filter((i) => i.kind === 'rollout').map((i) => i.path);
+  const tree = new AgentTree(knownFiles, flags.sessionsDir ?? [], io.env);
+  const here = async (input: DiscoveredInput): Promise<Exported> => {
     const delivery: Delivery = { delivered: 0, failed: 0 };
     const collected: ReadableSpan[] | undefined = flags.dryRun ? [] : undefined;
-    const emit = async (spans: ReadableSpan[]) => {
-      spanCount += spans.length;
-      if (collected) collected.push(...spans);
-      else await sink?.add(spans, delivery);
-    };
-    const format = flags.format === 'bundle' ? undefined : flags.format;
-    let report: SessionReport = input.kind === 'bundle' || flags.format === 'bundle'
-      ? await exportBundle(input.path, { serviceName, content, emit })
-      : await exportSession(input.path, { serviceName, format, content, place: (meta) => tree.place(meta), emit });
-    // A bundle's event log found on its own (no manifest beside it) is still a bundle.
-    if (report.format === 'codex-trace' && input.path !== '-') report = await exportBundle(input.path, { serviceName, content, emit });
-    if (collected && collected.length > 0) io.stdout.write(`${report.path}  trace ${report.traceId}\n${renderTree(collected)}\n\n`);
+    let spans = 0;
+    const result = await exportInput(input, {
+      serviceName, format: flags.format, content, tree,
+      emit: async (batch) => {
+        spans += batch.length;
+        if (collected) collected.push(...batch);
+        else await sink?.add(batch, delivery);
+      },
+    });
+    if (collected && collected.length > 0) io.stdout.write(`${result.report.path}  trace ${result.report.traceId}\n${renderTree(collected)}\n\n`);
     if (collected) delivery.delivered = collected.length;
-    const skipped = !input.explicit && report.spans === 0 && /^(not a rollout|empty file)/.test(report.error ?? '');
-    outcomes.push({ report, delivery, skipped });
+    return { ...result, spans, delivery };
+  };
+  const results: Exported[] = [];
+  const done = (i: number, r: Exported) => {
+    results[i] = r;
+    spanCount += r.spans;
     bar?.increment(1, { spans: spanCount });
+  };
+
+  const workers = sink instanceof OtlpSink ? workerCount(flags.jobs, inputs) : 0;
+  const stats: SinkStats[] = sink ? [sink.stats] : [];
+  if (workers > 0 && sink instanceof OtlpSink) {
+    const said = new Set<string>();
+    const status = (message: string) => {
+      if (!said.has(message)) io.stderr.write(`rollout-otel: ${message}\n`);
+      said.add(message);
+    };
+    const setup = { config: sink.config, serviceName, format: flags.format, content, knownFiles, sessionsDirs: flags.sessionsDir ?? [] };
+    stats.push(...(await exportInParallel(inputs, workers, setup, { env: io.env, here, done, status })));
+  } else {
+    for (let i = 0; i < inputs.length; i++) done(i, await here(inputs[i]!));
   }
   bar?.stop();
   await sink?.close();
-  return printSummary(outcomes, { sink, dryRun: flags.dryRun ?? false, quiet: flags.quiet ?? false, stdout: io.stdout, stderr: io.stderr });
+  outcomes.push(...results.map(({ report, delivery, skipped }) => ({ report, delivery, skipped })));
+  const delivered = sink && { target: sink.target, stats: sumStats(stats) };
+  return printSummary(outcomes, { sink: delivered, threads: 1 + workers, dryRun: flags.dryRun ?? false, quiet: flags.quiet ?? false, stdout: io.stdout, stderr: io.stderr });
+}
+
+const DEFAULT_JOBS = 2;
+
+/** Below this much input a worker costs more to start than it saves. */
+const PARALLEL_MIN_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Worker threads beside the main thread: `--jobs` minus one, or by default one for a large export
+ * on a machine with a spare core. Each thread costs ~50 MB, so the default stays under 200 MB.
+ */
+function workerCount(jobs: string | undefined, inputs: DiscoveredInput[]): number {
+  const n = jobs === undefined ? undefined : Number(jobs);
+  if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new UsageError(`--jobs must be a whole number of threads ≥ 1, got "${jobs}"`);
+  if (inputs.length < 2) return 0;
+  if (n !== undefined) return Math.min(n, inputs.length) - 1;
+  let bytes = 0;
+  for (const i of inputs) bytes += i.path === '-' ? 0 : (statSync(i.path, { throwIfNoEntry: false })?.size ?? 0);
+  if (bytes < PARALLEL_MIN_BYTES) return 0;
+  return Math.max(0, Math.min(availableParallelism(), DEFAULT_JOBS) - 1);
+}
+
+function sumStats(all: SinkStats[]): SinkStats {
+  const sum: SinkStats = { delivered: 0, failed: 0, requests: 0, failedRequests: 0 };
+  for (const s of all) {
+    sum.delivered += s.delivered;
+    sum.failed += s.failed;
+    sum.requests += s.requests;
+    sum.failedRequests += s.failedRequests;
+    sum.lastError ??= s.lastError;
+  }
+  return sum;
 }
 
 function createSink(flags: ExportFlags, io: Io): SpanSink | undefined {

@@ -20,7 +20,9 @@ export interface SessionOutcome {
 }
 
 interface SummaryOptions {
-  sink: SpanSink | undefined;
+  sink: Pick<SpanSink, 'target' | 'stats'> | undefined;
+  /** threads that exported at once */
+  threads?: number;
   dryRun: boolean;
   quiet: boolean;
   stdout: NodeJS.WritableStream;
@@ -65,6 +67,7 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
   if (o.sink) {
     const s = o.sink.stats;
     err(`rollout-otel: delivered ${n(s.delivered)} spans to ${o.sink.target} in ${n(s.requests - s.failedRequests)} request${s.requests - s.failedRequests === 1 ? '' : 's'}` +
+      (o.threads && o.threads > 1 ? ` from ${o.threads} threads` : '') +
       (s.failed ? `; NOT delivered: ${n(s.failed)} spans (${s.lastError})` : ''));
     if (s.failed > 0) {
       const sessions = read.filter((x) => x.delivery.failed > 0).length;

@@ -1,0 +1,75 @@
+// A worker thread that exports whole inputs with its own OTLP sink, so a large tree uses more than
+// one core. The main thread hands out inputs and sums up; nothing here is shared.
+import { parentPort, workerData } from 'node:worker_threads';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
+import type { OtlpConfig } from '../export/config.js';
+import { OtlpSink } from '../export/otlp-sink.js';
+import type { Delivery, SinkStats } from '../export/sink.js';
+import type { ContentPolicy } from '../otel/content.js';
+import type { DiscoveredInput } from '../sources/discover.js';
+import { AgentTree } from './agent-tree.js';
+import { exportInput, type InputFormat, type InputResult } from './export-input.js';
+
+export interface WorkerSetup {
+  config: OtlpConfig;
+  serviceName?: string;
+  format?: InputFormat;
+  content: ContentPolicy;
+  /** every rollout of the export, where sub-agents look for their parents first */
+  knownFiles: string[];
+  sessionsDirs: string[];
+}
+
+export type ToWorker = { type: 'input'; index: number; input: DiscoveredInput } | { type: 'close' };
+
+export type FromWorker =
+  | { type: 'done'; index: number; result: InputResult; spans: number }
+  | { type: 'status'; message: string }
+  /** sent after the sink is closed: only now are the delivery counts final */
+  | { type: 'closed'; deliveries: [number, Delivery][]; stats: SinkStats };
+
+const port = parentPort;
+if (port) {
+  const setup = workerData as WorkerSetup;
+  const post = (m: FromWorker) => port.postMessage(m);
+  const seen = new Set<string>();
+  const log = (...args: unknown[]) => {
+    const text = args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
+    if (!seen.has(text)) post({ type: 'status', message: `otel: ${text}` });
+    seen.add(text);
+  };
+  diag.setLogger({ error: log, warn: log, info: () => {}, debug: () => {}, verbose: () => {} }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+
+  const sink = new OtlpSink(setup.config);
+  sink.onStatus = (message) => post({ type: 'status', message });
+  const tree = new AgentTree(setup.knownFiles, setup.sessionsDirs, process.env);
+  const deliveries = new Map<number, Delivery>();
+
+  const handle = async (m: ToWorker): Promise<void> => {
+    if (m.type === 'close') {
+      await sink.close();
+      post({ type: 'closed', deliveries: [...deliveries], stats: sink.stats });
+      port.close();
+      return;
+    }
+    const delivery: Delivery = { delivered: 0, failed: 0 };
+    deliveries.set(m.index, delivery);
+    let spans = 0;
+    const result = await exportInput(m.input, {
+      serviceName: setup.serviceName,
+      format: setup.format,
+      content: setup.content,
+      tree,
+      emit: async (batch) => {
+        spans += batch.length;
+        await sink.add(batch, delivery);
+      },
+    });
+    post({ type: 'done', index: m.index, result, spans });
+  };
+  // one input at a time, in the order given; a throw ends the worker and the main thread redoes its inputs
+  let chain = Promise.resolve();
+  port.on('message', (m: ToWorker) => {
+    chain = chain.then(() => handle(m));
+  });
+}
