@@ -6,7 +6,7 @@ import type { AgentEdge, Compaction, ModelCall, Note, Placement, Thread, ToolCal
 import { contentValue, type ContentPolicy } from './content.js';
 import { spanIdFor, spanKeys, traceIdFor } from './ids.js';
 import { SCOPE } from './resource.js';
-import { compact, facts, hr, messages, us, usageAttributes } from './span-values.js';
+import { hr, messages, put, putFacts, putUsage, us } from './span-values.js';
 
 const MAX_EVENTS = 128;
 
@@ -77,15 +77,7 @@ export class ThreadMapper {
         kind: SpanKind.INTERNAL,
         startUs: us(c.start),
         endUs: us(c.end),
-        attributes: compact({
-          'codex.compaction.kind': c.remote ? 'remote' : 'local',
-          'codex.compaction.replacement_items': c.replacementItems,
-          'codex.compaction.window_number': c.windowNumber,
-          'codex.compaction.tokens_after': c.tokensAfter,
-          'codex.compaction.index': c.index,
-          ...facts(c.incomplete, c.attributes),
-          ...this.source(c.line),
-        }),
+        attributes: this.compactionAttributes(c),
         events: [],
       });
       for (const a of c.attempts ?? []) drafts.push(this.attemptDraft(a, key));
@@ -102,36 +94,7 @@ export class ThreadMapper {
       kind: SpanKind.INTERNAL,
       startUs: Math.min(us(thread.start), this.minStartUs),
       endUs: Math.max(us(thread.end), this.maxEndUs),
-      attributes: compact({
-        'gen_ai.operation.name': 'invoke_agent',
-        'gen_ai.agent.name': this.agentName,
-        'gen_ai.agent.id': m.threadId,
-        'gen_ai.conversation.id': this.placement.conversationId,
-        'gen_ai.provider.name': m.provider,
-        'gen_ai.invocation.is_nested': m.parentThreadId !== undefined ? true : undefined,
-        'codex.thread.id': m.threadId,
-        'codex.session.id': m.sessionId,
-        'codex.parent_thread.id': m.parentThreadId,
-        'codex.forked_from.id': m.forkedFromId,
-        'codex.agent.nickname': m.agentNickname,
-        'codex.agent.role': m.agentRole,
-        'codex.agent.path': m.agentPath,
-        'codex.agent.depth': m.depth,
-        'codex.subagent.kind': m.subagentKind,
-        'codex.parent.link': placement.parentNote,
-        'codex.cli_version': m.cliVersion,
-        'codex.originator': m.originator,
-        'codex.source': m.source,
-        'codex.cwd': m.cwd,
-        'codex.history_mode': m.historyMode,
-        'codex.thread.turns': thread.turnCount,
-        'codex.fork.copied_lines': thread.copiedLines || undefined,
-        'vcs.repository.url.full': m.git?.repositoryUrl,
-        'vcs.ref.head.name': m.git?.branch,
-        'vcs.ref.head.revision': m.git?.commit,
-        ...facts(thread.incomplete, thread.attributes),
-        ...this.source(thread.line),
-      }),
+      attributes: this.threadAttributes(thread, placement),
       events: thread.notes,
       error: thread.error,
       links: placement.addressedBy?.map((c) => ({ key: spanKeys.tool(c.threadId, c.callKey), kind: 'agent_interaction' })),
@@ -142,30 +105,30 @@ export class ThreadMapper {
   }
 
   private turnAttributes(turn: Turn): Attributes {
-    return compact({
-      'gen_ai.operation.name': 'handle_conversation_turn',
-      'gen_ai.agent.name': this.agentName,
-      'gen_ai.agent.id': this.meta.threadId,
-      'gen_ai.conversation.id': this.placement.conversationId,
-      'gen_ai.request.model': turn.model,
-      'gen_ai.invocation.is_nested': this.meta.parentThreadId !== undefined ? true : undefined,
-      ...usageAttributes(turn.modelCalls.some((c) => c.usage) ? turn.usage : undefined),
-      'codex.turn.id': turn.turnId,
-      'codex.turn.index': turn.index,
-      'codex.turn.status': turn.status,
-      'codex.turn.implicit': turn.implicit || undefined,
-      'codex.turn.abort_reason': turn.abortReason,
-      'codex.turn.root_turn_id': turn.rootTurnId,
-      'codex.turn.model_calls': turn.modelCalls.length,
-      'codex.turn.tool_calls': turn.tools.length,
-      'codex.cwd': turn.cwd,
-      'codex.approval_policy': turn.approvalPolicy,
-      'codex.sandbox_policy': turn.sandboxPolicy,
-      'codex.reasoning_effort': turn.effort,
-      'gen_ai.input.messages': contentValue(turn.prompt !== undefined ? [{ role: 'user', parts: [{ type: 'text', content: turn.prompt }] }] : undefined, this.content),
-      ...facts(turn.incomplete, turn.attributes),
-      ...this.source(turn.line),
-    });
+    const a: Attributes = {};
+    put(a, 'gen_ai.operation.name', 'handle_conversation_turn');
+    put(a, 'gen_ai.agent.name', this.agentName);
+    put(a, 'gen_ai.agent.id', this.meta.threadId);
+    put(a, 'gen_ai.conversation.id', this.placement.conversationId);
+    put(a, 'gen_ai.request.model', turn.model);
+    put(a, 'gen_ai.invocation.is_nested', this.meta.parentThreadId !== undefined ? true : undefined);
+    putUsage(a, turn.modelCalls.some((c) => c.usage) ? turn.usage : undefined);
+    put(a, 'codex.turn.id', turn.turnId);
+    put(a, 'codex.turn.index', turn.index);
+    put(a, 'codex.turn.status', turn.status);
+    put(a, 'codex.turn.implicit', turn.implicit || undefined);
+    put(a, 'codex.turn.abort_reason', turn.abortReason);
+    put(a, 'codex.turn.root_turn_id', turn.rootTurnId);
+    put(a, 'codex.turn.model_calls', turn.modelCalls.length);
+    put(a, 'codex.turn.tool_calls', turn.tools.length);
+    put(a, 'codex.cwd', turn.cwd);
+    put(a, 'codex.approval_policy', turn.approvalPolicy);
+    put(a, 'codex.sandbox_policy', turn.sandboxPolicy);
+    put(a, 'codex.reasoning_effort', turn.effort);
+    put(a, 'gen_ai.input.messages', contentValue(turn.prompt !== undefined ? [{ role: 'user', parts: [{ type: 'text', content: turn.prompt }] }] : undefined, this.content));
+    putFacts(a, turn.incomplete, turn.attributes);
+    this.putSource(a, turn.line);
+    return a;
   }
 
   private chatDraft(call: ModelCall, parentKey: string, turn: Turn): Draft {
@@ -177,19 +140,7 @@ export class ThreadMapper {
       kind: SpanKind.CLIENT,
       startUs: us(call.start),
       endUs: us(call.end),
-      attributes: compact({
-        'gen_ai.operation.name': 'chat',
-        'gen_ai.provider.name': call.provider ?? this.meta.provider ?? 'openai',
-        'gen_ai.request.model': model,
-        'gen_ai.conversation.id': this.placement.conversationId,
-        'gen_ai.conversation.compacted': call.compacted || undefined,
-        ...usageAttributes(call.usage),
-        'codex.model_call.index': call.index,
-        'gen_ai.input.messages': contentValue(call.input && messages(call.input, 'input'), this.content),
-        'gen_ai.output.messages': contentValue(call.output && messages(call.output, 'output'), this.content),
-        ...facts(call.incomplete, call.attributes),
-        ...this.source(call.line),
-      }),
+      attributes: this.chatAttributes(call, model),
       events: [],
       error: call.error,
       links: edgeLinks(call.edges),
@@ -207,25 +158,7 @@ export class ThreadMapper {
       kind: SpanKind.INTERNAL,
       startUs: us(tool.start),
       endUs: us(tool.end),
-      attributes: compact({
-        'gen_ai.operation.name': 'execute_tool',
-        'gen_ai.tool.name': name,
-        'gen_ai.tool.call.id': tool.callId,
-        'gen_ai.tool.type': tool.toolKind === 'mcp' || tool.toolKind === 'web_search' || tool.toolKind === 'image_generation' ? 'extension' : 'function',
-        'gen_ai.conversation.id': this.placement.conversationId,
-        'codex.tool.recorded_name': name !== tool.name ? tool.name : undefined,
-        'codex.tool.namespace': tool.namespace,
-        'codex.tool.kind': tool.toolKind,
-        'codex.mcp.server': r.mcpServer ?? tool.mcp?.server,
-        'process.exit.code': r.exitCode,
-        'codex.tool.duration_ms': r.durationMs !== undefined ? Math.round(r.durationMs * 1000) / 1000 : undefined,
-        'codex.tool.incomplete': tool.incomplete || undefined,
-        'codex.tool.still_running': r.stillRunning || undefined,
-        'gen_ai.tool.call.arguments': contentValue(tool.arguments, this.content),
-        'gen_ai.tool.call.result': contentValue(tool.output, this.content),
-        ...facts(undefined, tool.attributes),
-        ...this.source(tool.line),
-      }),
+      attributes: this.toolAttributes(tool, name),
       events: [],
       error: failed ? { type: r.errorType ?? (r.exitCode !== undefined ? String(r.exitCode) : '_OTHER'), message: r.errorMessage } : undefined,
       links: tool.agents || tool.edges
@@ -244,16 +177,7 @@ export class ThreadMapper {
       kind: SpanKind.INTERNAL,
       startUs: us(t.start),
       endUs: us(t.end),
-      attributes: compact({
-        'codex.terminal.operation': t.operation,
-        'codex.terminal.id': t.terminalId,
-        'process.exit.code': t.exitCode,
-        'codex.terminal.duration_ms': t.durationMs !== undefined ? Math.round(t.durationMs * 1000) / 1000 : undefined,
-        'codex.terminal.still_running': t.stillRunning || undefined,
-        'process.command_line': contentValue(t.command, this.content),
-        ...facts(t.incomplete, undefined),
-        ...this.source(t.line),
-      }),
+      attributes: this.terminalAttributes(t),
       events: [],
     };
   }
@@ -266,22 +190,124 @@ export class ThreadMapper {
       kind: SpanKind.CLIENT,
       startUs: us(a.start),
       endUs: us(a.end),
-      attributes: compact({
-        'gen_ai.provider.name': a.provider,
-        'gen_ai.request.model': a.model,
-        'codex.compaction.request_id': a.id,
-        ...facts(a.incomplete, undefined),
-        ...this.source(a.line),
-      }),
+      attributes: this.attemptAttributes(a),
       events: [],
       error: a.error !== undefined ? { type: 'failed', message: a.error } : undefined,
     };
   }
 
-  private source(line: number): Attributes {
-    const a: Attributes = { 'rollout.source.path': this.path, 'rollout.source.line': line };
-    if (this.meta.inferredTiming) a['rollout.timing'] = 'inferred';
+  private compactionAttributes(c: Compaction): Attributes {
+    const a: Attributes = {};
+    put(a, 'codex.compaction.kind', c.remote ? 'remote' : 'local');
+    put(a, 'codex.compaction.replacement_items', c.replacementItems);
+    put(a, 'codex.compaction.window_number', c.windowNumber);
+    put(a, 'codex.compaction.tokens_after', c.tokensAfter);
+    put(a, 'codex.compaction.index', c.index);
+    putFacts(a, c.incomplete, c.attributes);
+    this.putSource(a, c.line);
     return a;
+  }
+
+  private threadAttributes(thread: Thread, placement: Placement): Attributes {
+    const m = thread.meta;
+    const a: Attributes = {};
+    put(a, 'gen_ai.operation.name', 'invoke_agent');
+    put(a, 'gen_ai.agent.name', this.agentName);
+    put(a, 'gen_ai.agent.id', m.threadId);
+    put(a, 'gen_ai.conversation.id', this.placement.conversationId);
+    put(a, 'gen_ai.provider.name', m.provider);
+    put(a, 'gen_ai.invocation.is_nested', m.parentThreadId !== undefined ? true : undefined);
+    put(a, 'codex.thread.id', m.threadId);
+    put(a, 'codex.session.id', m.sessionId);
+    put(a, 'codex.parent_thread.id', m.parentThreadId);
+    put(a, 'codex.forked_from.id', m.forkedFromId);
+    put(a, 'codex.agent.nickname', m.agentNickname);
+    put(a, 'codex.agent.role', m.agentRole);
+    put(a, 'codex.agent.path', m.agentPath);
+    put(a, 'codex.agent.depth', m.depth);
+    put(a, 'codex.subagent.kind', m.subagentKind);
+    put(a, 'codex.parent.link', placement.parentNote);
+    put(a, 'codex.cli_version', m.cliVersion);
+    put(a, 'codex.originator', m.originator);
+    put(a, 'codex.source', m.source);
+    put(a, 'codex.cwd', m.cwd);
+    put(a, 'codex.history_mode', m.historyMode);
+    put(a, 'codex.thread.turns', thread.turnCount);
+    put(a, 'codex.fork.copied_lines', thread.copiedLines || undefined);
+    put(a, 'vcs.repository.url.full', m.git?.repositoryUrl);
+    put(a, 'vcs.ref.head.name', m.git?.branch);
+    put(a, 'vcs.ref.head.revision', m.git?.commit);
+    putFacts(a, thread.incomplete, thread.attributes);
+    this.putSource(a, thread.line);
+    return a;
+  }
+
+  private chatAttributes(call: ModelCall, model: string | undefined): Attributes {
+    const a: Attributes = {};
+    put(a, 'gen_ai.operation.name', 'chat');
+    put(a, 'gen_ai.provider.name', call.provider ?? this.meta.provider ?? 'openai');
+    put(a, 'gen_ai.request.model', model);
+    put(a, 'gen_ai.conversation.id', this.placement.conversationId);
+    put(a, 'gen_ai.conversation.compacted', call.compacted || undefined);
+    putUsage(a, call.usage);
+    put(a, 'codex.model_call.index', call.index);
+    put(a, 'gen_ai.input.messages', contentValue(call.input && messages(call.input, 'input'), this.content));
+    put(a, 'gen_ai.output.messages', contentValue(call.output && messages(call.output, 'output'), this.content));
+    putFacts(a, call.incomplete, call.attributes);
+    this.putSource(a, call.line);
+    return a;
+  }
+
+  private toolAttributes(tool: ToolCall, name: string): Attributes {
+    const r = tool.result;
+    const a: Attributes = {};
+    put(a, 'gen_ai.operation.name', 'execute_tool');
+    put(a, 'gen_ai.tool.name', name);
+    put(a, 'gen_ai.tool.call.id', tool.callId);
+    put(a, 'gen_ai.tool.type', tool.toolKind === 'mcp' || tool.toolKind === 'web_search' || tool.toolKind === 'image_generation' ? 'extension' : 'function');
+    put(a, 'gen_ai.conversation.id', this.placement.conversationId);
+    put(a, 'codex.tool.recorded_name', name !== tool.name ? tool.name : undefined);
+    put(a, 'codex.tool.namespace', tool.namespace);
+    put(a, 'codex.tool.kind', tool.toolKind);
+    put(a, 'codex.mcp.server', r.mcpServer ?? tool.mcp?.server);
+    put(a, 'process.exit.code', r.exitCode);
+    put(a, 'codex.tool.duration_ms', r.durationMs !== undefined ? Math.round(r.durationMs * 1000) / 1000 : undefined);
+    put(a, 'codex.tool.incomplete', tool.incomplete || undefined);
+    put(a, 'codex.tool.still_running', r.stillRunning || undefined);
+    put(a, 'gen_ai.tool.call.arguments', contentValue(tool.arguments, this.content));
+    put(a, 'gen_ai.tool.call.result', contentValue(tool.output, this.content));
+    putFacts(a, undefined, tool.attributes);
+    this.putSource(a, tool.line);
+    return a;
+  }
+
+  private terminalAttributes(t: NonNullable<ToolCall['terminal']>): Attributes {
+    const a: Attributes = {};
+    put(a, 'codex.terminal.operation', t.operation);
+    put(a, 'codex.terminal.id', t.terminalId);
+    put(a, 'process.exit.code', t.exitCode);
+    put(a, 'codex.terminal.duration_ms', t.durationMs !== undefined ? Math.round(t.durationMs * 1000) / 1000 : undefined);
+    put(a, 'codex.terminal.still_running', t.stillRunning || undefined);
+    put(a, 'process.command_line', contentValue(t.command, this.content));
+    putFacts(a, t.incomplete, undefined);
+    this.putSource(a, t.line);
+    return a;
+  }
+
+  private attemptAttributes(at: NonNullable<Compaction['attempts']>[number]): Attributes {
+    const a: Attributes = {};
+    put(a, 'gen_ai.provider.name', at.provider);
+    put(a, 'gen_ai.request.model', at.model);
+    put(a, 'codex.compaction.request_id', at.id);
+    putFacts(a, at.incomplete, undefined);
+    this.putSource(a, at.line);
+    return a;
+  }
+
+  private putSource(a: Attributes, line: number): void {
+    a['rollout.source.path'] = this.path;
+    a['rollout.source.line'] = line;
+    if (this.meta.inferredTiming) a['rollout.timing'] = 'inferred';
   }
 
   /** Gives every span a positive length and makes each parent enclose its children. */

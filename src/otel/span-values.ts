@@ -4,15 +4,21 @@ import type { Attributes as Facts, ContentPart } from '../model/types.js';
 
 // Small pure helpers that turn domain values into span attribute values and times.
 
-export function usageAttributes(u: TokenUsage | undefined): Attributes {
-  if (!u) return {};
-  return compact({
-    'gen_ai.usage.input_tokens': u.input,
-    'gen_ai.usage.output_tokens': u.output,
-    'gen_ai.usage.cache_read.input_tokens': u.cachedInput,
-    'gen_ai.usage.reasoning.output_tokens': u.reasoningOutput,
-    'gen_ai.usage.cache_write.input_tokens': u.cacheWriteInput,
-  });
+type Value = string | number | boolean | undefined;
+
+// Attributes are written in place, skipping empty values: building them as object literals and
+// filtering copies cost more than any other step of the mapping.
+export function put(a: Attributes, key: string, value: Value): void {
+  if (value !== undefined && value !== '') a[key] = value;
+}
+
+export function putUsage(a: Attributes, u: TokenUsage | undefined): void {
+  if (!u) return;
+  put(a, 'gen_ai.usage.input_tokens', u.input);
+  put(a, 'gen_ai.usage.output_tokens', u.output);
+  put(a, 'gen_ai.usage.cache_read.input_tokens', u.cachedInput);
+  put(a, 'gen_ai.usage.reasoning.output_tokens', u.reasoningOutput);
+  put(a, 'gen_ai.usage.cache_write.input_tokens', u.cacheWriteInput);
 }
 
 export function messages(parts: ContentPart[], side: 'input' | 'output'): unknown[] | undefined {
@@ -33,14 +39,9 @@ export function messages(parts: ContentPart[], side: 'input' | 'output'): unknow
 }
 
 /** Recorded extra facts, plus the mark of a span closed at the last recorded time. */
-export function facts(incomplete: boolean | undefined, extra: Facts | undefined): Record<string, string | number | boolean | undefined> {
-  return { ...extra, 'codex.incomplete': incomplete || undefined };
-}
-
-export function compact(attrs: Record<string, string | number | boolean | undefined>): Attributes {
-  const out: Attributes = {};
-  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== '') out[k] = v;
-  return out;
+export function putFacts(a: Attributes, incomplete: boolean | undefined, extra: Facts | undefined): void {
+  if (extra) for (const k in extra) put(a, k, extra[k]);
+  if (incomplete) a['codex.incomplete'] = true;
 }
 
 export function us(ms: number): number {
