@@ -11,7 +11,7 @@ import { AgentTree } from '../pipeline/agent-tree.js';
 import { exportInput, type InputFormat } from '../pipeline/export-input.js';
 import { exportInParallel, type Exported } from '../pipeline/parallel.js';
 import { discover, InputError, type DiscoveredInput } from '../sources/discover.js';
-import { EXIT, printSummary, type SessionOutcome } from './summary.js';
+import { printSummary, UsageError, type SessionOutcome } from './summary.js';
 
 export interface ExportFlags extends OtlpFlags {
   dryRun?: boolean;
@@ -151,8 +151,4 @@ export function contentPolicy(flags: Pick<ExportFlags, 'captureContent' | 'conte
 
 function missing(path: string, error: string): SessionOutcome {
   return { report: { path, lines: 0, spans: 0, turns: 0, warnings: 0, badLines: 0, samples: [], error }, delivery: { delivered: 0, failed: 0 } };
-}
-
-export class UsageError extends Error {
-  readonly exitCode = EXIT.usage;
 }

@@ -2,9 +2,12 @@ import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../export/config.js';
 import { VERSION } from '../version.js';
-import { runExport, UsageError, type ExportFlags, type Io } from './export-command.js';
-import { DEFAULT_IDLE_TIMEOUT, runWatch, type WatchFlags } from './watch-command.js';
-import { EXIT } from './summary.js';
+import type { ExportFlags, Io } from './export-command.js';
+import type { WatchFlags } from './watch-command.js';
+import { EXIT, UsageError } from './summary.js';
+
+// Each command is loaded when it runs: start-up is a noticeable part of a short export.
+const DEFAULT_IDLE_TIMEOUT = '10m';
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -28,7 +31,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .option('--no-progress', 'no progress bar')
     .option('-j, --jobs <n>', 'threads exporting files at once when sending over OTLP (default 2 for exports over 32 MB on a machine with 2 or more cores, else 1; each thread adds ~50 MB of memory)')
     .action(async (paths: string[], flags: ExportFlags) => {
-      code = await runExport(paths, { ...flags, headers: (flags as { header?: string[] }).header }, io);
+      code = await (await import('./export-command.js')).runExport(paths, { ...flags, headers: (flags as { header?: string[] }).header }, io);
     });
 
   withDeliveryOptions(program
@@ -39,7 +42,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .option('--state <dir>', 'where checkpoints are kept (default $XDG_STATE_HOME/rollout-otel, else ~/.local/state/rollout-otel)')
     .addOption(new Option('--poll <duration>', 'how often files are checked for new lines').default('250ms').hideHelp())
     .action(async (dir: string | undefined, flags: WatchFlags) => {
-      code = await runWatch(dir, { ...flags, headers: (flags as { header?: string[] }).header }, io);
+      code = await (await import('./watch-command.js')).runWatch(dir, { ...flags, headers: (flags as { header?: string[] }).header }, io);
     });
 
   try {

@@ -12,6 +12,11 @@ export const EXIT = {
   warnings: 4,
 } as const;
 
+/** A flag with a value that cannot be used: exit code 2 */
+export class UsageError extends Error {
+  readonly exitCode = EXIT.usage;
+}
+
 export interface SessionOutcome {
   report: SessionReport;
   delivery: Delivery;

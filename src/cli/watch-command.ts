@@ -5,21 +5,21 @@ import { OtlpSink } from '../export/otlp-sink.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
 import { CheckpointStore, defaultStateDir } from '../pipeline/checkpoints.js';
 import { Watcher } from '../pipeline/live.js';
-import { contentPolicy, UsageError, type ExportFlags, type Io } from './export-command.js';
-import { EXIT } from './summary.js';
+import { contentPolicy, type ExportFlags, type Io } from './export-command.js';
+import { EXIT, UsageError } from './summary.js';
 
 export interface WatchFlags extends Omit<ExportFlags, 'dryRun' | 'out' | 'progress'> {
-  idleTimeout?: string;
+  /** how long a session may be silent before it is closed, e.g. 10m */
+  idleTimeout: string;
   state?: string;
   poll?: string;
 }
 
-export const DEFAULT_IDLE_TIMEOUT = '10m';
 
 /** Runs until SIGINT/SIGTERM (or `signal`), then delivers what is closed and saves its checkpoint. */
 export async function runWatch(dir: string | undefined, flags: WatchFlags, io: Io, signal?: AbortSignal): Promise<number> {
   const watched = dir ?? join(io.env.CODEX_HOME ?? join(homedir(), '.codex'), 'sessions');
-  const idleTimeoutMs = parseDuration(flags.idleTimeout ?? DEFAULT_IDLE_TIMEOUT, '--idle-timeout');
+  const idleTimeoutMs = parseDuration(flags.idleTimeout, '--idle-timeout');
   const pollMs = flags.poll !== undefined ? parseDuration(flags.poll, '--poll') : 250;
   const stateDir = flags.state ?? defaultStateDir(io.env);
   const config = resolveOtlpConfig(flags, io.env);
@@ -38,7 +38,7 @@ export async function runWatch(dir: string | undefined, flags: WatchFlags, io: I
   for (const [sig, h] of handlers) process.once(sig, h);
   signal?.addEventListener('abort', () => stop.abort(), { once: true });
 
-  log(`watching ${watched} (idle timeout ${flags.idleTimeout ?? DEFAULT_IDLE_TIMEOUT}, checkpoints in ${store.file}) → ${config.url}`);
+  log(`watching ${watched} (idle timeout ${flags.idleTimeout}, checkpoints in ${store.file}) → ${config.url}`);
   const watcher = new Watcher({
     dir: watched,
     idleTimeoutMs,

@@ -3,7 +3,6 @@ import type { FormatName } from '../formats/detect.js';
 import type { ContentPolicy } from '../otel/content.js';
 import type { DiscoveredInput } from '../sources/discover.js';
 import type { AgentTree } from './agent-tree.js';
-import { exportBundle } from './bundle.js';
 import { exportSession, type SessionReport } from './session.js';
 
 export type InputFormat = Exclude<FormatName, 'codex-trace'> | 'bundle';
@@ -27,11 +26,13 @@ export interface InputResult {
 export async function exportInput(input: DiscoveredInput, o: InputOptions): Promise<InputResult> {
   const { serviceName, content, emit } = o;
   const format = o.format === 'bundle' ? undefined : o.format;
+  // bundles and their schemas are loaded only when one is met: they are a good part of start-up
+  const exportBundle = async (path: string) => (await import('./bundle.js')).exportBundle(path, { serviceName, content, emit });
   let report = input.kind === 'bundle' || o.format === 'bundle'
-    ? await exportBundle(input.path, { serviceName, content, emit })
+    ? await exportBundle(input.path)
     : await exportSession(input.path, { serviceName, format, content, place: (meta) => o.tree.place(meta), emit });
   // A bundle's event log found on its own (no manifest beside it) is still a bundle.
-  if (report.format === 'codex-trace' && input.path !== '-') report = await exportBundle(input.path, { serviceName, content, emit });
+  if (report.format === 'codex-trace' && input.path !== '-') report = await exportBundle(input.path);
   const skipped = !input.explicit && report.spans === 0 && /^(not a rollout|empty file)/.test(report.error ?? '');
   return { report, skipped };
 }

@@ -1,17 +1,9 @@
-import { createRequire } from 'node:module';
 import type { z } from 'zod';
+import { lazySchemas, type Infer, type Schema } from '../lazy-schema.js';
 
-// The schemas are built, and zod loaded (a sizeable part of start-up), only when a line needs one:
-// the hand-written checks below answer for the lines Codex usually writes.
+// The hand-written checks below answer for the lines Codex usually writes; zod only for the rest.
 
-/** A schema built on first use. */
-export interface Schema<T> {
-  /** the hand-written check when there is one and it answers, else zod */
-  safeParse(value: unknown): z.ZodSafeParseResult<T>;
-  /** zod alone */
-  zodSafeParse(value: unknown): z.ZodSafeParseResult<T>;
-}
-export type Infer<S> = S extends Schema<infer T> ? T : never;
+export type { Infer, Schema };
 
 function build(z: typeof import('zod').z) {
   // Only the fields the translator reads are declared; every object stays open (looseObject)
@@ -154,22 +146,11 @@ function build(z: typeof import('zod').z) {
   return { TokenUsage, ThreadSpawn, SessionMeta, TurnStarted, ErrorEvent, TurnEnded, TurnContext, TokenCount, UserMessageEvent, Duration, ExecCommandEnd, PatchApplyEnd, McpToolCallEnd, WebSearchEnd, CallIdEvent, ItemCompleted, Compacted, FunctionCall, CustomToolCall, ToolOutput, LocalShellCall, Message };
 }
 
+const make = lazySchemas(build);
+// the quick check is looked up at use: the checks below are written against the schemas themselves
 type Built = ReturnType<typeof build>;
-let built: Built | undefined;
-
-function lazy<K extends keyof Built>(name: K): Schema<z.infer<Built[K]>> {
-  type T = z.infer<Built[K]>;
-  const schema: Schema<T> = {
-    safeParse: (value) => {
-      const quick = QUICK_CHECKS.get(schema as Schema<unknown>)?.(value);
-      if (quick !== undefined) return { success: true, data: quick as T } as z.ZodSafeParseResult<T>;
-      return schema.zodSafeParse(value);
-    },
-    zodSafeParse: (value) => {
-      built ??= build((createRequire(import.meta.url)('zod') as typeof import('zod')).z);
-      return built[name].safeParse(value) as z.ZodSafeParseResult<T>;
-    },
-  };
+function lazy<K extends keyof Built>(name: K): Schema<z.output<Built[K]>> {
+  const schema: Schema<z.output<Built[K]>> = make(name, (value) => QUICK_CHECKS.get(schema as Schema<unknown>)?.(value));
   return schema;
 }
 

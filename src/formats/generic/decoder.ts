@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import type { DecodeWarning, RolloutEvent, TokenUsage, ToolResultInfo } from '../../model/events.js';
 import type { Decoded, LineDecoder } from '../decoder.js';
 import { contentText } from '../text.js';
@@ -136,7 +135,7 @@ export class GenericDecoder implements LineDecoder {
     return { events };
   }
 
-  private timeOf(l: z.infer<typeof S.Line>, item: Record<string, unknown>, line: number): { time: number; warning?: DecodeWarning } {
+  private timeOf(l: S.Infer<typeof S.Line>, item: Record<string, unknown>, line: number): { time: number; warning?: DecodeWarning } {
     const raw = l.timestamp ?? l.ts ?? l.time ?? item.timestamp ?? item.ts ?? item.time;
     const parsed = toMs(raw);
     if (parsed !== undefined) {
@@ -165,7 +164,7 @@ function toMs(raw: unknown): number | undefined {
   return undefined;
 }
 
-function usageOf(u: z.infer<typeof S.Usage> | null | undefined): TokenUsage | undefined {
+function usageOf(u: S.Infer<typeof S.Usage> | null | undefined): TokenUsage | undefined {
   if (!u) return undefined;
   const input = u.input_tokens ?? u.prompt_tokens ?? 0;
   const output = u.output_tokens ?? u.completion_tokens ?? 0;
@@ -176,7 +175,7 @@ function usageOf(u: z.infer<typeof S.Usage> | null | undefined): TokenUsage | un
   return usage;
 }
 
-function resultOf(r: z.infer<typeof S.ToolResult>): ToolResultInfo {
+function resultOf(r: S.Infer<typeof S.ToolResult>): ToolResultInfo {
   const exitCode = r.exit_code ?? r.exitCode ?? undefined;
   const status = r.status?.toLowerCase();
   const failed = r.is_error === true || r.success === false || (r.error != null && r.error !== false && r.error !== '')
@@ -191,9 +190,9 @@ function resultOf(r: z.infer<typeof S.ToolResult>): ToolResultInfo {
   return info;
 }
 
-function one<T extends z.ZodTypeAny>(
-  schema: T, item: unknown, line: number, type: string,
-  make: (v: z.infer<T>) => RolloutEvent | undefined, missing = 'missing fields',
+function one<T>(
+  schema: S.Schema<T>, item: unknown, line: number, type: string,
+  make: (v: T) => RolloutEvent | undefined, missing = 'missing fields',
 ): Decoded {
   const r = schema.safeParse(item);
   if (!r.success) return warn(line, type, issue(r.error));
@@ -201,7 +200,7 @@ function one<T extends z.ZodTypeAny>(
   return e ? { events: [e] } : warn(line, type, missing);
 }
 
-function issue(error: z.ZodError): string {
+function issue(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
   const i = error.issues[0];
   return i ? `${i.path.join('.') || 'item'}: ${i.message}` : 'invalid';
 }
