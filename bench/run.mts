@@ -4,9 +4,10 @@
 //   export:   the real CLI exporting the tree to a local OTLP/HTTP receiver (protobuf).
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -69,6 +70,21 @@ function baseline(files: string[]): { seconds: number; cpuSeconds: number; lines
   return { seconds: (performance.now() - t0) / 1000, cpuSeconds: (c.user + c.system) / 1e6, lines };
 }
 
+// The same, the way a short Node script usually reads JSONL: a stream per file through readline.
+async function streamedBaseline(files: string[]): Promise<{ seconds: number; cpuSeconds: number; lines: number }> {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  let lines = 0;
+  for (const f of files) {
+    for await (const line of createInterface({ input: createReadStream(f), crlfDelay: Infinity })) {
+      if (line) JSON.parse(line);
+      lines++;
+    }
+  }
+  const c = process.cpuUsage(c0);
+  return { seconds: (performance.now() - t0) / 1000, cpuSeconds: (c.user + c.system) / 1e6, lines };
+}
+
 async function exportRun(endpoint: string): Promise<{ seconds: number; cpuSeconds: number; spans: number; maxRssMb: number; code: number; stderr: string }> {
   const script = `import('${join(ROOT, 'dist/cli/main.js')}').then(async (m) => { const c = await m.main(process.argv); const u = process.resourceUsage(); process.stderr.write('MAXRSS ' + u.maxRSS + ' CPU ' + (u.userCPUTime + u.systemCPUTime) + '\\n'); process.exitCode = c; })`;
   const t0 = performance.now();
@@ -109,6 +125,7 @@ async function main() {
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const base = baseline(files);
+  const streamed = await streamedBaseline(files);
   const run = await exportRun(endpoint);
   server.close();
   if (run.code !== 0) {
@@ -119,11 +136,12 @@ async function main() {
   const exportMbs = mb / run.seconds;
   const rows = [
     ['baseline (read + JSON.parse)', `${base.seconds.toFixed(1)} s`, `${baseMbs.toFixed(1)} MB/s`, `${base.lines.toLocaleString('en-US')} lines`],
+    ['baseline, streamed (readline)', `${streamed.seconds.toFixed(1)} s`, `${(mb / streamed.seconds).toFixed(1)} MB/s`, `${streamed.lines.toLocaleString('en-US')} lines`],
     ['rollout-otel export → OTLP', `${run.seconds.toFixed(1)} s`, `${exportMbs.toFixed(1)} MB/s`, `${run.spans.toLocaleString('en-US')} spans, ${(run.spans / run.seconds).toFixed(0)} spans/s`],
   ];
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(i === 0 ? 32 : 14)).join(' '));
   console.log(`requests: ${requests}, ${(received / 1024 / 1024).toFixed(1)} MB of protobuf received`);
-  console.log(`speed vs baseline: ${((exportMbs / baseMbs) * 100).toFixed(0)}% (target ≥ 50%)`);
+  console.log(`speed vs baseline: ${((exportMbs / baseMbs) * 100).toFixed(0)}% of whole-file reading, ${((base.seconds > 0 ? streamed.seconds / run.seconds : 0) * 100).toFixed(0)}% of streamed reading (target ≥ 50%)`);
   console.log(`CPU time: baseline ${base.cpuSeconds.toFixed(1)} s, export ${run.cpuSeconds.toFixed(1)} s (${((base.cpuSeconds / run.cpuSeconds) * 100).toFixed(0)}% by CPU)`);
   console.log(`peak RSS of the export process: ${run.maxRssMb.toFixed(0)} MB (target < 200 MB)`);
   console.log(`built with ${built.files} files`);
