@@ -278,6 +278,19 @@ describe('parallel export (--jobs)', () => {
     assert.doesNotMatch(run.stdout, /  \d+ spans  /, 'no session is claimed as delivered');
   });
 
+  test('standard input among other inputs is read by the main thread', async () => {
+    const r = await startReceiver();
+    try {
+      const run = await runCli(['export', SMALL, '-', '--jobs', '2'], { OTEL_EXPORTER_OTLP_ENDPOINT: r.url }, readFileSync(XEUS, 'utf8'));
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /2 sessions read/);
+      const fromStdin = r.spans().filter((s) => s.attributes['rollout.source.path'] === '-');
+      assert.equal(fromStdin.length, 4);
+    } finally {
+      await r.close();
+    }
+  });
+
   test('--jobs must be a positive whole number', async () => {
     const run = await runCli(['export', SMALL, '--jobs', '0']);
     assert.equal(run.code, 2);

@@ -32,14 +32,16 @@ export async function exportInParallel(
     status: (message: string) => void;
   },
 ): Promise<SinkStats[]> {
-  const queue = inputs.map((_, i) => i);
+  // standard input can only be read by the main thread
+  const mainOnly = inputs.flatMap((input, i) => (input.path === '-' ? [i] : []));
+  const queue = inputs.flatMap((input, i) => (input.path === '-' ? [] : [i]));
   const results: Exported[] = [];
   const finish = (i: number, r: Exported) => {
     results[i] = r;
     o.done(i, r);
   };
   const onMainThread = async () => {
-    for (let i = queue.shift(); i !== undefined; i = queue.shift()) finish(i, await o.here(inputs[i]!));
+    for (let i = mainOnly.shift() ?? queue.shift(); i !== undefined; i = mainOnly.shift() ?? queue.shift()) finish(i, await o.here(inputs[i]!));
   };
   const redo = (w: ExportWorker, err: unknown) => {
     o.status(`an export worker stopped (${(err as Error)?.message ?? err}); its ${w.assigned.size} input(s) are exported again on the main thread`);
