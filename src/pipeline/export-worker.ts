@@ -18,13 +18,23 @@ export interface WorkerSetup {
   /** every rollout of the export, where sub-agents look for their parents first */
   knownFiles: string[];
   sessionsDirs: string[];
+  inputs: DiscoveredInput[];
+  /** the inputs any thread may take, in order */
+  order: number[];
+  /** shared by every thread: the position in `order` of the next input to take */
+  next: Int32Array;
 }
 
-export type ToWorker = { type: 'input'; index: number; input: DiscoveredInput } | { type: 'close' };
+export interface Exported extends InputResult {
+  spans: number;
+  delivery: Delivery;
+}
 
 export type FromWorker =
   | { type: 'done'; index: number; result: InputResult; spans: number }
   | { type: 'status'; message: string }
+  /** no input left to take: the main thread may close this worker */
+  | { type: 'drained' }
   /** sent after the sink is closed: only now are the delivery counts final */
   | { type: 'closed'; deliveries: [number, Delivery][]; stats: SinkStats };
 
@@ -45,31 +55,34 @@ if (port) {
   const tree = new AgentTree(setup.knownFiles, setup.sessionsDirs, process.env);
   const deliveries = new Map<number, Delivery>();
 
-  const handle = async (m: ToWorker): Promise<void> => {
-    if (m.type === 'close') {
-      await sink.close();
-      post({ type: 'closed', deliveries: [...deliveries], stats: sink.stats });
-      port.close();
-      return;
+  const run = async (): Promise<void> => {
+    for (let k = Atomics.add(setup.next, 0, 1); k < setup.order.length; k = Atomics.add(setup.next, 0, 1)) {
+      const index = setup.order[k]!;
+      const delivery: Delivery = { delivered: 0, failed: 0 };
+      deliveries.set(index, delivery);
+      let spans = 0;
+      const result = await exportInput(setup.inputs[index]!, {
+        serviceName: setup.serviceName,
+        format: setup.format,
+        content: setup.content,
+        tree,
+        emit: async (batch) => {
+          spans += batch.length;
+          await sink.add(batch, delivery);
+        },
+      });
+      post({ type: 'done', index, result, spans });
     }
-    const delivery: Delivery = { delivered: 0, failed: 0 };
-    deliveries.set(m.index, delivery);
-    let spans = 0;
-    const result = await exportInput(m.input, {
-      serviceName: setup.serviceName,
-      format: setup.format,
-      content: setup.content,
-      tree,
-      emit: async (batch) => {
-        spans += batch.length;
-        await sink.add(batch, delivery);
-      },
-    });
-    post({ type: 'done', index: m.index, result, spans });
+    post({ type: 'drained' });
   };
-  // one input at a time, in the order given; a throw ends the worker and the main thread redoes its inputs
-  let chain = Promise.resolve();
-  port.on('message', (m: ToWorker) => {
-    chain = chain.then(() => handle(m));
+  const close = async (): Promise<void> => {
+    await sink.close();
+    post({ type: 'closed', deliveries: [...deliveries], stats: sink.stats });
+    port.close();
+  };
+  // a throw ends the worker, and the main thread exports its inputs again
+  const running = run();
+  port.on('message', () => {
+    void running.then(close);
   });
 }

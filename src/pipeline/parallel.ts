@@ -1,30 +1,25 @@
 import { Worker } from 'node:worker_threads';
-import type { Delivery, SinkStats } from '../export/sink.js';
+import type { SinkStats } from '../export/sink.js';
 import type { DiscoveredInput } from '../sources/discover.js';
-import type { InputResult } from './export-input.js';
-import type { FromWorker, ToWorker, WorkerSetup } from './export-worker.js';
+import type { Exported, FromWorker, WorkerSetup } from './export-worker.js';
 
-export interface Exported extends InputResult {
-  spans: number;
-  delivery: Delivery;
-}
-
-/** Inputs given to one worker at a time beyond the one it works on, so it never waits for the next. */
-const AHEAD = 1;
+export type { Exported };
 
 // Under tsx (tests, development) this module is TypeScript, and so is its worker.
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './export-worker.ts' : './export-worker.js', import.meta.url);
 
 /**
- * Exports inputs on the main thread and on `workers` worker threads at once, each taking the next
- * input when it is free. A worker delivers through its own sink; its counts are final only once it
- * has closed. Inputs of a worker that fails are exported again on the main thread (span ids are
- * deterministic, so what it had already sent is sent again under the same ids, never lost).
+ * Exports inputs on the main thread and on `workers` worker threads at once. Every thread takes
+ * the next input from one shared counter, so none waits on another to be handed work (the main
+ * thread answers messages only between its own awaits). A worker delivers through its own sink;
+ * its counts are final only once it has closed. The inputs of a worker that fails are exported
+ * again on the main thread: ids are deterministic, so what it had sent is sent again under the
+ * same ids, and nothing is lost.
  */
 export async function exportInParallel(
   inputs: DiscoveredInput[],
   workers: number,
-  setup: WorkerSetup,
+  setup: Omit<WorkerSetup, 'inputs' | 'order' | 'next'>,
   o: {
     env: NodeJS.ProcessEnv;
     here: (input: DiscoveredInput) => Promise<Exported>;
@@ -34,95 +29,98 @@ export async function exportInParallel(
 ): Promise<SinkStats[]> {
   // standard input can only be read by the main thread
   const mainOnly = inputs.flatMap((input, i) => (input.path === '-' ? [i] : []));
-  const queue = inputs.flatMap((input, i) => (input.path === '-' ? [] : [i]));
-  const results: Exported[] = [];
-  const finish = (i: number, r: Exported) => {
-    results[i] = r;
-    o.done(i, r);
+  const order = inputs.flatMap((input, i) => (input.path === '-' ? [] : [i]));
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const results: (Exported | undefined)[] = [];
+  /** which worker exported an input, while its delivery is unconfirmed */
+  const owners = new Map<number, ExportWorker>();
+  const take = () => {
+    const k = Atomics.add(next, 0, 1);
+    return k < order.length ? order[k] : undefined;
   };
-  const onMainThread = async () => {
-    for (let i = mainOnly.shift() ?? queue.shift(); i !== undefined; i = mainOnly.shift() ?? queue.shift()) finish(i, await o.here(inputs[i]!));
-  };
-  const redo = (w: ExportWorker, err: unknown) => {
-    o.status(`an export worker stopped (${(err as Error)?.message ?? err}); its ${w.assigned.size} input(s) are exported again on the main thread`);
-    queue.unshift(...w.assigned);
-    w.assigned.clear();
+  const onMainThread = async (indices: Iterable<number>) => {
+    for (const i of indices) {
+      results[i] = await o.here(inputs[i]!);
+      o.done(i, results[i]);
+    }
   };
 
-  const pool = Array.from({ length: workers }, () => new ExportWorker(setup, o.env, o.status));
-  const lane = async (w: ExportWorker) => {
-    const pump = async () => {
-      for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
-        const r = await w.run(i, inputs[i]!);
-        finish(i, { ...r, delivery: { delivered: 0, failed: 0 } });
-      }
-    };
-    await Promise.allSettled(Array.from({ length: 1 + AHEAD }, pump));
-    if (w.failed) redo(w, w.failed);
+  const pool = Array.from({ length: workers }, () => new ExportWorker({ ...setup, inputs, order, next }, o.env, o.status, (i, r, w) => {
+    results[i] = r;
+    owners.set(i, w);
+    o.done(i, r);
+  }));
+  const shared = function* () {
+    for (let i = take(); i !== undefined; i = take()) yield i;
   };
-  await Promise.all([onMainThread(), ...pool.map(lane)]);
+  await Promise.all([onMainThread([...mainOnly]).then(() => onMainThread(shared())), ...pool.map((w) => w.drained.catch(() => undefined))]);
 
   const stats: SinkStats[] = [];
+  const failed = new Set<ExportWorker>();
   for (const w of pool) {
-    if (w.failed) continue;
     try {
       const closed = await w.close();
-      for (const [i, d] of closed.deliveries) if (results[i]) results[i].delivery = d;
+      for (const [i, d] of closed.deliveries) results[i]!.delivery = d;
       stats.push(closed.stats);
     } catch (err) {
-      redo(w, err);
+      failed.add(w);
+      o.status(`an export worker stopped (${(err as Error)?.message ?? err}); its inputs are exported again on the main thread`);
     }
   }
-  await onMainThread();
+  // a failed worker's inputs, and any it took but never finished
+  const redo = order.filter((i) => results[i] === undefined || failed.has(owners.get(i)!));
+  await onMainThread(redo);
   return stats;
 }
 
 class ExportWorker {
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (r: Omit<Exported, 'delivery'>) => void; reject: (e: unknown) => void }>();
-  private closing: { resolve: (m: Extract<FromWorker, { type: 'closed' }>) => void; reject: (e: unknown) => void } | undefined;
-  /** inputs given to this worker whose delivery it has not yet confirmed */
-  readonly assigned = new Set<number>();
-  failed: unknown;
+  private readonly drain = deferred<void>();
+  private readonly closed = deferred<Extract<FromWorker, { type: 'closed' }>>();
+  private failure: unknown;
 
-  constructor(setup: WorkerSetup, env: NodeJS.ProcessEnv, status: (message: string) => void) {
+  constructor(
+    setup: WorkerSetup,
+    env: NodeJS.ProcessEnv,
+    status: (message: string) => void,
+    done: (index: number, result: Exported, by: ExportWorker) => void,
+  ) {
     this.worker = new Worker(WORKER_URL, { workerData: setup, env });
     this.worker.on('message', (m: FromWorker) => {
       if (m.type === 'status') status(m.message);
-      else if (m.type === 'done') {
-        this.pending.get(m.index)?.resolve({ ...m.result, spans: m.spans });
-        this.pending.delete(m.index);
-      } else this.closing?.resolve(m);
+      else if (m.type === 'done') done(m.index, { ...m.result, spans: m.spans, delivery: { delivered: 0, failed: 0 } }, this);
+      else if (m.type === 'drained') this.drain.resolve();
+      else this.closed.resolve(m);
     });
-    this.worker.on('error', (err) => this.fail(err));
-    this.worker.on('exit', (code) => this.fail(new Error(`exited with code ${code}`)));
+    const fail = (err: unknown) => {
+      this.failure ??= err;
+      this.drain.reject(err);
+      this.closed.reject(err);
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
   }
 
-  run(index: number, input: DiscoveredInput): Promise<Omit<Exported, 'delivery'>> {
-    this.assigned.add(index);
-    if (this.failed) return Promise.reject(this.failed);
-    this.post({ type: 'input', index, input });
-    return new Promise((resolve, reject) => this.pending.set(index, { resolve, reject }));
+  /** settles when the worker has taken its last input (rejects if it fails first) */
+  get drained(): Promise<void> {
+    return this.drain.promise;
   }
 
+  /** Closes the worker's sink; resolves with its final delivery counts. */
   close(): Promise<Extract<FromWorker, { type: 'closed' }>> {
-    const closed = new Promise<Extract<FromWorker, { type: 'closed' }>>((resolve, reject) => (this.closing = { resolve, reject }));
-    this.post({ type: 'close' });
-    return closed.then((m) => {
-      this.assigned.clear();
-      return m;
-    });
+    if (this.failure) return Promise.reject(this.failure);
+    this.worker.postMessage('close');
+    return this.closed.promise;
   }
+}
 
-  private post(m: ToWorker): void {
-    this.worker.postMessage(m);
-  }
-
-  private fail(err: unknown): void {
-    if (this.closing && this.assigned.size === 0) return; // a normal exit after closing
-    this.failed ??= err;
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
-    this.closing?.reject(err);
-  }
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined); // failures are read where the promise is awaited
+  return { promise, resolve, reject };
 }
