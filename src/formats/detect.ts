@@ -21,13 +21,13 @@ export function detectFormat(first: unknown): FormatName | undefined {
 export interface DecoderContext {
   path: string;
   fallbackThreadId?: string;
-  /** the file's modification time: where lines without times are laid out */
-  mtimeMs: number;
+  /** the file's modification time, where lines without times are laid out (read only by formats that need it) */
+  mtimeMs: () => number;
 }
 
 export function decoderFor(format: Exclude<FormatName, 'codex-trace'>, ctx: DecoderContext): LineDecoder {
   if (format === 'codex') return new CodexDecoder();
-  return new GenericDecoder({ fallbackThreadId: ctx.fallbackThreadId ?? basename(ctx.path).replace(/\.jsonl(\.zst)?$/, ''), fallbackStart: ctx.mtimeMs });
+  return new GenericDecoder({ fallbackThreadId: ctx.fallbackThreadId ?? basename(ctx.path).replace(/\.jsonl(\.zst)?$/, ''), fallbackStart: ctx.mtimeMs() });
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { LineDecoder } from '../formats/decoder.js';
 import { decoderFor, detectFormat, type FormatName } from '../formats/detect.js';
@@ -56,8 +56,7 @@ export function defaultPlacement(meta: ThreadMeta): Placement {
 
 /** Reads one rollout file and streams its spans to `emit`, one closed turn at a time. */
 export async function exportSession(path: string, opts: SessionOptions, lines?: AsyncIterable<SourceLine>): Promise<SessionReport> {
-  const mtimeMs = opts.mtimeMs ?? (path === '-' ? undefined : (await stat(path).catch(() => undefined))?.mtimeMs);
-  const session = new RolloutSession(path, { ...opts, mtimeMs });
+  const session = new RolloutSession(path, opts);
   let held: SourceLine[] | undefined;
   try {
     for await (const batch of lines ? oneByOne(lines) : readRolloutLines(path)) {
@@ -163,7 +162,8 @@ export class RolloutSession {
     }
     this.format = format;
     this.report.format = format;
-    this.decoder = decoderFor(format, { path: this.path, fallbackThreadId: this.fallbackThreadId, mtimeMs: this.opts.mtimeMs ?? Date.now() });
+    const mtimeMs = () => this.opts.mtimeMs ?? (this.path === '-' ? undefined : statSync(this.path, { throwIfNoEntry: false })?.mtimeMs) ?? Date.now();
+    this.decoder = decoderFor(format, { path: this.path, fallbackThreadId: this.fallbackThreadId, mtimeMs });
     return this.decoder;
   }
 
