@@ -5,6 +5,10 @@ import type { Exported, FromWorker, WorkerSetup } from './export-worker.js';
 
 export type { Exported };
 
+// A worker's young generation, smaller than V8's default: the same speed here, and ~20 MB less
+// memory per worker, which keeps two threads well under 200 MB.
+const YOUNG_GENERATION_MB = 12;
+
 // Under tsx (tests, development) this module is TypeScript, and so is its worker.
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './export-worker.ts' : './export-worker.js', import.meta.url);
 
@@ -85,7 +89,7 @@ class ExportWorker {
     status: (message: string) => void,
     done: (index: number, result: Exported, by: ExportWorker) => void,
   ) {
-    this.worker = new Worker(WORKER_URL, { workerData: setup, env });
+    this.worker = new Worker(WORKER_URL, { workerData: setup, env, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
     this.worker.on('message', (m: FromWorker) => {
       if (m.type === 'status') status(m.message);
       else if (m.type === 'done') done(m.index, { ...m.result, spans: m.spans, delivery: { delivered: 0, failed: 0 } }, this);
