@@ -1,6 +1,6 @@
-import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../export/config.js';
+import { reportOtelDiagnostics } from '../export/diag.js';
 import { VERSION } from '../version.js';
 import type { ExportFlags, Io } from './export-command.js';
 import type { WatchFlags } from './watch-command.js';
@@ -14,7 +14,7 @@ function collect(value: string, previous: string[] = []): string[] {
 }
 
 export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
-  installDiag(io.stderr);
+  reportOtelDiagnostics((text) => io.stderr.write(`rollout-otel: otel: ${text}\n`));
   let code: number = EXIT.ok;
   const program = new Command('rollout-otel')
     .description('Turn Codex session rollouts (JSONL) into OpenTelemetry GenAI traces, sent over OTLP/HTTP')
@@ -72,16 +72,4 @@ function withDeliveryOptions(cmd: Command): Command {
     .addOption(new Option('--format <format>', 'input format of every file (default: recognised from each file\'s content); bundle: every path is a trace bundle').choices(['codex', 'generic', 'bundle']))
     .option('--sessions-dir <dir>', 'where to look up the parents of sub-agent rollouts, repeatable (also searched: the sessions tree around each file, $CODEX_HOME/sessions and archived_sessions)', collect)
     .option('-q, --quiet', 'print only problems and the summary');
-}
-
-/** The OTel SDK reports partial successes and dropped data only through diag, which is silent by default. */
-function installDiag(stderr: NodeJS.WritableStream): void {
-  const seen = new Set<string>();
-  const log = (...args: unknown[]) => {
-    const text = args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
-    if (seen.has(text)) return;
-    seen.add(text);
-    stderr.write(`rollout-otel: otel: ${text}\n`);
-  };
-  diag.setLogger({ error: log, warn: log, info: () => {}, debug: () => {}, verbose: () => {} }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
 }

@@ -1,8 +1,8 @@
 // A worker thread that exports whole inputs with its own OTLP sink, so a large tree uses more than
 // one core. The main thread hands out inputs and sums up; nothing here is shared.
 import { parentPort, workerData } from 'node:worker_threads';
-import { diag, DiagLogLevel } from '@opentelemetry/api';
 import type { OtlpConfig } from '../export/config.js';
+import { reportOtelDiagnostics } from '../export/diag.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import type { Delivery, SinkStats } from '../export/sink.js';
 import type { ContentPolicy } from '../otel/content.js';
@@ -42,13 +42,7 @@ const port = parentPort;
 if (port) {
   const setup = workerData as WorkerSetup;
   const post = (m: FromWorker) => port.postMessage(m);
-  const seen = new Set<string>();
-  const log = (...args: unknown[]) => {
-    const text = args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
-    if (!seen.has(text)) post({ type: 'status', message: `otel: ${text}` });
-    seen.add(text);
-  };
-  diag.setLogger({ error: log, warn: log, info: () => {}, debug: () => {}, verbose: () => {} }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  reportOtelDiagnostics((text) => post({ type: 'status', message: `otel: ${text}` }));
 
   const sink = new OtlpSink(setup.config);
   sink.onStatus = (message) => post({ type: 'status', message });
