@@ -34,6 +34,7 @@ export interface Io {
 
 export async function runExport(paths: string[], flags: ExportFlags, io: Io): Promise<number> {
   const content = contentPolicy(flags, io.env);
+  const jobs = jobsFlag(flags.jobs);
   const serviceName = flags.serviceName ?? io.env.OTEL_SERVICE_NAME;
   const sink = createSink(flags, io);
 
@@ -76,30 +77,41 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
     return { ...result, spans, delivery };
   };
   const results: Exported[] = [];
+  // an input a failed worker had is done again: counted once
   const done = (i: number, r: Exported) => {
+    const before = results[i];
     results[i] = r;
-    spanCount += r.spans;
-    bar?.increment(1, { spans: spanCount });
+    spanCount += r.spans - (before?.spans ?? 0);
+    if (before) bar?.update({ spans: spanCount });
+    else bar?.increment(1, { spans: spanCount });
   };
 
-  const workers = sink instanceof OtlpSink ? workerCount(flags.jobs, inputs) : 0;
+  const workers = sink instanceof OtlpSink ? workerCount(jobs, inputs) : 0;
   const stats: SinkStats[] = sink ? [sink.stats] : [];
-  if (workers > 0 && sink instanceof OtlpSink) {
-    const said = new Set<string>();
-    const status = (message: string) => {
-      if (!said.has(message)) io.stderr.write(`rollout-otel: ${message}\n`);
-      said.add(message);
-    };
-    const setup = { config: sink.config, serviceName, format: flags.format, content, knownFiles, sessionsDirs: flags.sessionsDir ?? [] };
-    stats.push(...(await exportInParallel(inputs, workers, setup, { env: io.env, here, done, status })));
-  } else {
-    for (let i = 0; i < inputs.length; i++) done(i, await here(inputs[i]!));
+  let threads = 1;
+  try {
+    if (workers > 0 && sink instanceof OtlpSink) {
+      // the main thread's sink and the workers' may say the same thing (a collector that is down): once
+      const said = new Set<string>();
+      const status = (message: string) => {
+        if (!said.has(message)) io.stderr.write(`rollout-otel: ${message}\n`);
+        said.add(message);
+      };
+      sink.onStatus = status;
+      const setup = { config: sink.config, serviceName, format: flags.format, content, knownFiles, sessionsDirs: flags.sessionsDir ?? [] };
+      const parallel = await exportInParallel(inputs, workers, setup, { env: io.env, here, done, status });
+      stats.push(...parallel.stats);
+      threads = parallel.threads;
+    } else {
+      for (let i = 0; i < inputs.length; i++) done(i, await here(inputs[i]!));
+    }
+  } finally {
+    bar?.stop();
   }
-  bar?.stop();
   await sink?.close();
   outcomes.push(...results.map(({ report, delivery, skipped }) => ({ report, delivery, skipped })));
   const delivered = sink && { target: sink.target, stats: sumStats(stats) };
-  return printSummary(outcomes, { sink: delivered, threads: 1 + workers, dryRun: flags.dryRun ?? false, quiet: flags.quiet ?? false, stdout: io.stdout, stderr: io.stderr });
+  return printSummary(outcomes, { sink: delivered, threads, dryRun: flags.dryRun ?? false, quiet: flags.quiet ?? false, stdout: io.stdout, stderr: io.stderr });
 }
 
 const DEFAULT_JOBS = 2;
@@ -107,15 +119,20 @@ const DEFAULT_JOBS = 2;
 /** Below this much input a worker costs more to start than it saves. */
 const PARALLEL_MIN_BYTES = 32 * 1024 * 1024;
 
+function jobsFlag(jobs: string | undefined): number | undefined {
+  if (jobs === undefined) return undefined;
+  if (!/^\d+$/.test(jobs.trim()) || Number(jobs) < 1) throw new UsageError(`--jobs must be a whole number of threads ≥ 1, got "${jobs}"`);
+  return Number(jobs);
+}
+
 /**
- * Worker threads beside the main thread: `--jobs` minus one, or by default one for a large export
- * on a machine with a spare core. Each thread costs ~50 MB, so the default stays under 200 MB.
+ * Worker threads beside the main thread: `--jobs` minus one (at most one thread per core), or by
+ * default one for a large export on a machine with a spare core. Each thread costs ~50 MB, so the
+ * default stays under 200 MB.
  */
-function workerCount(jobs: string | undefined, inputs: DiscoveredInput[]): number {
-  const n = jobs === undefined ? undefined : Number(jobs);
-  if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new UsageError(`--jobs must be a whole number of threads ≥ 1, got "${jobs}"`);
+function workerCount(jobs: number | undefined, inputs: DiscoveredInput[]): number {
   if (inputs.length < 2) return 0;
-  if (n !== undefined) return Math.min(n, inputs.length) - 1;
+  if (jobs !== undefined) return Math.min(jobs, availableParallelism(), inputs.length) - 1;
   let bytes = 0;
   for (const i of inputs) bytes += i.path === '-' ? 0 : (statSync(i.path, { throwIfNoEntry: false })?.size ?? 0);
   if (bytes < PARALLEL_MIN_BYTES) return 0;

@@ -74,9 +74,14 @@ if (port) {
     post({ type: 'closed', deliveries: [...deliveries], stats: sink.stats });
     port.close();
   };
-  // a throw ends the worker, and the main thread exports its inputs again
+  // A failure ends the worker, whatever the process's rule for unhandled rejections: thrown
+  // outside any promise, it stops the thread, and the main thread exports its inputs again.
+  const stop = (err: unknown) => setImmediate(() => {
+    throw err;
+  });
   const running = run();
+  running.catch(stop);
   port.on('message', () => {
-    void running.then(close);
+    running.then(close).catch(stop);
   });
 }

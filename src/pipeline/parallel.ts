@@ -30,13 +30,13 @@ export async function exportInParallel(
     done: (index: number, result: Exported) => void;
     status: (message: string) => void;
   },
-): Promise<SinkStats[]> {
+): Promise<{ stats: SinkStats[]; threads: number }> {
   // standard input can only be read by the main thread
   const mainOnly = inputs.flatMap((input, i) => (input.path === '-' ? [i] : []));
   const order = inputs.flatMap((input, i) => (input.path === '-' ? [] : [i]));
   const next = new Int32Array(new SharedArrayBuffer(4));
   const results: (Exported | undefined)[] = [];
-  /** which worker exported an input, while its delivery is unconfirmed */
+  /** which worker exported an input */
   const owners = new Map<number, ExportWorker>();
   const take = () => {
     const k = Atomics.add(next, 0, 1);
@@ -54,34 +54,39 @@ export async function exportInParallel(
     owners.set(i, w);
     o.done(i, r);
   }));
-  const shared = function* () {
-    for (let i = take(); i !== undefined; i = take()) yield i;
-  };
-  await Promise.all([onMainThread([...mainOnly]).then(() => onMainThread(shared())), ...pool.map((w) => w.drained.catch(() => undefined))]);
+  try {
+    const shared = function* () {
+      for (let i = take(); i !== undefined; i = take()) yield i;
+    };
+    await Promise.all([onMainThread([...mainOnly]).then(() => onMainThread(shared())), ...pool.map((w) => w.drained.catch(() => undefined))]);
 
-  const stats: SinkStats[] = [];
-  const failed = new Set<ExportWorker>();
-  for (const w of pool) {
-    try {
-      const closed = await w.close();
-      for (const [i, d] of closed.deliveries) results[i]!.delivery = d;
-      stats.push(closed.stats);
-    } catch (err) {
-      failed.add(w);
-      o.status(`an export worker stopped (${(err as Error)?.message ?? err}); its inputs are exported again on the main thread`);
-    }
+    // each worker's last batches are sent, and its counts made final, all at once
+    const closed = await Promise.allSettled(pool.map((w) => w.close()));
+    const stats: SinkStats[] = [];
+    const failed = new Set<ExportWorker>();
+    closed.forEach((c, n) => {
+      if (c.status === 'fulfilled') {
+        for (const [i, d] of c.value.deliveries) results[i]!.delivery = d;
+        stats.push(c.value.stats);
+      } else {
+        failed.add(pool[n]!);
+        o.status(`an export worker stopped (${(c.reason as Error)?.message ?? c.reason}); its inputs are exported again on the main thread`);
+      }
+    });
+    // a failed worker's inputs, and any it took but never finished
+    await onMainThread(order.filter((i) => results[i] === undefined || failed.has(owners.get(i)!)));
+    const working = new Set([...owners.values()].filter((w) => !failed.has(w)));
+    return { stats, threads: 1 + working.size };
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
   }
-  // a failed worker's inputs, and any it took but never finished
-  const redo = order.filter((i) => results[i] === undefined || failed.has(owners.get(i)!));
-  await onMainThread(redo);
-  return stats;
 }
 
 class ExportWorker {
   private readonly worker: Worker;
   private readonly drain = deferred<void>();
   private readonly closed = deferred<Extract<FromWorker, { type: 'closed' }>>();
-  private failure: unknown;
+  private failed = false;
 
   constructor(
     setup: WorkerSetup,
@@ -97,7 +102,7 @@ class ExportWorker {
       else this.closed.resolve(m);
     });
     const fail = (err: unknown) => {
-      this.failure ??= err;
+      this.failed = true;
       this.drain.reject(err);
       this.closed.reject(err);
     };
@@ -112,9 +117,13 @@ class ExportWorker {
 
   /** Closes the worker's sink; resolves with its final delivery counts. */
   close(): Promise<Extract<FromWorker, { type: 'closed' }>> {
-    if (this.failure) return Promise.reject(this.failure);
-    this.worker.postMessage('close');
+    if (!this.failed) this.worker.postMessage('close');
     return this.closed.promise;
+  }
+
+  /** Ends the thread, whatever it is doing (after its counts have arrived, or on the way out of a failure). */
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
   }
 }
 
