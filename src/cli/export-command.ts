@@ -8,8 +8,8 @@ import type { Delivery, SinkStats, SpanSink } from '../export/sink.js';
 import { renderTree } from '../export/tree.js';
 import { DEFAULT_CONTENT_LIMIT, type ContentPolicy } from '../otel/content.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
-import { exportInput, type InputFormat } from '../pipeline/export-input.js';
-import { exportInParallel, type Exported } from '../pipeline/parallel.js';
+import { exportInput, type Exported, type InputFormat } from '../pipeline/export-input.js';
+import { exportInParallel } from '../pipeline/parallel.js';
 import { discover, InputError, type DiscoveredInput } from '../sources/discover.js';
 import { printSummary, UsageError, type SessionOutcome } from './summary.js';
 
@@ -63,25 +63,23 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
   const here = async (input: DiscoveredInput): Promise<Exported> => {
     const delivery: Delivery = { delivered: 0, failed: 0 };
     const collected: ReadableSpan[] | undefined = flags.dryRun ? [] : undefined;
-    let spans = 0;
     const result = await exportInput(input, {
       serviceName, format: flags.format, content, tree,
       emit: async (batch) => {
-        spans += batch.length;
         if (collected) collected.push(...batch);
         else await sink?.add(batch, delivery);
       },
     });
     if (collected && collected.length > 0) io.stdout.write(`${result.report.path}  trace ${result.report.traceId}\n${renderTree(collected)}\n\n`);
     if (collected) delivery.delivered = collected.length;
-    return { ...result, spans, delivery };
+    return { ...result, delivery };
   };
   const results: Exported[] = [];
   // an input a failed worker had is done again: counted once
   const done = (i: number, r: Exported) => {
     const before = results[i];
     results[i] = r;
-    spanCount += r.spans - (before?.spans ?? 0);
+    spanCount += r.report.spans - (before?.report.spans ?? 0);
     if (before) bar?.update({ spans: spanCount });
     else bar?.increment(1, { spans: spanCount });
   };
@@ -109,7 +107,7 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
     bar?.stop();
   }
   await sink?.close();
-  outcomes.push(...results.map(({ report, delivery, skipped }) => ({ report, delivery, skipped })));
+  outcomes.push(...results);
   const delivered = sink && { target: sink.target, stats: sumStats(stats) };
   return printSummary(outcomes, { sink: delivered, threads, dryRun: flags.dryRun ?? false, quiet: flags.quiet ?? false, stdout: io.stdout, stderr: io.stderr });
 }

@@ -1,4 +1,5 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { Delivery } from '../export/sink.js';
 import type { FormatName } from '../formats/detect.js';
 import type { ContentPolicy } from '../otel/content.js';
 import type { DiscoveredInput } from '../sources/discover.js';
@@ -20,6 +21,11 @@ export interface InputResult {
   report: SessionReport;
   /** found in a directory walk but in no rollout format: not an error */
   skipped: boolean;
+}
+
+/** An input's result with what became of its spans (final once its sink has closed). */
+export interface Exported extends InputResult {
+  delivery: Delivery;
 }
 
 /** Exports one discovered input (a rollout file or a trace bundle) to `emit`. */

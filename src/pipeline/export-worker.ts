@@ -25,13 +25,8 @@ export interface WorkerSetup {
   next: Int32Array;
 }
 
-export interface Exported extends InputResult {
-  spans: number;
-  delivery: Delivery;
-}
-
 export type FromWorker =
-  | { type: 'done'; index: number; result: InputResult; spans: number }
+  | { type: 'done'; index: number; result: InputResult }
   | { type: 'status'; message: string }
   /** no input left to take: the main thread may close this worker */
   | { type: 'drained' }
@@ -54,18 +49,14 @@ if (port) {
       const index = setup.order[k]!;
       const delivery: Delivery = { delivered: 0, failed: 0 };
       deliveries.set(index, delivery);
-      let spans = 0;
       const result = await exportInput(setup.inputs[index]!, {
         serviceName: setup.serviceName,
         format: setup.format,
         content: setup.content,
         tree,
-        emit: async (batch) => {
-          spans += batch.length;
-          await sink.add(batch, delivery);
-        },
+        emit: (batch) => sink.add(batch, delivery),
       });
-      post({ type: 'done', index, result, spans });
+      post({ type: 'done', index, result });
     }
     post({ type: 'drained' });
   };

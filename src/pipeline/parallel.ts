@@ -1,9 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { SinkStats } from '../export/sink.js';
 import type { DiscoveredInput } from '../sources/discover.js';
-import type { Exported, FromWorker, WorkerSetup } from './export-worker.js';
-
-export type { Exported };
+import type { Exported } from './export-input.js';
+import type { FromWorker, WorkerSetup } from './export-worker.js';
 
 // A worker's young generation, smaller than V8's default: the same speed here, and ~20 MB less
 // memory per worker, which keeps two threads well under 200 MB.
@@ -97,7 +96,7 @@ class ExportWorker {
     this.worker = new Worker(WORKER_URL, { workerData: setup, env, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
     this.worker.on('message', (m: FromWorker) => {
       if (m.type === 'status') status(m.message);
-      else if (m.type === 'done') done(m.index, { ...m.result, spans: m.spans, delivery: { delivered: 0, failed: 0 } }, this);
+      else if (m.type === 'done') done(m.index, { ...m.result, delivery: { delivered: 0, failed: 0 } }, this);
       else if (m.type === 'drained') this.drain.resolve();
       else this.closed.resolve(m);
     });
