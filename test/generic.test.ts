@@ -100,6 +100,21 @@ describe('generic append-only rollouts ({"type","seq","item"})', () => {
     assert.ok(spans.every((s) => s.endNs > s.startNs));
   });
 
+  test('a log that names no session is the file\'s session, read like any other', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rollout-otel-generic-'));
+    const file = join(dir, 'agent-log.jsonl');
+    writeFileSync(file, [
+      '{"type":"user_message","seq":1,"timestamp":"2026-10-02T10:00:00Z","item":{"content":"hi"}}',
+      '{"type":"assistant_message","seq":2,"timestamp":"2026-10-02T10:00:02Z","item":{"content":"hello","usage":{"input_tokens":10,"output_tokens":3}}}',
+      '',
+    ].join('\n'));
+    const { spans, code, stderr } = await exportTo([file]);
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(spans.map((s) => s.name).sort(), ['chat', 'handle_conversation_turn codex', 'invoke_agent codex']);
+    assert.equal(byName(spans, 'invoke_agent codex')[0]!.attributes['gen_ai.agent.id'], 'agent-log');
+    assert.equal(byName(spans, 'chat')[0]!.attributes['gen_ai.usage.input_tokens'], 10);
+  });
+
   test('a directory mixing Codex and generic rollouts and other JSONL: each recognised by content', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rollout-otel-mixed-'));
     mkdirSync(join(dir, 'a'));

@@ -1,4 +1,4 @@
-import type { DecodeWarning, RolloutEvent, TokenUsage, ToolResultInfo } from '../../model/events.js';
+import type { DecodeWarning, RolloutEvent, ThreadMeta, TokenUsage, ToolResultInfo } from '../../model/events.js';
 import type { Decoded, LineDecoder } from '../decoder.js';
 import { contentText } from '../text.js';
 import * as S from './schemas.js';
@@ -33,8 +33,17 @@ export class GenericDecoder implements LineDecoder {
     const item = l.item ?? {};
     const { time, warning } = this.timeOf(l, item, line);
     const base = { time, line, ordinal: l.seq ?? undefined };
-    const decoded = this.item(l.type, item, base);
+    let decoded = this.item(l.type, item, base);
+    // A log that names no session still has one: the file's, with the same reading as any other.
+    if (!this.seenMeta) {
+      this.seenMeta = true;
+      decoded = { ...decoded, events: [{ kind: 'thread_start', ...base, meta: this.threadMeta(this.opts.fallbackThreadId, base.time) }, ...decoded.events] };
+    }
     return warning && !decoded.warning ? { ...decoded, warning } : decoded;
+  }
+
+  private threadMeta(threadId: string, startTime: number): ThreadMeta {
+    return { threadId, startTime, inferredTiming: this.inferred, callsFromOutputs: true };
   }
 
   private item(type: string, item: Record<string, unknown>, base: { time: number; line: number; ordinal?: number }): Decoded {
@@ -101,16 +110,13 @@ export class GenericDecoder implements LineDecoder {
     const events: RolloutEvent[] = [{
       kind: 'thread_start', ...base,
       meta: {
-        threadId,
+        ...this.threadMeta(threadId, base.time),
         sessionId: s.session_id && s.session_id !== threadId ? s.session_id : undefined,
         parentThreadId: s.parent_id ?? s.parent_session_id ?? undefined,
-        startTime: base.time,
         agentName: s.agent ?? s.agent_name ?? s.name ?? undefined,
         provider: s.provider ?? undefined,
         cwd: s.cwd ?? undefined,
         cliVersion: s.version ?? s.agent_version ?? undefined,
-        inferredTiming: this.inferred,
-        callsFromOutputs: true,
       },
     }];
     if (s.model) events.push({ kind: 'turn_context', ...base, model: s.model });
