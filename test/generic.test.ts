@@ -120,9 +120,11 @@ describe('generic append-only rollouts ({"type","seq","item"})', () => {
     mkdirSync(join(dir, 'a'));
     copyFileSync(fixture('generic/agent-run.jsonl'), join(dir, 'a', 'agent-run.jsonl'));
     copyFileSync(fixture('raze-0.114.0-cli-exec-command.jsonl'), join(dir, 'rollout-2026-01-01T00-00-00-019a0000-0000-7000-8000-000000000001.jsonl'));
-    writeFileSync(join(dir, 'a', 'notes.jsonl'), '{"hello":"world"}\n');
+    // another tool's JSONL, broken line and all: skipped, and its lines are none of our business
+    writeFileSync(join(dir, 'a', 'notes.jsonl'), '{"hello":"world"}\n{"broken\n');
     const { spans, code, stderr, stdout } = await exportTo([dir]);
     assert.equal(code, 4, stderr);
+    assert.doesNotMatch(stderr, /not valid JSON/);
     assert.equal(stdout.trim().split('\n').length, 2, stdout);
     assert.match(stderr, /2 sessions read/);
     assert.match(stderr, /1 other \.jsonl file skipped \(not a rollout\)/);

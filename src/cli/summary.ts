@@ -42,10 +42,12 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
   const read = outcomes.filter((s) => s.report.traceId);
   const unreadable = outcomes.filter((s) => s.report.error && !s.skipped);
   const skipped = outcomes.filter((s) => s.skipped);
-  const withBadLines = outcomes.filter((s) => s.report.badLines > 0);
+  // a file skipped as no rollout says nothing about its lines
+  const considered = outcomes.filter((s) => !s.skipped);
+  const withBadLines = considered.filter((s) => s.report.badLines > 0);
   const spans = read.reduce((a, s) => a + s.report.spans, 0);
-  const warnings = outcomes.reduce((a, s) => a + (s.skipped ? 0 : s.report.warnings), 0);
-  const gaps = outcomes.reduce((a, s) => a + (s.report.gaps ?? 0), 0);
+  const warnings = considered.reduce((a, s) => a + s.report.warnings, 0);
+  const gaps = considered.reduce((a, s) => a + (s.report.gaps ?? 0), 0);
 
   if (!o.dryRun && !o.quiet) {
     for (const { report, delivery } of read) {
@@ -55,8 +57,7 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
   }
   const err = (line: string) => o.stderr.write(`${line}\n`);
   for (const { report } of unreadable) err(`rollout-otel: ${report.path}: ${report.error}`);
-  for (const { report } of outcomes) {
-    if (skipped.some((s) => s.report === report)) continue;
+  for (const { report } of considered) {
     for (const w of report.samples) err(`rollout-otel: ${report.path}${w.line ? `:${w.line}` : ''}: ${w.type}: ${w.message}`);
     const more = report.warnings + report.badLines + (report.gaps ?? 0) - report.samples.length;
     if (more > 0) err(`rollout-otel: ${report.path}: … and ${n(more)} more such lines`);
