@@ -30,7 +30,8 @@ describe('RolloutRecorder and the in-process exporter', () => {
     const errors: Error[] = [];
     try {
       const rec = new RolloutRecorder(file, { agent: 'demo', model: 'gpt-5.1', version: '2.0.0' });
-      const exporter = exportLive(rec, { endpoint: r.url, onError: (e) => errors.push(e) });
+      // header values go out as given (a comma or a % is not a list or an escape)
+      const exporter = exportLive(rec, { endpoint: r.url, headers: { authorization: 'Bearer a,b%2' }, onError: (e) => errors.push(e) });
       rec.turnStarted('t1');
       rec.userMessage('run the tests');
       rec.toolCall('c1', 'shell', { cmd: 'npm test' }, { usage: { input_tokens: 100, output_tokens: 5 } });
@@ -50,6 +51,7 @@ describe('RolloutRecorder and the in-process exporter', () => {
       const report = await exporter.close();
       assert.equal(report.notDelivered, 0);
       assert.equal(report.delivered, r.spans().length);
+      assert.ok(r.requests.every((q) => q.headers.authorization === 'Bearer a,b%2'));
       assert.deepEqual(errors, []);
       const live = r.spans();
       const thread = live.find((s) => s.name === 'invoke_agent demo')!;

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolveOtlpConfig } from '../export/config.js';
+import { resolveOtlpConfig, type OtlpConfig } from '../export/config.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import type { Delivery, SpanSink } from '../export/sink.js';
 import { DEFAULT_CONTENT_LIMIT } from '../otel/content.js';
@@ -54,18 +54,20 @@ export class LiveExporter {
 
   constructor(source: RolloutRecorder | AsyncIterable<string | SourceLine>, private readonly opts: LiveExportOptions = {}) {
     this.onError = opts.onError ?? warnOnce();
-    this.sink = opts.sink ?? new OtlpSink(resolveOtlpConfig({
-      endpoint: opts.endpoint,
-      protocol: opts.protocol,
-      headers: opts.headers ? Object.entries(opts.headers).map(([k, v]) => `${k}=${v}`) : undefined,
-      timeout: opts.timeoutMillis !== undefined ? String(opts.timeoutMillis) : undefined,
-    }), undefined, false);
+    this.sink = opts.sink ?? new OtlpSink(this.config(), undefined, false);
     const path = opts.path ?? (source instanceof RolloutRecorder ? source.path : 'in-process');
     if (source instanceof RolloutRecorder) this.file = source.path;
     this.done = this.run(path, source instanceof RolloutRecorder ? this.attach(source) : source).catch((err: unknown) => {
       this.onError(err instanceof Error ? err : new Error(String(err)));
       return { path, lines: 0, spans: 0, turns: 0, warnings: 0, badLines: 0, samples: [], delivered: 0, notDelivered: 0, droppedLines: this.dropped, error: String(err) };
     });
+  }
+
+  /** The standard OTLP settings, with the options on top; headers are taken as given, not parsed from text. */
+  private config(): OtlpConfig {
+    const o = this.opts;
+    const config = resolveOtlpConfig({ endpoint: o.endpoint, protocol: o.protocol, timeout: o.timeoutMillis !== undefined ? String(o.timeoutMillis) : undefined });
+    return { ...config, headers: { ...config.headers, ...o.headers } };
   }
 
   /** Stops listening, closes the session (its thread span) and waits until everything was sent. */
