@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { locateBundle } from '../formats/codex-bundle/reader.js';
@@ -60,7 +61,8 @@ export class BundleFollower {
 
   private isNew(span: ReadableSpan): boolean {
     const id = span.spanContext().spanId;
-    const digest = `${span.endTime.join('.')}|${span.status.code}|${Object.keys(span.attributes).length}|${span.events.length}|${span.links.length}`;
+    // everything that can change as a bundle grows, values included; hashed, as captured content can be long
+    const digest = createHash('sha256').update(JSON.stringify([span.endTime, span.status, span.attributes, span.events, span.links])).digest('base64');
     if (this.sent.get(id) === digest || this.pending.get(id) === digest) return false;
     this.pending.set(id, digest);
     return true;
