@@ -1,5 +1,5 @@
 import type { RolloutEvent, ThreadMeta, TokenUsage } from './events.js';
-import { addUsage, emptyUsage, type Note, type Thread, type Turn } from './types.js';
+import { addUsage, emptyUsage, exceptionNote, type Note, type Thread, type Turn } from './types.js';
 import { isEstimate, TurnBuilder, type TurnContextState } from './turn-builder.js';
 
 export interface AssemblerOptions {
@@ -131,7 +131,7 @@ export class ThreadAssembler {
         if (this.turn) this.turn.error(e);
         else {
           this.error ??= { type: e.errorType ?? '_OTHER', message: e.message };
-          this.notes.push({ name: 'exception', time: e.time, attributes: { 'exception.type': e.errorType ?? '_OTHER', 'exception.message': e.message } });
+          this.notes.push(exceptionNote(e.time, e.errorType, e.message));
         }
         break;
     }

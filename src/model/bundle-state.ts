@@ -1,5 +1,5 @@
 import type { AgentAction, ThreadFacts } from './bundle-events.js';
-import type { ThreadMeta, ToolResultInfo } from './events.js';
+import type { ThreadMeta } from './events.js';
 import { emptyUsage, type AgentEdge, type Compaction, type CompactionAttempt, type ModelCall, type Thread, type ToolCall, type Turn } from './types.js';
 
 // The working state of a bundle replay: the domain objects being filled in, and what is still open.
@@ -83,13 +83,6 @@ export function newTurn(ts: ThreadState, turnId: string | undefined, time: numbe
 }
 
 /** Fills what is not yet known; a failure, once recorded, stays. */
-export function mergeResult(into: ToolResultInfo, from: ToolResultInfo): void {
-  for (const [k, v] of Object.entries(from)) {
-    if (v !== undefined && (into as Record<string, unknown>)[k] === undefined) (into as Record<string, unknown>)[k] = v;
-  }
-  if (from.success === false) into.success = false;
-}
-
 export function setAttribute(target: { attributes?: Record<string, string | number | boolean> }, key: string, value: string | number | boolean | undefined): void {
   if (value === undefined) return;
   target.attributes = { ...target.attributes, [key]: value };

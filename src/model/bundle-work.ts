@@ -1,6 +1,6 @@
 import type { BundleEvent, EndStatus } from './bundle-events.js';
-import { mergeResult, setAttribute, type CallState, type CompactionState, type ToolState, type TurnState } from './bundle-state.js';
-import type { ModelCall, ToolCall } from './types.js';
+import { setAttribute, type CallState, type CompactionState, type ToolState, type TurnState } from './bundle-state.js';
+import { exceptionNote, mergeResult, type ModelCall, type ToolCall } from './types.js';
 
 // What each recorded report or end does to the piece of work it names, once the replay found it.
 // Only failures fail: work Codex stopped (cancelled, aborted, declined, terminated) says so in an
@@ -35,7 +35,7 @@ export function turnOutcome(s: TurnState, e: Ev<'turn_outcome'>): void {
   const error = e.error;
   if (!error) return;
   if (!t.notes.some((n) => n.name === 'exception' && n.attributes['exception.message'] === error.message)) {
-    t.notes.push({ name: 'exception', time: e.time, attributes: { 'exception.type': error.type ?? '_OTHER', 'exception.message': error.message } });
+    t.notes.push(exceptionNote(e.time, error.type, error.message));
   }
   if (t.errorMessage !== undefined) return;
   t.errorType = error.type ?? '_OTHER';

@@ -1,5 +1,5 @@
-import type { RolloutEvent, TokenUsage, ToolResultInfo } from './events.js';
-import { addUsage, emptyUsage, type Compaction, type ContentPart, type ModelCall, type Note, type ToolCall, type Turn, type TurnStatus } from './types.js';
+import type { RolloutEvent, TokenUsage } from './events.js';
+import { addUsage, emptyUsage, exceptionNote, mergeResult, type Compaction, type ContentPart, type ModelCall, type Note, type ToolCall, type Turn, type TurnStatus } from './types.js';
 
 type Ev<K extends RolloutEvent['kind']> = Extract<RolloutEvent, { kind: K }>;
 
@@ -207,7 +207,7 @@ export class TurnBuilder {
   /** An error recorded inside the turn: the turn fails unless it was aborted. */
   error(e: Ev<'error'>): void {
     this.failure ??= { type: e.errorType ?? '_OTHER', message: e.message };
-    this.notes.push({ name: 'exception', time: e.time, attributes: { 'exception.type': e.errorType ?? '_OTHER', 'exception.message': e.message } });
+    this.notes.push(exceptionNote(e.time, e.errorType, e.message));
   }
   private failure: { type: string; message: string } | undefined;
 
@@ -306,20 +306,6 @@ export class TurnBuilder {
     g.claimed = true;
     pending.group = g;
     this.nextGroup = idx + 1;
-  }
-}
-
-function mergeResult(into: ToolResultInfo, from: ToolResultInfo): void {
-  const target = into as Record<string, unknown>;
-  const source = from as Record<string, unknown>;
-  for (const k in source) {
-    if (!Object.prototype.hasOwnProperty.call(source, k)) continue;
-    const v = source[k];
-    if (v !== undefined && target[k] === undefined) target[k] = v;
-  }
-  if (from.success === false) {
-    into.success = false;
-    into.errorType ??= from.errorType;
   }
 }
 

@@ -171,6 +171,23 @@ export function addUsage(into: TokenUsage, u: TokenUsage): void {
   if (u.cacheWriteInput !== undefined) into.cacheWriteInput = (into.cacheWriteInput ?? 0) + u.cacheWriteInput;
 }
 
+/** Fills what `into` does not know yet from `from`; a failure is kept whichever side reports it. */
+export function mergeResult(into: ToolResultInfo, from: ToolResultInfo): void {
+  const target = into as Record<string, unknown>;
+  const source = from as Record<string, unknown>;
+  for (const k in source) {
+    if (!Object.prototype.hasOwnProperty.call(source, k)) continue;
+    const v = source[k];
+    if (v !== undefined && target[k] === undefined) target[k] = v;
+  }
+  if (from.success === false) into.success = false;
+}
+
+/** The OTel `exception` event of an error recorded in a rollout. */
+export function exceptionNote(time: number, type: string | undefined, message: string): Note {
+  return { name: 'exception', time, attributes: { 'exception.type': type ?? '_OTHER', 'exception.message': message } };
+}
+
 /** Where a thread sits in its agent tree, as far as is known. */
 export interface Placement {
   /** root thread of the tree: names the trace */

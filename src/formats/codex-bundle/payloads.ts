@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { TokenUsage, ToolResultInfo } from '../../model/events.js';
 import type { ThreadFacts } from '../../model/bundle-events.js';
-import { durationMs, parseToolOutput } from '../codex/tool-output.js';
+import { durationMs, errorInfoName, mcpFailure, parseToolOutput } from '../codex/tool-output.js';
 import { contentText } from '../text.js';
 import * as S from './schemas.js';
 
@@ -76,8 +76,8 @@ export function runtimeFacts(value: unknown, bad: string[]): RuntimeFacts | unde
   if (d.invocation) {
     if (d.invocation.server) result.mcpServer = d.invocation.server;
     if (d.invocation.tool) result.mcpTool = d.invocation.tool;
-    const err = mcpError(d.result);
-    if (err !== undefined) fail(result, 'mcp_error', err || undefined);
+    const f = mcpFailure(d.result);
+    if (f) fail(result, f.errorType, f.message || undefined);
   }
   const activity = d.agent_thread_id ?? undefined;
   const spawned = d.new_thread_id ?? (activity && d.kind === 'started' ? activity : undefined);
@@ -90,15 +90,6 @@ export function runtimeFacts(value: unknown, bad: string[]): RuntimeFacts | unde
     targetThreadIds: targets.filter((t): t is string => typeof t === 'string' && t !== ''),
     status: typeof d.status === 'string' ? d.status : undefined,
   };
-}
-
-/** `{Err: text}` or `{Ok: {isError: true}}`: the error text ('' when there is none); undefined when it went well. */
-function mcpError(result: unknown): string | undefined {
-  if (typeof result !== 'object' || result === null) return undefined;
-  const r = result as { Err?: unknown; Ok?: { isError?: unknown; is_error?: unknown; content?: unknown } };
-  if (r.Err !== undefined) return typeof r.Err === 'string' ? r.Err : JSON.stringify(r.Err);
-  if (r.Ok?.isError === true || r.Ok?.is_error === true) return contentText(r.Ok.content);
-  return undefined;
 }
 
 /** A dispatch result: what went back to the model or to JS, or the dispatch error. */
@@ -145,8 +136,7 @@ function errorOf(error: unknown): RecordedError | undefined {
   if (error === undefined || error === null) return undefined;
   if (typeof error === 'string') return { message: error };
   const { message, codex_error_info: info } = error as { message?: unknown; codex_error_info?: unknown };
-  const type = typeof info === 'string' ? info : typeof info === 'object' && info !== null ? Object.keys(info)[0] : undefined;
-  return { message: typeof message === 'string' ? message : JSON.stringify(error), type };
+  return { message: typeof message === 'string' ? message : JSON.stringify(error), type: errorInfoName(info) };
 }
 
 function fail(result: ToolResultInfo, type: string, message?: string): void {

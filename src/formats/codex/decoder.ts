@@ -2,7 +2,7 @@ import type { DecodeWarning, RolloutEvent, ThreadMeta, TokenUsage as Usage, Tool
 import type { Decoded, LineDecoder } from '../decoder.js';
 import { contentText } from '../text.js';
 import * as S from './schemas.js';
-import { decodeMcpName, durationMs, parseToolOutput } from './tool-output.js';
+import { decodeMcpName, durationMs, errorInfoName, mcpFailure, parseToolOutput } from './tool-output.js';
 import { IGNORED_EVENT_MSGS, IGNORED_LINE_TYPES, IGNORED_RESPONSE_ITEMS } from './known.js';
 
 export type { Decoded };
@@ -236,7 +236,7 @@ export class CodexDecoder implements LineDecoder {
           durationMs: durationMs(e.duration),
           mcpServer: e.invocation?.server ?? undefined,
           mcpTool: e.invocation?.tool ?? undefined,
-          ...mcpFailure(e.result),
+          ...failed(mcpFailure(e.result)),
         }, { name: e.invocation?.tool ?? undefined, toolKind: 'mcp', content: e.result }));
       case 'web_search_end':
         return one(parse(S.WebSearchEnd, p, line, type), (e) =>
@@ -427,9 +427,7 @@ const ITEM_TOOL_NAMES: Record<string, string> = {
 type Parsed<T> = { ok: true; value: T } | { ok: false; decoded: Decoded };
 
 function parse<T>(schema: S.Schema<T>, value: unknown, line: number, type: string): Parsed<T> {
-  const quick = S.QUICK_CHECKS.get(schema as S.Schema<unknown>)?.(value);
-  if (quick !== undefined) return { ok: true, value: quick as T };
-  const r = schema.zodSafeParse(value);
+  const r = schema.safeParse(value);
   if (r.success) return { ok: true, value: r.data };
   const issue = r.error.issues[0];
   return { ok: false, decoded: warn(line, type, `${issue?.path.join('.') || 'payload'}: ${issue?.message ?? 'invalid'}`) };
@@ -458,18 +456,15 @@ function result(
   return { kind: 'tool_result', ...base, callId, result: info, ...extra };
 }
 
+/** A failure as the result of the call, without its text (that is content). */
+function failed(f: { errorType: string } | undefined): ToolResultInfo {
+  return f ? { success: false, errorType: f.errorType } : {};
+}
+
 function statusFailure(status: unknown): ToolResultInfo {
   if (status === 'failed') return { success: false, errorType: 'failed' };
   if (status === 'declined') return { success: false, errorType: 'declined' };
   if (isObject(status) && 'errored' in status) return { success: false, errorType: 'agent_errored' };
-  return {};
-}
-
-function mcpFailure(res: unknown): ToolResultInfo {
-  if (!isObject(res)) return {};
-  if ('Err' in res) return { success: false, errorType: 'mcp_error' };
-  const ok = res.Ok;
-  if (isObject(ok) && ok.isError === true) return { success: false, errorType: 'tool_error' };
   return {};
 }
 
@@ -533,12 +528,6 @@ function policyName(p: unknown): string | undefined {
   if (typeof p.type === 'string') return p.type;
   if (typeof p.mode === 'string') return p.mode;
   return Object.keys(p)[0];
-}
-
-function errorInfoName(info: unknown): string | undefined {
-  if (typeof info === 'string') return info;
-  if (isObject(info)) return Object.keys(info)[0];
-  return undefined;
 }
 
 function reasoningText(p: Record<string, unknown>): string | undefined {

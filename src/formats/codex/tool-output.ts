@@ -1,4 +1,5 @@
 import type { ToolResultInfo } from '../../model/events.js';
+import { contentText } from '../text.js';
 
 // Codex reports a tool's outcome only inside the text it hands back to the model. The shapes
 // changed several times: a JSON string with `metadata` (≤0.5x shell), `Exit code:`/`Wall time:`
@@ -83,4 +84,23 @@ export function decodeMcpName(name: string, namespace?: string | null): { server
 
 export function durationMs(d: { secs: number; nanos: number } | null | undefined): number | undefined {
   return d ? d.secs * 1000 + d.nanos / 1e6 : undefined;
+}
+
+/**
+ * How an MCP call's `Result` failed: `{Err}` is the call itself failing, `{Ok: {isError: true}}`
+ * the tool reporting an error; the text is what came back. Undefined when it went well.
+ */
+export function mcpFailure(result: unknown): { errorType: 'mcp_error' | 'tool_error'; message: string } | undefined {
+  if (typeof result !== 'object' || result === null) return undefined;
+  const r = result as { Err?: unknown; Ok?: { isError?: unknown; is_error?: unknown; content?: unknown } };
+  if ('Err' in r) return { errorType: 'mcp_error', message: typeof r.Err === 'string' ? r.Err : JSON.stringify(r.Err) };
+  if (r.Ok?.isError === true || r.Ok?.is_error === true) return { errorType: 'tool_error', message: contentText(r.Ok.content) };
+  return undefined;
+}
+
+/** The name of a Codex error: `codex_error_info` is a bare variant name or an object keyed by it. */
+export function errorInfoName(info: unknown): string | undefined {
+  if (typeof info === 'string') return info;
+  if (typeof info === 'object' && info !== null && !Array.isArray(info)) return Object.keys(info)[0];
+  return undefined;
 }
