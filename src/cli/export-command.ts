@@ -10,6 +10,7 @@ import { DEFAULT_CONTENT_LIMIT, type ContentPolicy } from '../otel/content.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
 import { exportInput, type Exported, type InputFormat } from '../pipeline/export-input.js';
 import { exportInParallel } from '../pipeline/parallel.js';
+import { newReport } from '../pipeline/session.js';
 import { discover, InputError, type DiscoveredInput } from '../sources/discover.js';
 import { printSummary, UsageError, type SessionOutcome } from './summary.js';
 
@@ -165,5 +166,5 @@ export function contentPolicy(flags: Pick<ExportFlags, 'captureContent' | 'conte
 }
 
 function missing(path: string, error: string): SessionOutcome {
-  return { report: { path, lines: 0, spans: 0, turns: 0, warnings: 0, badLines: 0, samples: [], error }, delivery: { delivered: 0, failed: 0 } };
+  return { report: newReport(path, error), delivery: { delivered: 0, failed: 0 } };
 }

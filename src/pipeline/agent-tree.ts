@@ -7,6 +7,7 @@ import type { Placement } from '../model/types.js';
 import { threadIdFromName } from '../sources/discover.js';
 import { openRollout } from '../sources/files.js';
 import { readLines } from '../sources/lines.js';
+import { defaultPlacement } from './session.js';
 
 /** What a parent's rollout says about the agents it spawned. */
 interface ParentFacts {
@@ -42,7 +43,7 @@ export class AgentTree {
 
   async place(meta: ThreadMeta): Promise<Placement> {
     const parentId = meta.parentThreadId;
-    if (!parentId) return { rootThreadId: meta.sessionId ?? meta.threadId, conversationId: meta.sessionId ?? meta.threadId };
+    if (!parentId) return defaultPlacement(meta);
     const parent = await this.factsOf(parentId);
     const root = meta.sessionId ?? (await this.rootOf(parentId));
     const conversationId = meta.sessionId ?? root;

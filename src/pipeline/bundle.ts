@@ -7,11 +7,9 @@ import type { Placement } from '../model/types.js';
 import { traceIdFor } from '../otel/ids.js';
 import { ThreadMapper } from '../otel/map.js';
 import { resourceFor } from '../otel/resource.js';
-import type { SessionOptions, SessionReport } from './session.js';
+import { newReport, noteProblem, type SessionOptions, type SessionReport } from './session.js';
 
 export type BundleOptions = Omit<SessionOptions, 'place'>;
-
-const MAX_SAMPLES = 20;
 
 /**
  * Exports one Codex rollout trace bundle (given as its directory, `trace.jsonl` or `manifest.json`):
@@ -20,14 +18,8 @@ const MAX_SAMPLES = 20;
  */
 export async function exportBundle(path: string, opts: BundleOptions): Promise<SessionReport> {
   const files = locateBundle(path);
-  const report: SessionReport = { path: files.trace, lines: 0, spans: 0, turns: 0, warnings: 0, badLines: 0, gaps: 0, samples: [] };
-  const sample = (w: DecodeWarning) => {
-    if (report.samples.length < MAX_SAMPLES) report.samples.push(w);
-  };
-  const gap = (w: DecodeWarning) => {
-    report.gaps = (report.gaps ?? 0) + 1;
-    sample(w);
-  };
+  const report: SessionReport = { ...newReport(files.trace), gaps: 0 };
+  const gap = (w: DecodeWarning) => noteProblem(report, w, 'gaps');
 
   const { manifest, problem } = await readManifest(files);
   if (problem) gap({ line: 0, type: 'manifest', message: problem });
@@ -40,18 +32,14 @@ export async function exportBundle(path: string, opts: BundleOptions): Promise<S
     return report;
   }
   report.lines = log.lines;
-  report.badLines = log.bad.length;
-  report.warnings = log.invalid.length;
-  [...log.bad, ...log.invalid].sort((a, b) => a.line - b.line).forEach(sample);
+  const unread = [...log.bad.map((w) => ({ w, kind: 'badLines' as const })), ...log.invalid.map((w) => ({ w, kind: 'warnings' as const }))];
+  for (const { w, kind } of unread.sort((a, b) => a.w.line - b.w.line)) noteProblem(report, w, kind);
 
   const decoder = new BundleDecoder(new PayloadStore(files.dir), opts.content.capture);
   const assembler = new BundleAssembler(files.trace, { traceId: manifest?.trace_id ?? undefined, rootThreadId: manifest?.root_thread_id ?? undefined });
   for (const event of log.events) {
     const decoded = await decoder.decode(event);
-    if (decoded.warning) {
-      report.warnings++;
-      sample(decoded.warning);
-    }
+    if (decoded.warning) noteProblem(report, decoded.warning, 'warnings');
     decoded.problems.forEach(gap);
     for (const e of decoded.events) assembler.push(e);
   }

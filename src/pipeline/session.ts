@@ -50,16 +50,29 @@ export interface SessionReport {
 
 const MAX_SAMPLES = 20;
 
+/** A report of nothing read yet, or of an input that could not be read at all. */
+export function newReport(path: string, error?: string): SessionReport {
+  const report: SessionReport = { path, lines: 0, spans: 0, turns: 0, warnings: 0, badLines: 0, samples: [] };
+  if (error !== undefined) report.error = error;
+  return report;
+}
+
+/** Counts a line that was not fully understood, by kind, and keeps the first few to show. */
+export function noteProblem(report: SessionReport, w: DecodeWarning, kind: 'warnings' | 'badLines' | 'gaps'): void {
+  report[kind] = (report[kind] ?? 0) + 1;
+  if (report.samples.length < MAX_SAMPLES) report.samples.push(w);
+}
+
 export function defaultPlacement(meta: ThreadMeta): Placement {
   return { rootThreadId: meta.sessionId ?? meta.parentThreadId ?? meta.threadId, conversationId: meta.sessionId ?? meta.threadId };
 }
 
 /** Reads one rollout file and streams its spans to `emit`, one closed turn at a time. */
-export async function exportSession(path: string, opts: SessionOptions, lines?: AsyncIterable<SourceLine>): Promise<SessionReport> {
+export async function exportSession(path: string, opts: SessionOptions): Promise<SessionReport> {
   const session = new RolloutSession(path, opts);
   let held: SourceLine[] | undefined;
   try {
-    for await (const batch of lines ? oneByOne(lines) : readRolloutLines(path)) {
+    for await (const batch of readRolloutLines(path)) {
       for (const l of batch) {
         if (held) held.push(l);
         else {
@@ -90,7 +103,7 @@ export class RolloutSession {
   private readonly fallbackThreadId: string | undefined;
 
   constructor(readonly path: string, private readonly opts: SessionOptions) {
-    this.report = { path, lines: 0, spans: 0, turns: 0, warnings: 0, badLines: 0, samples: [] };
+    this.report = newReport(path);
     this.fallbackThreadId = threadIdFromName(path);
     this.format = opts.format;
     this.assembler = new ThreadAssembler({ path, keepContent: opts.content.capture, fallbackThreadId: this.fallbackThreadId });
@@ -108,14 +121,14 @@ export class RolloutSession {
       try {
         value = JSON.parse(l.text);
       } catch {
-        this.warn({ line: l.line, type: 'invalid-json', message: l.complete ? 'line is not valid JSON' : 'truncated last line (no newline, not valid JSON)' }, true);
+        noteProblem(this.report, { line: l.line, type: 'invalid-json', message: l.complete ? 'line is not valid JSON' : 'truncated last line (no newline, not valid JSON)' }, 'badLines');
         return;
       }
     }
     const decoder = this.decoder ?? this.decoderFor(value, l.line);
     if (!decoder) return;
     const decoded = decoder.decode(value, l.line);
-    if (decoded.warning) this.warn(decoded.warning, false);
+    if (decoded.warning) noteProblem(this.report, decoded.warning, 'warnings');
     let sending: Promise<void> | undefined;
     for (const e of decoded.events) {
       const closed = this.assembler.push(e);
@@ -157,7 +170,7 @@ export class RolloutSession {
       return undefined;
     }
     if (!format) {
-      this.warn({ line, type: 'unknown', message: 'line matches no known rollout format' }, false);
+      noteProblem(this.report, { line, type: 'unknown', message: 'line matches no known rollout format' }, 'warnings');
       return undefined;
     }
     this.format = format;
@@ -165,12 +178,6 @@ export class RolloutSession {
     const mtimeMs = () => this.opts.mtimeMs ?? (this.path === '-' ? undefined : statSync(this.path, { throwIfNoEntry: false })?.mtimeMs) ?? Date.now();
     this.decoder = decoderFor(format, { path: this.path, fallbackThreadId: this.fallbackThreadId, mtimeMs });
     return this.decoder;
-  }
-
-  private warn(w: DecodeWarning, bad: boolean): void {
-    if (bad) this.report.badLines++;
-    else this.report.warnings++;
-    if (this.report.samples.length < MAX_SAMPLES) this.report.samples.push(w);
   }
 
   private async ensureMapper(): Promise<ThreadMapper> {
@@ -210,10 +217,6 @@ function bySeq(lines: SourceLine[]): { line: SourceLine; value: unknown }[] {
   });
   keyed.sort((a, b) => a.seq - b.seq || a.i - b.i);
   return keyed;
-}
-
-async function* oneByOne(lines: AsyncIterable<SourceLine>): AsyncGenerator<SourceLine[]> {
-  for await (const l of lines) yield [l];
 }
 
 function describeReadError(err: unknown): string {

@@ -3,7 +3,7 @@ import { resolveOtlpConfig, type OtlpConfig } from '../export/config.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import type { Delivery, SpanSink } from '../export/sink.js';
 import { DEFAULT_CONTENT_LIMIT } from '../otel/content.js';
-import { exportSession, RolloutSession, type SessionOptions, type SessionReport } from '../pipeline/session.js';
+import { exportSession, newReport, RolloutSession, type SessionOptions, type SessionReport } from '../pipeline/session.js';
 import type { SourceLine } from '../sources/lines.js';
 import { RolloutRecorder } from './recorder.js';
 
@@ -59,7 +59,7 @@ export class LiveExporter {
     if (source instanceof RolloutRecorder) this.file = source.path;
     this.done = this.run(path, source instanceof RolloutRecorder ? this.attach(source) : source).catch((err: unknown) => {
       this.onError(err instanceof Error ? err : new Error(String(err)));
-      return { path, lines: 0, spans: 0, turns: 0, warnings: 0, badLines: 0, samples: [], delivered: 0, notDelivered: 0, droppedLines: this.dropped, error: String(err) };
+      return { ...newReport(path, String(err)), delivered: 0, notDelivered: 0, droppedLines: this.dropped };
     });
   }
 
