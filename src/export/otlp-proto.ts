@@ -428,9 +428,12 @@ export class TraceRequestBuilder {
     return this.entries.length;
   }
 
-  add(s: ReadableSpan): void {
+  /** Encodes the span; returns its size in bytes. */
+  add(s: ReadableSpan): number {
+    const start = this.staged.pos;
     span(this.staged, s);
     this.entries.push({ resource: s.resource, scope: s.instrumentationScope, end: this.staged.pos });
+    return this.staged.pos - start;
   }
 
   /** The request for every span added since the last one, grouped by resource, then scope (by identity, in order of appearance). */

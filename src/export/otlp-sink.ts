@@ -46,9 +46,8 @@ export class OtlpSink extends BatchingSink<OtlpBatch> {
     }
   }
 
-  protected override stage(span: ReadableSpan): void {
-    if (this.request) this.request.add(span);
-    else super.stage(span);
+  protected override stage(span: ReadableSpan): number {
+    return this.request ? this.request.add(span) : super.stage(span);
   }
 
   protected override seal(): OtlpBatch {

@@ -27,7 +27,7 @@ export interface SpanSink {
 
 export interface BatchLimits {
   maxSpans: number;
-  /** estimated encoded bytes per request: well under the collector's 20 MiB HTTP limit */
+  /** encoded bytes (exact for protobuf, else estimated) at which a request is sent: well under the collector's 20 MiB HTTP limit */
   maxBytes: number;
   maxInFlight: number;
 }
@@ -58,9 +58,10 @@ export abstract class BatchingSink<Batch = ReadableSpan[]> implements SpanSink {
   /** Delivers one batch; resolves with an error message when it was not delivered. */
   protected abstract send(batch: Batch): Promise<string | undefined>;
 
-  /** Takes a span into the batch being gathered. */
-  protected stage(span: ReadableSpan): void {
+  /** Takes a span into the batch being gathered; returns what it adds to the request, in bytes (estimated here). */
+  protected stage(span: ReadableSpan): number {
     this.staged.push(span);
+    return estimateBytes(span);
   }
 
   /** The batch gathered since the last one. */
@@ -72,17 +73,13 @@ export abstract class BatchingSink<Batch = ReadableSpan[]> implements SpanSink {
 
   async add(spans: ReadableSpan[], owner: Delivery): Promise<void> {
     for (const span of spans) {
-      const bytes = estimateBytes(span);
-      if (this.owners.length > 0 && (this.owners.length >= this.limits.maxSpans || this.stagedBytes + bytes > this.limits.maxBytes)) {
-        await this.dispatch();
-      }
       try {
-        this.stage(span);
+        this.stagedBytes += this.stage(span);
       } catch (err) {
         this.stageError ??= messageOf(err);
       }
       this.owners.push(owner);
-      this.stagedBytes += bytes;
+      if (this.owners.length >= this.limits.maxSpans || this.stagedBytes >= this.limits.maxBytes) await this.dispatch();
     }
   }
 

@@ -9,6 +9,9 @@ import { SCOPE } from './resource.js';
 import { hr, messages, put, putFacts, putUsage, us } from './span-values.js';
 
 const MAX_EVENTS = 128;
+// most spans have neither: one shared empty list instead of two new ones per span
+const NO_EVENTS: TimedEvent[] = [];
+const NO_LINKS: ReadableSpan['links'] = [];
 
 interface Draft {
   key: string;
@@ -345,7 +348,7 @@ export class ThreadMapper {
 
   private toSpan(d: Draft, parentSpanId: string | undefined): ReadableSpan {
     const ctx: SpanContext = { traceId: this.traceId, spanId: this.idOf(d.key), traceFlags: TraceFlags.SAMPLED };
-    const events: TimedEvent[] = d.events.slice(0, MAX_EVENTS).map((n) => ({
+    const events: TimedEvent[] = d.events.length === 0 ? NO_EVENTS : d.events.slice(0, MAX_EVENTS).map((n) => ({
       name: n.name,
       time: hr(Math.min(Math.max(us(n.time), d.startUs), d.endUs)),
       attributes: n.attributes,
@@ -362,7 +365,7 @@ export class ThreadMapper {
       ended: true,
       status: d.error ? { code: SpanStatusCode.ERROR, message: d.error.message ?? d.error.type } : { code: SpanStatusCode.UNSET },
       attributes,
-      links: (d.links ?? []).map(({ key, kind }) => ({
+      links: d.links === undefined || d.links.length === 0 ? NO_LINKS : d.links.map(({ key, kind }) => ({
         context: { traceId: this.traceId, spanId: this.idOf(key), traceFlags: TraceFlags.SAMPLED },
         attributes: { 'codex.link.kind': kind },
       })),
