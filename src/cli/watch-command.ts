@@ -1,10 +1,10 @@
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { resolveOtlpConfig } from '../export/config.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
 import { CheckpointStore, defaultStateDir } from '../pipeline/checkpoints.js';
 import { Watcher } from '../pipeline/live.js';
+import { codexHome } from '../sources/discover.js';
 import { contentPolicy, type ExportFlags, type Io } from './export-command.js';
 import { EXIT, UsageError } from './summary.js';
 
@@ -18,7 +18,7 @@ export interface WatchFlags extends Omit<ExportFlags, 'dryRun' | 'out' | 'progre
 
 /** Runs until SIGINT/SIGTERM (or `signal`), then delivers what is closed and saves its checkpoint. */
 export async function runWatch(dir: string | undefined, flags: WatchFlags, io: Io, signal?: AbortSignal): Promise<number> {
-  const watched = dir ?? join(io.env.CODEX_HOME ?? join(homedir(), '.codex'), 'sessions');
+  const watched = dir ?? join(codexHome(io.env), 'sessions');
   const idleTimeoutMs = parseDuration(flags.idleTimeout, '--idle-timeout');
   const pollMs = flags.poll !== undefined ? parseDuration(flags.poll, '--poll') : 250;
   const stateDir = flags.state ?? defaultStateDir(io.env);

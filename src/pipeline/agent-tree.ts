@@ -1,10 +1,9 @@
 import { readdir } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { CodexDecoder } from '../formats/codex/decoder.js';
 import type { RolloutEvent, ThreadMeta } from '../model/events.js';
 import type { Placement } from '../model/types.js';
-import { threadIdFromName } from '../sources/discover.js';
+import { codexHome, threadIdFromName } from '../sources/discover.js';
 import { openRollout } from '../sources/files.js';
 import { readLines } from '../sources/lines.js';
 import { defaultPlacement } from './session.js';
@@ -36,7 +35,7 @@ export class AgentTree {
 
   constructor(knownFiles: string[], extraDirs: string[] = [], env: NodeJS.ProcessEnv = process.env) {
     for (const f of knownFiles) this.remember(f);
-    const home = env.CODEX_HOME ?? join(homedir(), '.codex');
+    const home = codexHome(env);
     const around = knownFiles.flatMap(sessionsRootsOf);
     this.searchDirs = [...new Set([...extraDirs, ...around, join(home, 'sessions'), join(home, 'archived_sessions')])];
   }

@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
@@ -66,4 +67,9 @@ async function walk(dir: string, given = false): Promise<DiscoveredInput[]> {
 export function threadIdFromName(path: string): string | undefined {
   const m = /rollout-.{19}-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/.exec(basename(path));
   return m?.[1];
+}
+
+/** Where Codex keeps its state: `$CODEX_HOME`, else `~/.codex`. */
+export function codexHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CODEX_HOME ?? join(homedir(), '.codex');
 }

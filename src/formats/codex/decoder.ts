@@ -54,14 +54,12 @@ export class CodexDecoder implements LineDecoder {
       time = this.lastTime;
       timeWarning = { line, type: String(type), message: `unreadable timestamp ${JSON.stringify(timestamp).slice(0, 40)}; placed at the previous line's time` };
     } else this.lastTime = time;
-    const decoded = this.envelopedAt({ type: String(type), payload, ordinal: typeof ordinal === 'number' ? ordinal : undefined }, time, line);
+    const decoded = this.envelopedAt(String(type), payload, typeof ordinal === 'number' ? ordinal : undefined, time, line);
     return timeWarning && !decoded.warning ? { ...decoded, warning: timeWarning } : decoded;
   }
 
-  private envelopedAt(env: { type: string; payload: Record<string, unknown>; ordinal?: number }, time: number, line: number): Decoded {
-    const ordinal = env.ordinal ?? undefined;
-    const payload = env.payload;
-    switch (env.type) {
+  private envelopedAt(type: string, payload: Record<string, unknown>, ordinal: number | undefined, time: number, line: number): Decoded {
+    switch (type) {
       case 'session_meta':
         return this.sessionMeta(payload, time, line, ordinal);
       case 'response_item':
@@ -86,8 +84,8 @@ export class CodexDecoder implements LineDecoder {
           windowNumber: p.window_number ?? undefined,
         }));
       default:
-        if (IGNORED_LINE_TYPES.has(env.type)) return NONE;
-        return warn(line, env.type, 'unknown line type');
+        if (IGNORED_LINE_TYPES.has(type)) return NONE;
+        return warn(line, type, 'unknown line type');
     }
   }
 
