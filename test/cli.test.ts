@@ -137,6 +137,9 @@ describe('bad input is reported, and the rest still delivered', () => {
     const bad = await runCli(['export', XEUS], { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' });
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /grpc is not supported/);
+    const watch = await runCli(['watch', mkdtempSync(join(tmpdir(), 'rollout-otel-')), '--format', 'bundle', '--state', mkdtempSync(join(tmpdir(), 'rollout-otel-'))]);
+    assert.equal(watch.code, 2);
+    assert.match(watch.stderr, /--format bundle is for export/);
   });
 });
 

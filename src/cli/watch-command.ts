@@ -15,9 +15,10 @@ export interface WatchFlags extends Omit<ExportFlags, 'dryRun' | 'out' | 'progre
   poll?: string;
 }
 
-
 /** Runs until SIGINT/SIGTERM (or `signal`), then delivers what is closed and saves its checkpoint. */
 export async function runWatch(dir: string | undefined, flags: WatchFlags, io: Io, signal?: AbortSignal): Promise<number> {
+  // bundles are followed wherever their layout is found; there is no "every file is a bundle" here
+  if (flags.format === 'bundle') throw new UsageError('watch finds trace bundles by their layout: --format bundle is for export; use codex or generic, or leave it out');
   const watched = dir ?? join(codexHome(io.env), 'sessions');
   const idleTimeoutMs = parseDuration(flags.idleTimeout, '--idle-timeout');
   const pollMs = flags.poll !== undefined ? parseDuration(flags.poll, '--poll') : 250;
@@ -46,7 +47,7 @@ export async function runWatch(dir: string | undefined, flags: WatchFlags, io: I
     store,
     sink,
     tree: new AgentTree([], [watched, ...(flags.sessionsDir ?? [])], io.env),
-    session: { serviceName: flags.serviceName ?? io.env.OTEL_SERVICE_NAME, content: contentPolicy(flags, io.env), format: flags.format === 'bundle' ? undefined : flags.format },
+    session: { serviceName: flags.serviceName ?? io.env.OTEL_SERVICE_NAME, content: contentPolicy(flags, io.env), format: flags.format },
     log,
   });
   try {

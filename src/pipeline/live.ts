@@ -173,7 +173,10 @@ export class Watcher {
     }
     if (r.lines.length > 0) {
       const session = f.session ?? this.open(f);
-      for (const l of r.lines) await session.push(l);
+      for (const l of r.lines) {
+        const sent = session.push(l);
+        if (sent) await sent;
+      }
     } else if (f.session && !f.closed && Date.now() - f.tail.mtimeMs >= this.o.idleTimeoutMs) {
       const partial = f.tail.size > f.tail.pos.offset ? `, an unfinished last line of ${f.tail.size - f.tail.pos.offset} bytes left unread` : '';
       await this.close(f, `idle for ${Math.round((Date.now() - f.tail.mtimeMs) / 1000)}s${partial}`);
