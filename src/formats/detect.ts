@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { CodexDecoder } from './codex/decoder.js';
 import type { LineDecoder } from './decoder.js';
+import { isObject } from './json.js';
 import { GenericDecoder } from './generic/decoder.js';
 
 export const FORMATS = ['codex', 'generic', 'codex-trace'] as const;
@@ -28,8 +29,4 @@ export interface DecoderContext {
 export function decoderFor(format: Exclude<FormatName, 'codex-trace'>, ctx: DecoderContext): LineDecoder {
   if (format === 'codex') return new CodexDecoder();
   return new GenericDecoder({ fallbackThreadId: ctx.fallbackThreadId ?? basename(ctx.path).replace(/\.jsonl(\.zst)?$/, ''), fallbackStart: ctx.mtimeMs() });
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

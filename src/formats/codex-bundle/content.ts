@@ -1,12 +1,13 @@
 import type { ContentPart } from '../../model/types.js';
 import { contentText } from '../text.js';
+import { isObject } from '../json.js';
 
 // Responses API items (the request `input` and the response `output_items` recorded in payload
 // files) as content parts. Only used when content capture is on.
 
 type Item = Record<string, unknown>;
 
-const isItem = (v: unknown): v is Item => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isItem: (v: unknown) => v is Item = isObject;
 
 /** What the model produced. Encrypted reasoning is left out; its readable summary is kept. */
 export function outputParts(items: unknown[] | null | undefined): ContentPart[] | undefined {

@@ -5,6 +5,7 @@ import { newInputParts, outputParts } from './content.js';
 import { cellResult, checkpointSizes, dispatchResult, protocolFacts, runtimeFacts, threadFacts, usageOf, type RecordedError } from './payloads.js';
 import type { LoggedEvent, PayloadStore } from './reader.js';
 import * as S from './schemas.js';
+import { jsonObject } from '../json.js';
 
 export interface Decoded {
   events: BundleEvent[];
@@ -249,7 +250,7 @@ export class BundleDecoder {
     const name = invocation?.tool_name ?? v.kind?.name ?? v.kind?.tool ?? labelName(label) ?? KIND_NAMES[kind] ?? kind;
     const namespace = invocation?.tool_namespace ?? (label?.endsWith(`.${name}`) ? label.slice(0, -name.length - 1) : undefined);
     const args = argumentsOf(invocation?.payload);
-    const parsedArgs = args !== undefined ? parseJson(args) : undefined;
+    const parsedArgs = args !== undefined ? jsonObject(args) : undefined;
     this.tools.set(v.tool_call_id, { name, namespace, terminal });
     const payloadType = invocation?.payload?.type;
     const toolKind: ToolKind =
@@ -280,13 +281,4 @@ function argumentsOf(payload: { type?: string | null; arguments?: unknown; input
   if (typeof payload.input === 'string') return payload.input;
   if (payload.arguments !== undefined) return JSON.stringify(payload.arguments);
   return undefined;
-}
-
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const v = JSON.parse(text) as unknown;
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,5 +1,6 @@
 import type { DecodeWarning, RolloutEvent, ThreadMeta, TokenUsage as Usage, ToolIdentity, ToolResultInfo } from '../../model/events.js';
 import type { Decoded, LineDecoder } from '../decoder.js';
+import { isObject, jsonObject } from '../json.js';
 import { contentText } from '../text.js';
 import * as S from './schemas.js';
 import { decodeMcpName, durationMs, errorInfoName, mcpFailure, parseToolOutput } from './tool-output.js';
@@ -369,20 +370,9 @@ const SPAWN_TOOLS = new Set(['spawn_agent', 'spawn_agents']);
 const AGENT_TOOLS = new Set(['send_input', 'send_message', 'followup_task', 'wait', 'wait_agent', 'close_agent', 'interrupt_agent', 'resume_agent']);
 const THREAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function parseJsonObject(text: unknown): Record<string, unknown> | undefined {
-  if (isObject(text)) return text;
-  if (typeof text !== 'string') return undefined;
-  try {
-    const v: unknown = JSON.parse(text);
-    return isObject(v) ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Multi-agent calls name their agents by thread id (v1) or path (v2) under several argument names. */
 function agentsNamed(args: unknown): ToolIdentity['agents'] {
-  const parsed = parseJsonObject(args);
+  const parsed = jsonObject(args);
   if (!parsed) return undefined;
   const names = ['id', 'target', 'agent_id', 'ids', 'targets', 'task_name', 'path', 'agent_path']
     .flatMap((k) => (Array.isArray(parsed[k]) ? (parsed[k] as unknown[]) : [parsed[k]]))
@@ -396,7 +386,7 @@ function agentsNamed(args: unknown): ToolIdentity['agents'] {
 /** spawn_agent answers `{"agent_id": …}` (v1) or `{"task_name": "/root/…"}` (v2). */
 function spawnedBy(callId: string, output: unknown, base: { time: number; line: number; ordinal?: number }): RolloutEvent[] {
   const text = Array.isArray(output) ? (output[0] as { text?: unknown } | undefined)?.text : output;
-  const out = parseJsonObject(text);
+  const out = jsonObject(text);
   const threadId = typeof out?.agent_id === 'string' ? out.agent_id : undefined;
   const path = typeof out?.task_name === 'string' ? out.task_name : undefined;
   return threadId || path ? [{ kind: 'agent_spawned', ...base, callId, threadId, path }] : [];
@@ -541,8 +531,4 @@ export function isInjectedContext(text: string): boolean {
 
 function num(v: unknown): number {
   return typeof v === 'number' ? v : 0;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

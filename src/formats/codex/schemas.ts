@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { isObject } from '../json.js';
 import { lazySchemas, type Infer, type Schema } from '../lazy-schema.js';
 
 // The hand-written checks below answer for the lines Codex usually writes; zod only for the rest.
@@ -182,7 +183,7 @@ export const Message = lazy('Message');
 // in its output form: no default to fill, no number to convert) and then hands back the value itself;
 // anything else goes through the schema, so results and warnings stay the schema's.
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObj = isObject;
 /** `str` */
 const isStr = (v: unknown) => v === undefined || v === null || typeof v === 'string';
 /** `num`, when it keeps the value as it is */

@@ -1,0 +1,16 @@
+/** A JSON object (not an array, not null). */
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** An object as it is, or JSON text that holds one (tool arguments and outputs come either way). */
+export function jsonObject(value: unknown): Record<string, unknown> | undefined {
+  if (isObject(value)) return value;
+  if (typeof value !== 'string') return undefined;
+  try {
+    const v: unknown = JSON.parse(value);
+    return isObject(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
