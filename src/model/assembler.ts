@@ -1,5 +1,5 @@
 import type { RolloutEvent, ThreadMeta, TokenUsage } from './events.js';
-import { addUsage, emptyUsage, exceptionNote, type Note, type Thread, type Turn } from './types.js';
+import { addUsage, emptyUsage, exceptionNote, newModelCall, type Note, type Thread, type Turn } from './types.js';
 import { isEstimate, TurnBuilder, type TurnContextState } from './turn-builder.js';
 
 export interface AssemblerOptions {
@@ -234,7 +234,7 @@ export class ThreadAssembler {
     if (previous && sameUsage(previous, e.total)) return;
     const t = this.current(e, previousLineTime);
     const model = t.ctx.model ?? this.ctx.model;
-    t.modelCall({ index: this.callIndex++, line: e.line, start: e.time, end: e.time, model, usage: e.last, compacted: this.compactedPending }, e.time);
+    t.modelCall(newModelCall(this.callIndex++, e.line, e.time, model, e.last, this.compactedPending), e.time);
     this.compactedPending = false;
   }
 

@@ -6,7 +6,7 @@ import {
 } from './bundle-state.js';
 import { cellResponse, compactionEvent, cutOff, endTool, stopped, toolEnd, toolRuntime, turnOutcome } from './bundle-work.js';
 import type { DecodeWarning } from './events.js';
-import type { Compaction, ToolCall } from './types.js';
+import { newModelCall, type Compaction, type ToolCall } from './types.js';
 
 type Ev<K extends BundleEvent['kind']> = Extract<BundleEvent, { kind: K }>;
 
@@ -149,12 +149,12 @@ export class BundleAssembler {
     if (!turn) return;
     if (this.calls.has(e.callId)) return this.problem(e, 'duplicate-start', `inference ${e.callId} started twice`);
     const ts = turn.thread;
-    const call = {
-      index: ts.calls++, id: e.callId, line: e.line, start: e.time, end: e.time, compacted: false,
-      model: e.model, provider: ts.facts.provider ?? e.provider?.toLowerCase(), input: e.input,
-      attributes: { 'codex.inference.call_id': e.callId },
-      edges: ts.pendingResults.length ? ts.pendingResults.splice(0) : undefined,
-    };
+    const call = newModelCall(ts.calls++, e.line, e.time, e.model, undefined, false);
+    call.id = e.callId;
+    call.provider = ts.facts.provider ?? e.provider?.toLowerCase();
+    call.input = e.input;
+    call.attributes = { 'codex.inference.call_id': e.callId };
+    call.edges = ts.pendingResults.length ? ts.pendingResults.splice(0) : undefined;
     turn.turn.modelCalls.push(call);
     this.calls.set(e.callId, { call, turn, open: true });
   }

@@ -1,5 +1,5 @@
-import type { RolloutEvent, TokenUsage } from './events.js';
-import { addUsage, emptyUsage, exceptionNote, mergeResult, type Compaction, type ContentPart, type ModelCall, type Note, type ToolCall, type Turn, type TurnStatus } from './types.js';
+import type { RolloutEvent, TokenUsage, ToolIdentity } from './events.js';
+import { addUsage, emptyResult, emptyUsage, exceptionNote, newModelCall, mergeResult, type Compaction, type ContentPart, type ModelCall, type Note, type ToolCall, type Turn, type TurnStatus } from './types.js';
 
 type Ev<K extends RolloutEvent['kind']> = Extract<RolloutEvent, { kind: K }>;
 
@@ -110,11 +110,8 @@ export class TurnBuilder {
 
   toolCall(e: Ev<'tool_call'>, key: string): void {
     const parentKey = key.startsWith('exec-') ? this.lastExecCell : undefined;
-    const tool: ToolState = {
-      key, callId: e.callId, name: e.name, namespace: e.namespace, toolKind: e.toolKind, mcp: e.mcp, agents: e.agents, line: e.line,
-      start: e.time, end: e.time, callTime: e.time, incomplete: true, result: {}, parentKey,
-      arguments: this.keepContent ? e.arguments : undefined,
-    };
+    const tool = newTool(key, e, e.line, e.time, parentKey, true);
+    tool.arguments = this.keepContent ? e.arguments : undefined;
     this.tools.set(key, tool);
     if (e.toolKind === 'custom' && e.name === 'exec') this.lastExecCell = key;
     this.modelOutput(e.time, e.line, { type: 'tool_call', id: e.callId, name: e.name, arguments: e.arguments });
@@ -161,11 +158,9 @@ export class TurnBuilder {
       const parentKey = e.callId.startsWith('exec-') ? this.lastExecCell : undefined;
       const parent = parentKey ? this.tools.get(parentKey) : undefined;
       const start = Math.max(previousLineTime, parent?.callTime ?? -Infinity, this.lastInput);
-      t = {
-        key: newKey, callId: e.callId, name: e.name ?? 'unknown', toolKind: e.toolKind ?? 'function', line: e.line,
-        start, end: e.time, callTime: start, incomplete: false, result: {}, parentKey,
-        outputTime: e.standalone ? e.time : undefined,
-      };
+      t = newTool(newKey, { callId: e.callId, name: e.name ?? 'unknown', toolKind: e.toolKind ?? 'function' }, e.line, start, parentKey, false);
+      t.end = e.time;
+      t.outputTime = e.standalone ? e.time : undefined;
       this.tools.set(e.callId, t);
     }
     t.resultTime = e.time;
@@ -232,11 +227,15 @@ export class TurnBuilder {
 
     if (end.inferredCalls) {
       for (const g of this.groups) {
-        this.calls.push({ call: { index: end.nextCallIndex(), line: g.line, start: 0, end: 0, compacted: false, model: g.model ?? this.ctx.model ?? end.model, usage: g.usage }, group: g, fallbackStart: g.start, fallbackEnd: g.end });
+        this.calls.push({ call: newModelCall(end.nextCallIndex(), g.line, 0, g.model ?? this.ctx.model ?? end.model, g.usage, false), group: g, fallbackStart: g.start, fallbackEnd: g.end });
       }
     }
     const usage = emptyUsage();
-    const modelCalls = this.calls.map(({ call, group, fallbackStart, fallbackEnd }) => {
+    // Lists are filled from a literal, not made by map(): arrays made at one site share one elements
+    // kind, empty or not, where map() gives an empty list another hidden class than a full one, and
+    // the optimized code that reads turns is thrown away each time it meets the other kind.
+    const modelCalls: ModelCall[] = [];
+    for (const { call, group, fallbackStart, fallbackEnd } of this.calls) {
       call.start = clamp(group?.start ?? fallbackStart);
       call.end = clamp(group?.end ?? fallbackEnd);
       if (group && group.line < call.line) call.line = group.line;
@@ -245,11 +244,16 @@ export class TurnBuilder {
         call.output = group.output;
       }
       if (call.usage) addUsage(usage, call.usage);
-      return call;
-    });
+      modelCalls.push(call);
+    }
 
-    const tools = [...this.tools.values()].map((t) => finishTool(t, turnEnd));
-    const byKey = new Map(tools.map((t) => [t.key, t]));
+    const tools: ToolCall[] = [];
+    const byKey = new Map<string, ToolCall>();
+    for (const t of this.tools.values()) {
+      const tool = finishTool(t, turnEnd);
+      tools.push(tool);
+      byKey.set(tool.key, tool);
+    }
     // A code cell keeps running after it yields; it lasts at least until its nested calls end.
     for (const t of tools) {
       const parent = t.parentKey ? byKey.get(t.parentKey) : undefined;
@@ -320,10 +324,22 @@ function finishTool(t: ToolState, turnEnd: number): ToolCall {
     // Older Codex wrote a call and its output in one batch after the tool ran.
     end = start + r.durationMs;
   }
-  const { callTime: _c, outputTime: _o, resultTime: _r, searchItemSeen: _s, ...tool } = t;
-  tool.start = start;
-  tool.end = Math.max(end, start);
-  return tool;
+  return {
+    key: t.key, callId: t.callId, name: t.name, namespace: t.namespace, toolKind: t.toolKind, mcp: t.mcp, agents: t.agents,
+    line: t.line, start, end: Math.max(end, start), incomplete: t.incomplete, result: t.result, parentKey: t.parentKey,
+    arguments: t.arguments, output: t.output, terminal: t.terminal, attributes: t.attributes, edges: t.edges,
+  };
+}
+
+// Every tool call of a rollout is built with the same fields in the same order: the hidden class
+// stays one, and the hot code that reads calls is compiled once instead of again for each new shape.
+function newTool(key: string, id: ToolIdentity, line: number, time: number, parentKey: string | undefined, incomplete: boolean): ToolState {
+  return {
+    key, callId: id.callId, name: id.name, namespace: id.namespace, toolKind: id.toolKind, mcp: id.mcp, agents: id.agents,
+    line, start: time, end: time, incomplete, result: emptyResult(), parentKey,
+    arguments: undefined, output: undefined, terminal: undefined, attributes: undefined, edges: undefined,
+    callTime: time, outputTime: undefined, resultTime: undefined, searchItemSeen: undefined,
+  };
 }
 
 export function isEstimate(u: TokenUsage): boolean {

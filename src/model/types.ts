@@ -171,6 +171,22 @@ export function addUsage(into: TokenUsage, u: TokenUsage): void {
   if (u.cacheWriteInput !== undefined) into.cacheWriteInput = (into.cacheWriteInput ?? 0) + u.cacheWriteInput;
 }
 
+/** A model call with every field present, in one order (one hidden class for all calls). */
+export function newModelCall(index: number, line: number, time: number, model: string | undefined, usage: TokenUsage | undefined, compacted: boolean): ModelCall {
+  return {
+    index, line, start: time, end: time, model, usage, compacted, input: undefined, output: undefined,
+    id: undefined, provider: undefined, error: undefined, incomplete: undefined, attributes: undefined, edges: undefined,
+  };
+}
+
+/** A result that knows nothing yet, with every field present (one hidden class for all results). */
+export function emptyResult(): ToolResultInfo {
+  return {
+    exitCode: undefined, durationMs: undefined, startedAtMs: undefined, completedAtMs: undefined, success: undefined,
+    errorType: undefined, errorMessage: undefined, mcpServer: undefined, mcpTool: undefined, stillRunning: undefined,
+  };
+}
+
 /** Fills what `into` does not know yet from `from`; a failure is kept whichever side reports it. */
 export function mergeResult(into: ToolResultInfo, from: ToolResultInfo): void {
   const target = into as Record<string, unknown>;
