@@ -35,8 +35,8 @@ class Writer {
   buf: Buffer;
   pos = 0;
 
-  constructor(size = 256 * 1024) {
-    this.buf = Buffer.allocUnsafe(size);
+  constructor(initial: number | Buffer = 256 * 1024) {
+    this.buf = typeof initial === 'number' ? Buffer.allocUnsafe(initial) : initial;
   }
 
   ensure(n: number): void {
@@ -416,70 +416,110 @@ function resource(w: Writer, r: Resource): void {
   w.end(at, 1);
 }
 
+/** Consecutive spans of one resource and scope, as framed `Span` fields in the staging buffer. */
+interface Run {
+  resource: Resource;
+  scope: InstrumentationScope;
+  start: number;
+  end: number;
+}
+
 /**
- * Builds an ExportTraceServiceRequest span by span: each span is encoded as it is added, so the
- * span objects can go as soon as they are made, and the request is framed when it is built.
+ * Builds an ExportTraceServiceRequest span by span: each span is encoded, framed as a `Span`
+ * field, as it is added, so the span objects can go as soon as they are made. Building the request
+ * frames the runs of spans by resource and scope and copies each run once into a buffer of the
+ * exact size.
  */
 export class TraceRequestBuilder {
   private readonly staged = new Writer();
-  private readonly entries: { resource: Resource; scope: InstrumentationScope; end: number }[] = [];
+  private runs: Run[] = [];
+  private count = 0;
 
   get spanCount(): number {
-    return this.entries.length;
+    return this.count;
   }
 
-  /** Encodes the span; returns its size in bytes. */
+  /** Encodes the span; returns what it adds to the request, in bytes. */
   add(s: ReadableSpan): number {
-    const start = this.staged.pos;
-    span(this.staged, s);
-    this.entries.push({ resource: s.resource, scope: s.instrumentationScope, end: this.staged.pos });
-    return this.staged.pos - start;
+    const w = this.staged;
+    const start = w.pos;
+    w.byte(tag(2, Wire.Len));
+    const at = w.begin(2);
+    span(w, s);
+    w.end(at, 2);
+    this.count++;
+    const last = this.runs.at(-1);
+    if (last && last.resource === s.resource && last.scope === s.instrumentationScope) last.end = w.pos;
+    else this.runs.push({ resource: s.resource, scope: s.instrumentationScope, start, end: w.pos });
+    return w.pos - start;
   }
 
   /** The request for every span added since the last one, grouped by resource, then scope (by identity, in order of appearance). */
   build(): Uint8Array {
-    const groups = new Map<Resource, Map<InstrumentationScope, { start: number; end: number }[]>>();
-    let start = 0;
-    for (const e of this.entries) {
-      let scopes = groups.get(e.resource);
-      if (!scopes) groups.set(e.resource, (scopes = new Map()));
-      const list = scopes.get(e.scope);
-      if (list) list.push({ start, end: e.end });
-      else scopes.set(e.scope, [{ start, end: e.end }]);
-      start = e.end;
+    const groups = new Map<Resource, Map<InstrumentationScope, Run[]>>();
+    for (const r of this.runs) {
+      let scopes = groups.get(r.resource);
+      if (!scopes) groups.set(r.resource, (scopes = new Map()));
+      const list = scopes.get(r.scope);
+      if (list) list.push(r);
+      else scopes.set(r.scope, [r]);
     }
-    const w = requestWriter;
-    w.pos = 0;
+    // The small fields (resource, scope, schema URLs) are written first, so every length is known
+    // before the request is written, once, into a buffer of its exact size.
+    const head = requestWriter;
+    head.pos = 0;
+    const plan: { resourceAt: number; resourceEnd: number; size: number; scopes: { at: number; schemaAt: number; end: number; runs: Run[]; size: number }[]; schemaAt: number; schemaEnd: number }[] = [];
+    let total = 0;
     for (const [res, scopes] of groups) {
-      w.byte(tag(1, Wire.Len));
-      const resourceSpansAt = w.begin(3);
-      resource(w, res);
-      for (const [sc, list] of scopes) {
-        w.byte(tag(2, Wire.Len));
-        const scopeSpansAt = w.begin(3);
-        scope(w, sc);
-        for (const { start, end } of list) {
-          w.byte(tag(2, Wire.Len));
-          w.varint(end - start);
-          w.ensure(end - start);
-          this.staged.buf.copy(w.buf, w.pos, start, end);
-          w.pos += end - start;
-        }
+      const resourceAt = head.pos;
+      resource(head, res);
+      const resourceEnd = head.pos;
+      let size = resourceEnd - resourceAt;
+      const planned = [];
+      for (const [sc, runs] of scopes) {
+        const at = head.pos;
+        scope(head, sc);
+        const schemaAt = head.pos;
         if (sc.schemaUrl) {
-          w.byte(tag(3, Wire.Len));
-          w.string(sc.schemaUrl);
+          head.byte(tag(3, Wire.Len));
+          head.string(sc.schemaUrl);
         }
-        w.end(scopeSpansAt, 3);
+        let scopeSize = head.pos - at;
+        for (const r of runs) scopeSize += r.end - r.start;
+        planned.push({ at, schemaAt, end: head.pos, runs, size: scopeSize });
+        size += 1 + varintSize(scopeSize) + scopeSize;
       }
+      const schemaAt = head.pos;
       if (res.schemaUrl) {
-        w.byte(tag(3, Wire.Len));
-        w.string(res.schemaUrl);
+        head.byte(tag(3, Wire.Len));
+        head.string(res.schemaUrl);
       }
-      w.end(resourceSpansAt, 3);
+      size += head.pos - schemaAt;
+      plan.push({ resourceAt, resourceEnd, size, scopes: planned, schemaAt, schemaEnd: head.pos });
+      total += 1 + varintSize(size) + size;
+    }
+    const out = new Writer(Buffer.allocUnsafeSlow(total));
+    const copy = (from: Buffer, start: number, end: number) => {
+      from.copy(out.buf, out.pos, start, end);
+      out.pos += end - start;
+    };
+    for (const p of plan) {
+      out.byte(tag(1, Wire.Len));
+      out.varint(p.size);
+      copy(head.buf, p.resourceAt, p.resourceEnd);
+      for (const sc of p.scopes) {
+        out.byte(tag(2, Wire.Len));
+        out.varint(sc.size);
+        copy(head.buf, sc.at, sc.schemaAt);
+        for (const r of sc.runs) copy(this.staged.buf, r.start, r.end);
+        copy(head.buf, sc.schemaAt, sc.end);
+      }
+      copy(head.buf, p.schemaAt, p.schemaEnd);
     }
     this.staged.pos = 0;
-    this.entries.length = 0;
-    return w.take();
+    this.runs = [];
+    this.count = 0;
+    return out.buf;
   }
 }
 
