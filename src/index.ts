@@ -1,4 +1,5 @@
-export { exportSession, defaultPlacement, type SessionOptions, type SessionReport } from './pipeline/session.js';
+export { exportSession, defaultPlacement, type SessionOptions } from './pipeline/session.js';
+export type { SessionReport } from './pipeline/report.js';
 export { exportBundle, type BundleOptions } from './pipeline/bundle.js';
 export { CodexDecoder } from './formats/codex/decoder.js';
 export { ThreadAssembler } from './model/assembler.js';

@@ -10,7 +10,7 @@ import { DEFAULT_CONTENT_LIMIT, type ContentPolicy } from '../otel/content.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
 import { exportInput, type Exported, type InputFormat } from '../pipeline/export-input.js';
 import { exportInParallel } from '../pipeline/parallel.js';
-import { newReport } from '../pipeline/session.js';
+import { newReport } from '../pipeline/report.js';
 import { discover, InputError, type DiscoveredInput } from '../sources/discover.js';
 import { printSummary, UsageError, type SessionOutcome } from './summary.js';
 

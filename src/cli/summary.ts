@@ -1,5 +1,5 @@
 import type { Delivery, SpanSink } from '../export/sink.js';
-import type { SessionReport } from '../pipeline/session.js';
+import type { SessionReport } from '../pipeline/report.js';
 
 export const EXIT = {
   ok: 0,

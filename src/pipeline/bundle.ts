@@ -7,7 +7,8 @@ import type { Placement } from '../model/types.js';
 import { traceIdFor } from '../otel/ids.js';
 import { ThreadMapper } from '../otel/map.js';
 import { resourceFor } from '../otel/resource.js';
-import { newReport, noteProblem, type SessionOptions, type SessionReport } from './session.js';
+import { newReport, noteProblem, type SessionReport } from './report.js';
+import type { SessionOptions } from './session.js';
 
 export type BundleOptions = Omit<SessionOptions, 'place'>;
 

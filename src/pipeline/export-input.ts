@@ -4,7 +4,8 @@ import type { FormatName } from '../formats/detect.js';
 import type { ContentPolicy } from '../otel/content.js';
 import type { DiscoveredInput } from '../sources/discover.js';
 import type { AgentTree } from './agent-tree.js';
-import { exportSession, type SessionReport } from './session.js';
+import type { SessionReport } from './report.js';
+import { exportSession } from './session.js';
 
 export type InputFormat = Exclude<FormatName, 'codex-trace'> | 'bundle';
 

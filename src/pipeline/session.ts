@@ -3,13 +3,14 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { LineDecoder } from '../formats/decoder.js';
 import { decoderFor, detectFormat, type FormatName } from '../formats/detect.js';
 import { ThreadAssembler } from '../model/assembler.js';
-import type { DecodeWarning, ThreadMeta } from '../model/events.js';
+import type { ThreadMeta } from '../model/events.js';
 import type { Placement, Turn } from '../model/types.js';
 import type { ContentPolicy } from '../otel/content.js';
 import { ThreadMapper } from '../otel/map.js';
 import { resourceFor } from '../otel/resource.js';
 import { threadIdFromName } from '../sources/discover.js';
 import { readRolloutLines } from '../sources/files.js';
+import { newReport, noteProblem, type SessionReport } from './report.js';
 import type { SourceLine } from '../sources/lines.js';
 
 export interface SessionOptions {
@@ -26,41 +27,6 @@ export interface SessionOptions {
   place?: (meta: ThreadMeta) => Placement | Promise<Placement>;
   /** receives spans as turns close, with the line that closed them (Infinity at the end); awaiting it is the backpressure */
   emit: (spans: ReadableSpan[], closedAtLine: number) => Promise<void>;
-}
-
-export interface SessionReport {
-  path: string;
-  threadId?: string;
-  traceId?: string;
-  lines: number;
-  spans: number;
-  turns: number;
-  /** lines whose type or shape is unknown: reported, nothing derived from them */
-  warnings: number;
-  /** lines that are not JSON at all (a truncated last line among them) */
-  badLines: number;
-  /** records understood but not fully usable: a payload file missing or refused, an end without its start */
-  gaps?: number;
-  samples: DecodeWarning[];
-  /** the file could not be read, or is not a rollout */
-  error?: string;
-  /** the input format, once recognised */
-  format?: FormatName;
-}
-
-const MAX_SAMPLES = 20;
-
-/** A report of nothing read yet, or of an input that could not be read at all. */
-export function newReport(path: string, error?: string): SessionReport {
-  const report: SessionReport = { path, lines: 0, spans: 0, turns: 0, warnings: 0, badLines: 0, samples: [] };
-  if (error !== undefined) report.error = error;
-  return report;
-}
-
-/** Counts a line that was not fully understood, by kind, and keeps the first few to show. */
-export function noteProblem(report: SessionReport, w: DecodeWarning, kind: 'warnings' | 'badLines' | 'gaps'): void {
-  report[kind] = (report[kind] ?? 0) + 1;
-  if (report.samples.length < MAX_SAMPLES) report.samples.push(w);
 }
 
 export function defaultPlacement(meta: ThreadMeta): Placement {

@@ -3,7 +3,8 @@ import { resolveOtlpConfig, type OtlpConfig } from '../export/config.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import type { Delivery, SpanSink } from '../export/sink.js';
 import { DEFAULT_CONTENT_LIMIT } from '../otel/content.js';
-import { exportSession, newReport, RolloutSession, type SessionOptions, type SessionReport } from '../pipeline/session.js';
+import { newReport, type SessionReport } from '../pipeline/report.js';
+import { exportSession, RolloutSession, type SessionOptions } from '../pipeline/session.js';
 import type { SourceLine } from '../sources/lines.js';
 import { RolloutRecorder } from './recorder.js';
 
