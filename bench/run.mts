@@ -1,7 +1,7 @@
 // npm run bench [-- --mb 300]
 // Builds a large sessions tree from the real samples, then measures in one run:
 //   baseline: read every line and JSON.parse it (plain code, not the project's reader);
-//   export:   the real CLI exporting the tree to a local OTLP/HTTP receiver (protobuf).
+//   export:   the real CLI (bin/rollout-otel.js) exporting the tree to a local OTLP/HTTP receiver (protobuf).
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -86,7 +86,8 @@ async function streamedBaseline(files: string[]): Promise<{ seconds: number; cpu
 }
 
 async function exportRun(endpoint: string): Promise<{ seconds: number; cpuSeconds: number; spans: number; maxRssMb: number; code: number; stderr: string }> {
-  const script = `import('${join(ROOT, 'dist/cli/main.js')}').then(async (m) => { const c = await m.main(process.argv); const u = process.resourceUsage(); process.stderr.write('MAXRSS ' + u.maxRSS + ' CPU ' + (u.userCPUTime + u.systemCPUTime) + '\\n'); process.exitCode = c; })`;
+  // the real command line (bin/rollout-otel.js), with this process's peak memory and CPU told at exit
+  const script = `process.on('exit', () => { const u = process.resourceUsage(); process.stderr.write('MAXRSS ' + u.maxRSS + ' CPU ' + (u.userCPUTime + u.systemCPUTime) + '\\n'); }); import('${join(ROOT, 'bin/rollout-otel.js')}');`;
   const t0 = performance.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['-e', script, 'rollout-otel', 'export', out, '--quiet', '--no-progress'], {
