@@ -83,7 +83,7 @@ export class RolloutSession {
     if (l.line > this.report.lines) this.report.lines = l.line;
     if (this.report.error) return;
     if (value === undefined) {
-      if (l.text.trim() === '') return;
+      if (isBlank(l.text)) return;
       try {
         value = JSON.parse(l.text);
       } catch {
@@ -167,13 +167,18 @@ export class RolloutSession {
   }
 }
 
+/** A line of nothing but white space; a JSON line starts with `{` and is never trimmed (it may be long). */
+function isBlank(text: string): boolean {
+  return text.charCodeAt(0) !== 123 && text.trim() === '';
+}
+
 /** Stable order by `seq`; lines without one keep their place after the line before them. */
 function bySeq(lines: SourceLine[]): { line: SourceLine; value: unknown }[] {
   let last = -Infinity;
   const keyed = lines.map((line, i) => {
     let value: unknown;
     try {
-      value = line.text.trim() === '' ? undefined : JSON.parse(line.text);
+      value = isBlank(line.text) ? undefined : JSON.parse(line.text);
     } catch {
       value = undefined;
     }
