@@ -1,4 +1,4 @@
-// npm run bench [-- --mb 300]
+// npm run bench [-- --mb 800]
 // Builds a large sessions tree from the real samples, then measures in one run:
 //   baseline: read every line and JSON.parse it (plain code, not the project's reader);
 //   export:   the real CLI (bin/rollout-otel.js) exporting the tree to a local OTLP/HTTP receiver (protobuf).
@@ -16,7 +16,8 @@ const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? (process.argv[i + 1] ?? fallback) : fallback;
 };
-const targetMb = Number(arg('mb', '300'));
+// Over a thousand files by default: a whole sessions tree of thousands of files is the normal case.
+const targetMb = Number(arg('mb', '800'));
 const out = join(ROOT, 'bench', 'out', 'sessions');
 
 function buildTree(): { files: number; bytes: number } {

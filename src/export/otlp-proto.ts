@@ -434,6 +434,8 @@ export class TraceRequestBuilder {
   private readonly staged = new Writer();
   private runs: Run[] = [];
   private count = 0;
+  /** request buffers given back once sent (see `release`) */
+  private readonly free: Buffer[] = [];
 
   get spanCount(): number {
     return this.count;
@@ -498,7 +500,7 @@ export class TraceRequestBuilder {
       plan.push({ resourceAt, resourceEnd, size, scopes: planned, schemaAt, schemaEnd: head.pos });
       total += 1 + varintSize(size) + size;
     }
-    const out = new Writer(Buffer.allocUnsafeSlow(total));
+    const out = new Writer(this.bufferFor(total));
     const copy = (from: Buffer, start: number, end: number) => {
       from.copy(out.buf, out.pos, start, end);
       out.pos += end - start;
@@ -521,7 +523,26 @@ export class TraceRequestBuilder {
     this.count = 0;
     return out.buf;
   }
+
+  /**
+   * Gives back a request `build` made, once nothing reads it any more, for the next request to be
+   * written into. Sent buffers otherwise wait for V8 to collect them, and V8 collects them only when
+   * tens of MB have piled up: the largest swing in an export's memory.
+   */
+  release(request: Uint8Array): void {
+    if (this.free.length >= MAX_FREE_BUFFERS || request.byteOffset !== 0) return;
+    this.free.push(Buffer.from(request.buffer, 0, request.buffer.byteLength));
+  }
+
+  private bufferFor(size: number): Buffer {
+    const i = this.free.findIndex((b) => b.length >= size);
+    const buf = i >= 0 ? this.free.splice(i, 1)[0]! : Buffer.allocUnsafeSlow(Math.max(size, MIN_REQUEST_BUFFER));
+    return buf.subarray(0, size);
+  }
 }
+
+const MAX_FREE_BUFFERS = 4;
+const MIN_REQUEST_BUFFER = 512 * 1024;
 
 const requestWriter = new Writer();
 

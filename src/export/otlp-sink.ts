@@ -64,6 +64,8 @@ export class OtlpSink extends BatchingSink<OtlpBatch> {
     if (this.giveUp && this.collectorDown) return `not sent: the collector at ${this.target} failed ${GIVE_UP_AFTER} times in a row`;
     const result = await new Promise<ExportResult>((resolve) => this.exporter.export(batch, resolve));
     if (result.code === ExportResultCode.SUCCESS) {
+      // Only a delivered request is reused: after a failure, compression may still be reading it.
+      if (this.request && !Array.isArray(batch)) this.request.release(batch.body);
       if (this.consecutiveFailures >= 1) this.onStatus?.(`collector at ${this.target} is accepting spans again`);
       this.consecutiveFailures = 0;
       return undefined;
