@@ -126,7 +126,7 @@ function jobsFlag(jobs: string | undefined): number | undefined {
 
 /**
  * Worker threads beside the main thread: `--jobs` minus one (at most one thread per core), or by
- * default one for a large export on a machine with a spare core. Each thread costs ~50 MB, so the
+ * default one for a large export on a machine with a spare core. Each thread costs ~40 MB, so the
  * default stays under 200 MB.
  */
 function workerCount(jobs: number | undefined, inputs: DiscoveredInput[]): number {

@@ -30,7 +30,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .option('--dry-run', 'print each session\'s span tree instead of sending')
     .option('-o, --out <file>', 'write OTLP/JSON requests (one per line) to a file instead of sending; - for stdout')
     .option('--no-progress', 'no progress bar')
-    .option('-j, --jobs <n>', 'threads exporting files at once when sending over OTLP, at most one per core (default 2 for exports over 32 MB on a machine with 2 or more cores, else 1; each thread adds ~50 MB of memory)')
+    .option('-j, --jobs <n>', 'threads exporting files at once when sending over OTLP, at most one per core (default 2 for exports over 32 MB on a machine with 2 or more cores, else 1; each thread adds ~40 MB of memory)')
     .action(async (paths: string[], flags: ExportFlags) => {
       code = await (await import('./export-command.js')).runExport(paths, { ...flags, headers: (flags as { header?: string[] }).header }, io);
     });
