@@ -424,6 +424,16 @@ interface Run {
   end: number;
 }
 
+/** Where one ResourceSpans' parts are, and its size: small fields in the head buffer, spans in runs. */
+interface ResourcePlan {
+  resourceAt: number;
+  resourceEnd: number;
+  scopes: { at: number; schemaAt: number; end: number; runs: Run[]; size: number }[];
+  schemaAt: number;
+  schemaEnd: number;
+  size: number;
+}
+
 /**
  * Builds an ExportTraceServiceRequest span by span: each span is encoded, framed as a `Span`
  * field, as it is added, so the span objects can go as soon as they are made. Building the request
@@ -470,14 +480,14 @@ export class TraceRequestBuilder {
     // before the request is written, once, into a buffer of its exact size.
     const head = requestWriter;
     head.pos = 0;
-    const plan: { resourceAt: number; resourceEnd: number; size: number; scopes: { at: number; schemaAt: number; end: number; runs: Run[]; size: number }[]; schemaAt: number; schemaEnd: number }[] = [];
+    const plan: ResourcePlan[] = [];
     let total = 0;
     for (const [res, scopes] of groups) {
       const resourceAt = head.pos;
       resource(head, res);
       const resourceEnd = head.pos;
       let size = resourceEnd - resourceAt;
-      const planned = [];
+      const planned: ResourcePlan['scopes'] = [];
       for (const [sc, runs] of scopes) {
         const at = head.pos;
         scope(head, sc);
@@ -497,7 +507,7 @@ export class TraceRequestBuilder {
         head.string(res.schemaUrl);
       }
       size += head.pos - schemaAt;
-      plan.push({ resourceAt, resourceEnd, size, scopes: planned, schemaAt, schemaEnd: head.pos });
+      plan.push({ resourceAt, resourceEnd, scopes: planned, schemaAt, schemaEnd: head.pos, size });
       total += 1 + varintSize(size) + size;
     }
     const out = new Writer(this.bufferFor(total));

@@ -114,7 +114,7 @@ export class TurnBuilder {
     tool.arguments = this.keepContent ? e.arguments : undefined;
     this.tools.set(key, tool);
     if (e.toolKind === 'custom' && e.name === 'exec') this.lastExecCell = key;
-    this.modelOutput(e.time, e.line, { type: 'tool_call', id: e.callId, name: e.name, arguments: e.arguments });
+    this.modelOutput(e.time, e.line, this.keepContent ? { type: 'tool_call', id: e.callId, name: e.name, arguments: e.arguments } : undefined);
   }
 
   /** web_search_call items carry no call id: pair them with a web_search_end seen before them. */
@@ -132,7 +132,7 @@ export class TurnBuilder {
     t.start = Math.min(t.callTime, e.time);
     t.callTime = t.start;
     t.outputTime = Math.max(t.resultTime ?? e.time, e.time);
-    this.modelOutput(e.time, e.line, { type: 'tool_call', id: t.callId, name: 'web_search', arguments: e.arguments });
+    this.modelOutput(e.time, e.line, this.keepContent ? { type: 'tool_call', id: t.callId, name: 'web_search', arguments: e.arguments } : undefined);
   }
 
   toolOutput(e: Ev<'tool_output'>): boolean {
