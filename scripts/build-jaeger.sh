@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 cache="$PWD/.cache/jaeger"
 install_label=v2.20.0
 install_commit=798e4b0fcf22609e381df764a01461affd813e1e
-module_label=v2.13.0-module-v1.76.0
-module_version=v1.76.0 # same commit as Jaeger v2.13.0, the newest v1.x tag of the module
+module_label=v2.12.0-module-v1.75.0
+module_version=v1.75.0 # same commit as Jaeger v2.12.0: the approved v1.x tag of the module
 ldvar=github.com/jaegertracing/jaeger/internal/version.latestVersion
 
 log() { echo "build-jaeger: $*" >&2; }
@@ -44,7 +44,7 @@ if GOBIN="$tmp/bin" go install -ldflags "-X $ldvar=$install_label" \
 fi
 log "go install of $install_label failed: $(tail -n 2 "$tmp/install.log" | tr -s '\n\t' '  ')"
 
-# Fallback: v1.76.0 has a replace directive, which go install refuses, so build inside a
+# Fallback: the module tag has a replace directive, which go install refuses, so build inside a
 # writable copy of the downloaded module instead.
 log "falling back to building ./cmd/jaeger inside module github.com/jaegertracing/jaeger@$module_version ($module_label)"
 dir="$(go mod download -json "github.com/jaegertracing/jaeger@$module_version" |
@@ -52,8 +52,8 @@ dir="$(go mod download -json "github.com/jaegertracing/jaeger@$module_version" |
 [[ -d "$dir" ]] || { log "error: go mod download gave no module directory"; exit 1; }
 cp -R "$dir" "$tmp/src"
 chmod -R u+w "$tmp/src"
-(cd "$tmp/src" && go build -ldflags "-X $ldvar=v2.13.0" -o "$tmp/jaeger" ./cmd/jaeger) >&2
+(cd "$tmp/src" && go build -ldflags "-X $ldvar=v2.12.0" -o "$tmp/jaeger" ./cmd/jaeger) >&2
 mkdir -p "$cache/$module_label"
 mv "$tmp/jaeger" "$cache/$module_label/jaeger"
-log "built Jaeger v2.13.0 (module $module_version) because the $install_label commit could not be installed"
+log "built Jaeger v2.12.0 (module $module_version) because the $install_label commit could not be installed"
 echo "$cache/$module_label/jaeger"
