@@ -1,19 +1,9 @@
-export { exportSession, defaultPlacement, type SessionOptions } from './pipeline/session.js';
-export type { SessionReport } from './pipeline/report.js';
-export { exportBundle, type BundleOptions } from './pipeline/bundle.js';
-export { CodexDecoder } from './formats/codex/decoder.js';
-export { ThreadAssembler } from './model/assembler.js';
-export type * from './model/events.js';
-export type * from './model/types.js';
-export { ThreadMapper } from './otel/map.js';
-export { traceIdFor, spanIdFor } from './otel/ids.js';
-export { resolveOtlpConfig, type OtlpConfig } from './export/config.js';
-export { OtlpSink } from './export/otlp-sink.js';
-export { FileSink } from './export/file-sink.js';
-export { readLines, type SourceLine } from './sources/lines.js';
-export { VERSION } from './version.js';
-export { RolloutSession } from './pipeline/session.js';
-export { GenericDecoder } from './formats/generic/decoder.js';
-export { detectFormat, type FormatName } from './formats/detect.js';
+// The library: record an agent's rollout, follow it live, or export a finished file.
 export { RolloutRecorder, type RecordedEvent, type RecorderListener, type RecorderOptions, type SessionInfo, type Usage } from './recorder/recorder.js';
 export { exportLive, LiveExporter, type LiveExportOptions, type LiveExportReport } from './recorder/live-exporter.js';
+export { exportFile, type ExportFileOptions, type ExportFileResult } from './pipeline/export-file.js';
+export type { SessionReport } from './pipeline/report.js';
+export { resolveOtlpConfig, ConfigError, type OtlpConfig } from './export/config.js';
+export type { SpanSink, Delivery } from './export/sink.js';
+export { readLines, type SourceLine } from './sources/lines.js';
+export { VERSION } from './version.js';

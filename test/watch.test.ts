@@ -196,7 +196,7 @@ describe('watch: live export of growing rollouts', () => {
       w.proc.kill('SIGTERM');
       assert.equal(await w.exited, 0, w.stderr());
       assert.deepEqual([...ids(r.spans())].sort(), [...ids(expected)].sort());
-      assert.match(w.stderr(), /following trace bundle/);
+      assert.match(w.stderr(), /following bundle/);
     } finally {
       w.proc.kill('SIGKILL');
       await r.close();

@@ -8,10 +8,11 @@ import type { Delivery, SinkStats, SpanSink } from '../export/sink.js';
 import { renderTree } from '../export/tree.js';
 import { DEFAULT_CONTENT_LIMIT, type ContentPolicy } from '../otel/content.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
-import { exportInput, type Exported, type InputFormat } from '../pipeline/export-input.js';
+import { exportInput, type Exported } from '../pipeline/export-input.js';
 import { exportInParallel } from '../pipeline/parallel.js';
 import { newReport } from '../pipeline/report.js';
-import { discover, InputError, type DiscoveredInput } from '../sources/discover.js';
+import { findInputs } from '../formats/registry.js';
+import { InputError, type DiscoveredInput } from '../sources/discover.js';
 import { printSummary, UsageError, type SessionOutcome } from './summary.js';
 
 export interface ExportFlags extends OtlpFlags {
@@ -23,7 +24,7 @@ export interface ExportFlags extends OtlpFlags {
   progress?: boolean;
   quiet?: boolean;
   sessionsDir?: string[];
-  format?: InputFormat;
+  format?: string;
   jobs?: string;
 }
 
@@ -43,7 +44,7 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
   const outcomes: SessionOutcome[] = [];
   for (const p of paths) {
     try {
-      const found = await discover([p]);
+      const found = await findInputs([p]);
       if (found.length === 0) outcomes.push(missing(p, 'no *.jsonl or *.jsonl.zst files or trace bundles found here'));
       inputs.push(...found);
     } catch (err) {

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../export/config.js';
 import { reportOtelDiagnostics } from '../export/diag.js';
+import { DIALECTS } from '../formats/registry.js';
 import { DEFAULT_CONTENT_LIMIT } from '../otel/content.js';
 import { VERSION } from '../version.js';
 import type { ExportFlags, Io } from './export-command.js';
@@ -70,7 +71,7 @@ function withDeliveryOptions(cmd: Command): Command {
     .option('--service-name <name>', 'service.name of the spans (default OTEL_SERVICE_NAME, else the agent\'s recorded name, else codex)')
     .option('--capture-content', 'include prompts, messages, tool arguments and results (secrets redacted); also OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true')
     .option('--content-limit <chars>', 'longest captured value before it is cut with a marker', String(DEFAULT_CONTENT_LIMIT))
-    .addOption(new Option('--format <format>', 'input format of every file (default: recognised from each file\'s content); bundle: every path is a trace bundle').choices(['codex', 'generic', 'bundle']))
+    .addOption(new Option('--format <format>', 'input format of every file (default: recognised from each file\'s content); bundle: every path is a trace bundle').choices(DIALECTS.map((d) => d.name)))
     .option('--sessions-dir <dir>', 'where to look up the parents of sub-agent rollouts, repeatable (also searched: the sessions tree around each file, $CODEX_HOME/sessions and archived_sessions)', collect)
     .option('-q, --quiet', 'print only problems and the summary');
 }

@@ -1,10 +1,9 @@
-import { join } from 'node:path';
 import { resolveOtlpConfig } from '../export/config.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
 import { CheckpointStore, defaultStateDir } from '../pipeline/checkpoints.js';
 import { Watcher } from '../pipeline/live.js';
-import { codexHome } from '../sources/discover.js';
+import { agentHomes, dialectNamed, lineDialect } from '../formats/registry.js';
 import { contentPolicy, type ExportFlags, type Io } from './export-command.js';
 import { EXIT, UsageError } from './summary.js';
 
@@ -18,8 +17,10 @@ export interface WatchFlags extends Omit<ExportFlags, 'dryRun' | 'out' | 'progre
 /** Runs until SIGINT/SIGTERM (or `signal`), then delivers what is closed and saves its checkpoint. */
 export async function runWatch(dir: string | undefined, flags: WatchFlags, io: Io, signal?: AbortSignal): Promise<number> {
   // bundles are followed wherever their layout is found; there is no "every file is a bundle" here
-  if (flags.format === 'bundle') throw new UsageError('watch finds trace bundles by their layout: --format bundle is for export; use codex or generic, or leave it out');
-  const watched = dir ?? join(codexHome(io.env), 'sessions');
+  if (flags.format !== undefined && dialectNamed(flags.format)?.shape === 'bundle') {
+    throw new UsageError(`watch finds bundles by their layout: --format ${flags.format} is for export; name a dialect read line by line, or leave it out`);
+  }
+  const watched = dir ?? (agentHomes(io.env)[0] as string);
   const idleTimeoutMs = parseDuration(flags.idleTimeout, '--idle-timeout');
   const pollMs = flags.poll !== undefined ? parseDuration(flags.poll, '--poll') : 250;
   const stateDir = flags.state ?? defaultStateDir(io.env);
@@ -47,7 +48,7 @@ export async function runWatch(dir: string | undefined, flags: WatchFlags, io: I
     store,
     sink,
     tree: new AgentTree([], [watched, ...(flags.sessionsDir ?? [])], io.env),
-    session: { serviceName: flags.serviceName ?? io.env.OTEL_SERVICE_NAME, content: contentPolicy(flags, io.env), format: flags.format },
+    session: { serviceName: flags.serviceName ?? io.env.OTEL_SERVICE_NAME, content: contentPolicy(flags, io.env), dialect: lineDialect(flags.format) },
     log,
   });
   try {

@@ -1,17 +1,6 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { TREE_LABELS } from '../otel/vocabulary.js';
 
-const KEY_ATTRIBUTES: [string, string][] = [
-  ['gen_ai.usage.input_tokens', 'in'],
-  ['gen_ai.usage.output_tokens', 'out'],
-  ['process.exit.code', 'exit'],
-  ['error.type', 'error'],
-  ['codex.turn.status', 'status'],
-  ['codex.turn.abort_reason', 'reason'],
-  ['gen_ai.conversation.compacted', 'compacted'],
-  ['codex.compaction.kind', 'kind'],
-  ['codex.tool.incomplete', 'incomplete'],
-  ['rollout.source.line', 'line'],
-];
 
 /** Renders spans as an indented tree: name, duration and a few key attributes per span. */
 export function renderTree(spans: ReadableSpan[]): string {
@@ -28,7 +17,7 @@ export function renderTree(spans: ReadableSpan[]): string {
   }
   const lines: string[] = [];
   const walk = (s: ReadableSpan, prefix: string, last: boolean, top: boolean) => {
-    const attrs = KEY_ATTRIBUTES.filter(([k]) => s.attributes[k] !== undefined).map(([k, label]) => `${label}=${String(s.attributes[k])}`);
+    const attrs = TREE_LABELS.filter(([k]) => s.attributes[k] !== undefined).map(([k, label]) => `${label}=${String(s.attributes[k])}`);
     lines.push(`${prefix}${top ? '' : last ? '└─ ' : '├─ '}${s.name}  ${formatDuration(s)}${attrs.length ? `  ${attrs.join(' ')}` : ''}`);
     const kids = (children.get(s.spanContext().spanId) ?? []).sort((a, b) => start(a) - start(b));
     kids.forEach((k, i) => walk(k, top ? prefix : prefix + (last ? '   ' : '│  '), i === kids.length - 1, false));

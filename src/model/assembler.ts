@@ -1,5 +1,7 @@
 import type { RolloutEvent, ThreadMeta, TokenUsage } from './events.js';
-import { addUsage, emptyUsage, exceptionNote, newModelCall, type Note, type Thread, type Turn } from './types.js';
+import { noteError, OTHER } from './outcome.js';
+import { newModelCall } from './shapes.js';
+import { addUsage, emptyUsage, type Note, type Thread, type Turn } from './types.js';
 import { isEstimate, TurnBuilder, type TurnContextState } from './turn-builder.js';
 
 export interface AssemblerOptions {
@@ -74,14 +76,11 @@ export class ThreadAssembler {
       case 'turn_end': {
         const t = this.turn;
         if (!t || (e.turnId && t.turnId && e.turnId !== t.turnId)) {
-          this.notes.push({ name: 'unmatched_turn_end', time: e.time, attributes: { 'codex.turn.id': e.turnId ?? '' } });
+          this.notes.push({ kind: 'unmatched_turn_end', time: e.time, turnId: e.turnId ?? '' });
           break;
         }
-        const failed = e.errorMessage !== undefined || e.errorType !== undefined;
-        closed.push(this.closeTurn(e.time, e.outcome === 'aborted' ? 'aborted' : failed ? 'failed' : 'completed', {
-          abortReason: e.reason, errorType: e.errorType ?? (failed ? '_OTHER' : undefined), errorMessage: e.errorMessage,
-          startedAtMs: e.startedAtMs, durationMs: e.durationMs,
-        }));
+        if (e.errorMessage !== undefined || e.errorType !== undefined) t.error({ time: e.time, errorType: e.errorType, message: e.errorMessage });
+        closed.push(this.closeTurn(e.time, e.outcome === 'aborted' ? 'aborted' : 'completed', { abortReason: e.reason, startedAtMs: e.startedAtMs, durationMs: e.durationMs }));
         break;
       }
       case 'user_message': {
@@ -102,7 +101,7 @@ export class ThreadAssembler {
         this.toolCall(e, previousLineTime);
         break;
       case 'tool_output':
-        if (!this.turn?.toolOutput(e)) this.notes.push({ name: 'orphan_tool_output', time: e.time, attributes: { 'gen_ai.tool.call.id': e.callId } });
+        if (!this.turn?.toolOutput(e)) this.notes.push({ kind: 'orphan_tool_output', time: e.time, callId: e.callId });
         break;
       case 'tool_result': {
         const t = this.current(e, previousLineTime);
@@ -122,16 +121,16 @@ export class ThreadAssembler {
         break;
       }
       case 'turn_note':
-        (this.turn ? this.turn.note({ name: e.name, time: e.time, attributes: e.attributes }) : this.notes.push({ name: e.name, time: e.time, attributes: e.attributes }));
+        (this.turn ? this.turn.note(e.note) : this.notes.push(e.note));
         break;
       case 'thread_note':
-        this.notes.push({ name: e.name, time: e.time, attributes: e.attributes });
+        this.notes.push(e.note);
         break;
       case 'error':
         if (this.turn) this.turn.error(e);
         else {
-          this.error ??= { type: e.errorType ?? '_OTHER', message: e.message };
-          this.notes.push(exceptionNote(e.time, e.errorType, e.message));
+          this.error ??= { type: e.errorType ?? OTHER, message: e.message };
+          noteError(this.notes, e.time, e.errorType, e.message);
         }
         break;
     }
@@ -238,7 +237,7 @@ export class ThreadAssembler {
     this.compactedPending = false;
   }
 
-  private closeTurn(time: number, status: Turn['status'], extra: Partial<Pick<Turn, 'abortReason' | 'errorType' | 'errorMessage'>> & { startedAtMs?: number; durationMs?: number } = {}): Turn {
+  private closeTurn(time: number, status: Turn['status'], extra: Partial<Pick<Turn, 'abortReason'>> & { startedAtMs?: number; durationMs?: number } = {}): Turn {
     const t = this.turn;
     if (!t) throw new Error('no open turn');
     this.turn = undefined;

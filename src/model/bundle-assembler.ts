@@ -1,12 +1,14 @@
 import type { BundleEvent } from './bundle-events.js';
 import { closeBundle, type AssembledBundle } from './bundle-finish.js';
 import {
-  newThread, newTurn, setAttribute,
+  newThread, newTurn,
   type CallState, type CompactionState, type ThreadState, type ToolState, type TurnState,
 } from './bundle-state.js';
 import { cellResponse, compactionEvent, cutOff, endTool, stopped, toolEnd, toolRuntime, turnOutcome } from './bundle-work.js';
 import type { DecodeWarning } from './events.js';
-import { newModelCall, type Compaction, type ToolCall } from './types.js';
+import { turnStatus } from './outcome.js';
+import { newModelCall, newToolCall } from './shapes.js';
+import { setFact, type Compaction, type TurnStatus } from './types.js';
 
 type Ev<K extends BundleEvent['kind']> = Extract<BundleEvent, { kind: K }>;
 
@@ -77,7 +79,7 @@ export class BundleAssembler {
         if (!s) return this.problem(e, 'unmatched-event', `MCP call assigned to unknown tool call ${e.toolCallId}`);
         s.tool.toolKind = 'mcp';
         s.tool.mcp ??= e.mcp;
-        setAttribute(s.tool, 'codex.mcp.call_id', e.mcpCallId);
+        setFact(s.tool, 'mcpCallId', e.mcpCallId);
         return;
       }
       case 'tool_runtime':
@@ -124,8 +126,9 @@ export class BundleAssembler {
     s.ended = true;
     s.turn.end = e.time;
     // a turn that completed after an error was recorded failed
-    s.turn.status = e.status === 'completed' ? (s.turn.errorMessage !== undefined ? 'failed' : 'completed') : e.status === 'failed' ? 'failed' : 'aborted';
-    if (e.status !== 'completed') setAttribute(s.turn, 'codex.turn.recorded_status', e.status);
+    const ended: TurnStatus = e.status === 'completed' || e.status === 'failed' ? e.status : 'aborted';
+    s.turn.status = turnStatus(ended, s.turn.errorMessage !== undefined);
+    if (e.status !== 'completed') setFact(s.turn, 'recordedStatus', e.status);
     // A response still streaming when its turn ends was cut off: cancelled, a failure only when the
     // turn failed. A cell still running is terminated too (not a failure), unless the turn
     // completed (a yielded cell may outlive it).
@@ -134,7 +137,7 @@ export class BundleAssembler {
     for (const cell of this.cells.values()) {
       if (cell.turn !== s || !cell.open) continue;
       endTool(cell, e.time, {});
-      setAttribute(cell.tool, 'codex.code_cell.status', 'terminated');
+      setFact(cell.tool, 'codeCellStatus', 'terminated');
     }
   }
 
@@ -153,7 +156,7 @@ export class BundleAssembler {
     call.id = e.callId;
     call.provider = ts.facts.provider ?? e.provider?.toLowerCase();
     call.input = e.input;
-    call.attributes = { 'codex.inference.call_id': e.callId };
+    call.facts = { callId: e.callId };
     call.edges = ts.pendingResults.length ? ts.pendingResults.splice(0) : undefined;
     turn.turn.modelCalls.push(call);
     this.calls.set(e.callId, { call, turn, open: true });
@@ -167,23 +170,23 @@ export class BundleAssembler {
       this.inferenceStart({ ...e, kind: 'inference_start' });
       s = this.calls.get(e.callId);
       if (!s) return;
-      setAttribute(s.call, 'codex.start_missing', true);
+      setFact(s.call, 'startMissing', true);
     }
     const call = s.call;
     call.usage ??= e.usage;
     if (e.output) call.output = e.output;
-    setAttribute(call, 'gen_ai.response.id', e.responseId);
-    setAttribute(call, 'codex.inference.upstream_request_id', e.upstreamRequestId);
+    setFact(call, 'responseId', e.responseId);
+    setFact(call, 'upstreamRequestId', e.upstreamRequestId);
     if (!s.open) {
       // the turn ended first: its status stands, the late evidence is kept
-      setAttribute(call, 'codex.inference.late_end', e.status);
+      setFact(call, 'lateEnd', e.status);
       return;
     }
     s.open = false;
     call.end = e.time;
     if (e.status === 'failed') {
       call.error = { type: e.status, message: e.error };
-      setAttribute(call, 'codex.inference.status', e.status);
+      setFact(call, 'status', e.status);
     } else if (e.status === 'cancelled') stopped(call, e.status, e.reason);
     else if (s.turn.thread.compactedPending) {
       call.compacted = true;
@@ -201,13 +204,11 @@ export class BundleAssembler {
       this.problem(e, 'duplicate-start', `tool call ${key} started twice`);
       key = `${key}@${e.line}`;
     }
-    const tool: ToolCall = {
-      key, callId: e.modelCallId ?? e.toolCallId, name: e.name, namespace: e.namespace, toolKind: e.toolKind, mcp: e.mcp,
-      line: e.line, start: e.time, end: e.time, incomplete: true, result: {}, parentKey: cell?.tool.key,
-      arguments: e.arguments, attributes: e.attributes,
-    };
+    const tool = newToolCall(key, { callId: e.modelCallId ?? e.toolCallId, name: e.name, namespace: e.namespace, toolKind: e.toolKind, mcp: e.mcp }, e.line, e.time, cell?.tool.key, true);
+    tool.arguments = e.arguments;
+    setFact(tool, 'codeModeToolId', e.codeModeToolId);
     if (e.terminal === 'write_stdin') tool.terminal = { operation: 'write_stdin', terminalId: e.terminalId, line: e.line, start: e.time, end: NaN };
-    if (e.toolCallId !== tool.callId) setAttribute(tool, 'codex.tool.dispatch_id', e.toolCallId);
+    if (e.toolCallId !== tool.callId) setFact(tool, 'dispatchId', e.toolCallId);
     turn.turn.tools.push(tool);
     this.tools.set(key, { tool, turn, open: true, terminalKind: e.terminal, action: e.agentAction, targetPaths: e.targetPaths, targetThreads: new Set() });
   }
@@ -228,11 +229,9 @@ export class BundleAssembler {
   private cellStart(e: Ev<'cell_start'>): void {
     const turn = this.turnFor(e, 'code cell');
     if (!turn) return;
-    const tool: ToolCall = {
-      key: `code_cell:${e.modelCallId}`, callId: e.modelCallId, name: 'exec', toolKind: 'custom',
-      line: e.line, start: e.time, end: e.time, incomplete: true, result: {}, arguments: e.source,
-      attributes: { 'codex.code_cell.id': e.cellId },
-    };
+    const tool = newToolCall(`code_cell:${e.modelCallId}`, { callId: e.modelCallId, name: 'exec', toolKind: 'custom' }, e.line, e.time, undefined, true);
+    tool.arguments = e.source;
+    setFact(tool, 'codeCellId', e.cellId);
     turn.turn.tools.push(tool);
     this.cells.set(`${turn.thread.thread.meta.threadId}/${e.cellId}`, { tool, turn, open: true, targetThreads: new Set() });
   }

@@ -2,7 +2,7 @@
 // that carry its own id (Codex rollout trace bundles). Several threads share one log. Times are
 // epoch milliseconds; `line` is the 1-based line of the log that recorded the event.
 import type { TokenUsage, ToolKind, ToolResultInfo } from './events.js';
-import type { Attributes, ContentPart } from './types.js';
+import type { ContentPart } from './types.js';
 
 interface At {
   time: number;
@@ -74,7 +74,8 @@ export type BundleEvent =
       /** agent paths the call names */
       targetPaths?: string[];
       arguments?: string;
-      attributes?: Attributes;
+      /** the code-mode runtime's own id of the tool */
+      codeModeToolId?: string;
     })
   | (At & { kind: 'mcp_assigned'; toolCallId: string; mcpCallId?: string; mcp?: { server: string; tool: string } })
   /** what the running tool reported (process, patch, MCP server, agents) */

@@ -1,6 +1,6 @@
 import type { CallState, CompactionState, ThreadState, ToolState, TurnState } from './bundle-state.js';
-import { setAttribute } from './bundle-state.js';
-import { addUsage, emptyUsage, type Thread, type Turn } from './types.js';
+import { turnStatus } from './outcome.js';
+import { addUsage, emptyUsage, setFact, type Thread, type Turn } from './types.js';
 
 export interface BundleThread {
   thread: Thread;
@@ -51,10 +51,10 @@ export function closeBundle(r: Replay): AssembledBundle {
     for (const t of ts.turns) for (const call of t.turn.modelCalls) call.edges = call.edges?.filter((e) => knownEdge(r, e));
     // results delivered after the parent's last model call: kept as events on the parent's span
     for (const e of ts.pendingResults.filter((x) => knownEdge(r, x))) {
-      ts.thread.notes.push({ name: 'agent_result', time: ts.thread.end, attributes: { 'codex.agent.thread.id': e.threadId, ...(e.turnId ? { 'codex.turn.id': e.turnId } : {}) } });
+      ts.thread.notes.push({ kind: 'agent_result', time: ts.thread.end, threadId: e.threadId, turnId: e.turnId || undefined });
     }
   }
-  if (root && r.rolloutStatus) setAttribute(r.threads.get(root)!.thread, 'codex.rollout.status', r.rolloutStatus);
+  if (root && r.rolloutStatus) setFact(r.threads.get(root)!.thread, 'rolloutStatus', r.rolloutStatus);
   const ordered = [...r.threads.values()].sort((a, b) => Number(b.thread.meta.threadId === root) - Number(a.thread.meta.threadId === root) || a.thread.start - b.thread.start);
   return {
     traceId: r.traceId,
@@ -98,8 +98,8 @@ function closeCompaction(s: CompactionState, at: number): void {
     if (s.installedAt === undefined) end = Math.max(end, attempt.end);
   }
   c.end = end;
-  setAttribute(c, 'codex.compaction.installed', s.installedAt !== undefined);
-  setAttribute(c, 'codex.compaction.attempts', s.attempts.size);
+  setFact(c, 'installed', s.installedAt !== undefined);
+  setFact(c, 'attempts', s.attempts.size);
 }
 
 function closeThread(ts: ThreadState, at: number): void {
@@ -109,7 +109,7 @@ function closeThread(ts: ThreadState, at: number): void {
     if (!ended) {
       turn.end = Math.max(turn.start, at);
       // an error recorded in a turn that never ended is still its outcome
-      turn.status = turn.errorMessage !== undefined ? 'failed' : 'incomplete';
+      turn.status = turnStatus('incomplete', turn.errorMessage !== undefined);
       turn.incomplete = true;
     }
     for (const call of turn.modelCalls) if (call.usage) addUsage(turn.usage, call.usage);
@@ -121,7 +121,7 @@ function closeThread(ts: ThreadState, at: number): void {
   thread.turnCount = ts.turns.length;
   thread.usage = usage;
   thread.lastModel = ts.turns.at(-1)?.turn.model;
-  if (ts.status && ts.status !== 'completed') setAttribute(thread, 'codex.thread.status', ts.status);
+  if (ts.status && ts.status !== 'completed') setFact(thread, 'status', ts.status);
 }
 
 function rootOf(r: Replay): string | undefined {
@@ -166,7 +166,7 @@ function place(r: Replay, root: string | undefined): Map<string, Pick<BundleThre
 function startWithin(child: ThreadState, spawn: ToolState): void {
   const thread = child.thread;
   if (thread.start <= spawn.tool.end) return;
-  setAttribute(thread, 'codex.thread.recorded_start_unix_ms', thread.start);
+  setFact(thread, 'recordedStartUnixMs', thread.start);
   thread.start = spawn.tool.end;
 }
 

@@ -81,9 +81,3 @@ export function newTurn(ts: ThreadState, turnId: string | undefined, time: numbe
   ts.turns.push(state);
   return state;
 }
-
-/** Fills what is not yet known; a failure, once recorded, stays. */
-export function setAttribute(target: { attributes?: Record<string, string | number | boolean> }, key: string, value: string | number | boolean | undefined): void {
-  if (value === undefined) return;
-  target.attributes = { ...target.attributes, [key]: value };
-}

@@ -1,6 +1,7 @@
 import type { BundleEvent, EndStatus } from './bundle-events.js';
-import { setAttribute, type CallState, type CompactionState, type ToolState, type TurnState } from './bundle-state.js';
-import { exceptionNote, mergeResult, type ModelCall, type ToolCall } from './types.js';
+import type { CallState, CompactionState, ToolState, TurnState } from './bundle-state.js';
+import { cutOffStatus, noteError, OTHER, turnStatus } from './outcome.js';
+import { mergeResult, setFact, type ModelCall, type ToolCall } from './types.js';
 
 // What each recorded report or end does to the piece of work it names, once the replay found it.
 // Only failures fail: work Codex stopped (cancelled, aborted, declined, terminated) says so in an
@@ -10,8 +11,8 @@ type Ev<K extends BundleEvent['kind']> = Extract<BundleEvent, { kind: K }>;
 
 /** A response Codex stopped reading (interrupt, preemption, its turn ended): not a failure. */
 export function stopped(call: ModelCall, status: string, reason: string | undefined): void {
-  setAttribute(call, 'codex.inference.status', status);
-  setAttribute(call, 'codex.inference.cancel_reason', reason);
+  setFact(call, 'status', status);
+  setFact(call, 'cancelReason', reason);
 }
 
 /** A response still streaming when its turn ended was cut off: cancelled, a failure only when the turn failed. */
@@ -19,10 +20,11 @@ export function cutOff(c: CallState, turnStatus: EndStatus, time: number): void 
   c.open = false;
   c.call.end = time;
   const why = `the turn ended (${turnStatus}) before the response did`;
-  if (turnStatus === 'failed') {
+  const status = cutOffStatus(turnStatus);
+  if (status === 'failed') {
     c.call.error = { type: 'failed', message: why };
-    setAttribute(c.call, 'codex.inference.status', 'failed');
-  } else stopped(c.call, turnStatus === 'completed' ? 'cancelled' : turnStatus, why);
+    setFact(c.call, 'status', 'failed');
+  } else stopped(c.call, status, why);
 }
 
 /**
@@ -34,13 +36,11 @@ export function turnOutcome(s: TurnState, e: Ev<'turn_outcome'>): void {
   if (e.abortReason) t.abortReason = e.abortReason;
   const error = e.error;
   if (!error) return;
-  if (!t.notes.some((n) => n.name === 'exception' && n.attributes['exception.message'] === error.message)) {
-    t.notes.push(exceptionNote(e.time, error.type, error.message));
-  }
+  noteError(t.notes, e.time, error.type, error.message);
   if (t.errorMessage !== undefined) return;
-  t.errorType = error.type ?? '_OTHER';
+  t.errorType = error.type ?? OTHER;
   t.errorMessage = error.message;
-  if (s.ended && t.status === 'completed') t.status = 'failed';
+  if (s.ended) t.status = turnStatus(t.status, true);
 }
 
 export function endTool(s: ToolState, time: number, result: ToolCall['result']): void {
@@ -56,7 +56,7 @@ export function toolRuntime(s: ToolState, e: Ev<'tool_runtime'>): void {
   mergeResult(tool.result, e.result);
   if (e.status === 'failed') mergeResult(tool.result, { success: false });
   const stop = e.protocolStatus === 'declined' ? 'declined' : e.status === 'cancelled' || e.status === 'aborted' ? e.status : undefined;
-  setAttribute(tool, 'codex.tool.runtime_status', stop);
+  setFact(tool, 'runtimeStatus', stop);
   if (e.spawnedThreadId) s.targetThreads.add(e.spawnedThreadId);
   for (const t of e.targetThreadIds ?? []) s.targetThreads.add(t);
   if (!s.terminalKind) return;
@@ -81,10 +81,10 @@ export function toolEnd(s: ToolState, e: Ev<'tool_end'>): void {
   else {
     const { success, errorType, errorMessage, ...rest } = e.result;
     endTool(s, e.time, rest);
-    setAttribute(s.tool, 'codex.tool.stop_reason', errorMessage ?? (success === false ? errorType : undefined));
+    setFact(s.tool, 'stopReason', errorMessage ?? (success === false ? errorType : undefined));
   }
   if (e.output !== undefined) s.tool.output = e.output;
-  if (e.status !== 'completed') setAttribute(s.tool, 'codex.tool.status', e.status);
+  if (e.status !== 'completed') setFact(s.tool, 'status', e.status);
   // without runtime reports, the terminal operation is what the dispatch result says
   if (s.terminalKind) {
     const op = (s.tool.terminal ??= { operation: s.terminalKind, line: e.line, start: s.tool.start, end: NaN });
@@ -97,13 +97,13 @@ export function toolEnd(s: ToolState, e: Ev<'tool_end'>): void {
 /** A code cell's first or final response; a terminated cell was stopped, not failed. */
 export function cellResponse(s: ToolState, e: Ev<'cell_response'>): void {
   if (!e.final) {
-    setAttribute(s.tool, 'codex.code_cell.initial_status', e.status);
+    setFact(s.tool, 'codeCellInitialStatus', e.status);
     if (e.status === 'completed' || e.status === 'failed' || e.status === 'terminated') s.provisionalEnd = e.time;
     return;
   }
   if (!s.open) return;
   endTool(s, e.time, e.status === 'failed' ? { success: false, errorType: 'script_failed', errorMessage: e.errorMessage } : {});
-  setAttribute(s.tool, 'codex.code_cell.status', e.status);
+  setFact(s.tool, 'codeCellStatus', e.status);
   if (e.output !== undefined) s.tool.output = e.output;
 }
 
@@ -113,7 +113,7 @@ export function compactionEvent(s: CompactionState, e: Ev<'compaction_request_st
   if (e.kind === 'compaction_installed') {
     s.installedAt = e.time;
     c.replacementItems = e.replacementItems;
-    setAttribute(c, 'codex.compaction.input_items', e.inputItems);
+    setFact(c, 'inputItems', e.inputItems);
     s.turn.thread.compactedPending = true;
     return undefined;
   }

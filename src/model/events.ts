@@ -1,5 +1,6 @@
 // Domain events: what a rollout line says happened, free of any input dialect or OTel concept.
 // Times are epoch milliseconds (fractional allowed); `line` is the 1-based source line.
+import type { Note } from './types.js';
 
 export interface TokenUsage {
   input: number;
@@ -120,8 +121,10 @@ export type RolloutEvent =
   | (Base & { kind: 'compaction'; remote: boolean; replacementItems?: number; windowNumber?: number; marker: boolean })
   /** an error the log records outside any tool call */
   | (Base & { kind: 'error'; message: string; errorType?: string })
-  | (Base & { kind: 'thread_note'; name: string; attributes: Record<string, string | number | boolean> })
-  | (Base & { kind: 'turn_note'; name: string; attributes: Record<string, string | number | boolean> });
+  /** a moment of the thread as a whole */
+  | (Base & { kind: 'thread_note'; note: Note })
+  /** a moment of the open turn (of the thread when none is open) */
+  | (Base & { kind: 'turn_note'; note: Note });
 
 export interface DecodeWarning {
   line: number;

@@ -1,5 +1,7 @@
 import type { RolloutEvent, TokenUsage, ToolIdentity } from './events.js';
-import { addUsage, emptyResult, emptyUsage, exceptionNote, newModelCall, mergeResult, type Compaction, type ContentPart, type ModelCall, type Note, type ToolCall, type Turn, type TurnStatus } from './types.js';
+import { noteError, OTHER, turnStatus, type Failure } from './outcome.js';
+import { newModelCall, newPendingTool as newTool, newToolCall, type PendingTool as ToolState } from './shapes.js';
+import { addUsage, emptyUsage, mergeResult, type Compaction, type ContentPart, type ModelCall, type Note, type ToolCall, type Turn, type TurnStatus } from './types.js';
 
 type Ev<K extends RolloutEvent['kind']> = Extract<RolloutEvent, { kind: K }>;
 
@@ -21,13 +23,6 @@ interface PendingCall {
   group?: OutputGroup;
   fallbackStart: number;
   fallbackEnd: number;
-}
-
-interface ToolState extends ToolCall {
-  callTime: number;
-  outputTime?: number;
-  resultTime?: number;
-  searchItemSeen?: boolean;
 }
 
 export interface TurnContextState {
@@ -81,7 +76,7 @@ export class TurnBuilder {
 
   userMessage(e: Ev<'user_message'>): void {
     if (this.prompt === undefined) this.prompt = e.text;
-    else this.notes.push({ name: 'steering', time: e.time, attributes: { 'codex.message.length': e.text.length } });
+    else this.notes.push({ kind: 'steering', time: e.time, length: e.text.length });
     this.input(e.time, this.keepContent ? { type: 'text', role: 'user', text: e.text } : undefined);
   }
 
@@ -199,19 +194,17 @@ export class TurnBuilder {
     this.notes.push(n);
   }
 
-  /** An error recorded inside the turn: the turn fails unless it was aborted. */
-  error(e: Ev<'error'>): void {
-    this.failure ??= { type: e.errorType ?? '_OTHER', message: e.message };
-    this.notes.push(exceptionNote(e.time, e.errorType, e.message));
+  /** An error recorded inside the turn, or with its end: the turn fails unless it was aborted. */
+  error(e: { time: number; errorType?: string; message?: string }): void {
+    this.failure ??= { type: e.errorType ?? OTHER, message: e.message };
+    noteError(this.notes, e.time, e.errorType, e.message ?? '');
   }
-  private failure: { type: string; message: string } | undefined;
+  private failure: Failure | undefined;
 
   finish(end: {
     time: number;
     status: TurnStatus;
     abortReason?: string;
-    errorType?: string;
-    errorMessage?: string;
     startedAtMs?: number;
     durationMs?: number;
     inferredCalls: boolean;
@@ -271,7 +264,8 @@ export class TurnBuilder {
       c.end = clamp(c.end);
     }
     const model = modelCalls.find((c) => c.model)?.model ?? this.ctx.model ?? end.model;
-    const failed = this.failure && end.status === 'completed' ? this.failure : undefined;
+    const status = turnStatus(end.status, this.failure !== undefined);
+    const failed = status === 'failed' ? this.failure : undefined;
     return {
       index: this.index,
       turnId: this.turnId,
@@ -279,11 +273,11 @@ export class TurnBuilder {
       line: this.line,
       start,
       end: turnEnd,
-      status: failed ? 'failed' : end.status,
+      status,
       implicit: this.implicit,
       abortReason: end.abortReason,
-      errorType: end.errorType ?? failed?.type,
-      errorMessage: end.errorMessage ?? failed?.message,
+      errorType: failed?.type,
+      errorMessage: failed?.message,
       model,
       cwd: this.ctx.cwd,
       approvalPolicy: this.ctx.approvalPolicy,
@@ -324,23 +318,17 @@ function finishTool(t: ToolState, turnEnd: number): ToolCall {
     // Older Codex wrote a call and its output in one batch after the tool ran.
     end = start + r.durationMs;
   }
-  return {
-    key: t.key, callId: t.callId, name: t.name, namespace: t.namespace, toolKind: t.toolKind, mcp: t.mcp, agents: t.agents,
-    line: t.line, start, end: Math.max(end, start), incomplete: t.incomplete, result: t.result, parentKey: t.parentKey,
-    arguments: t.arguments, output: t.output, terminal: t.terminal, attributes: t.attributes, edges: t.edges,
-  };
+  const tool = newToolCall(t.key, t, t.line, start, t.parentKey, t.incomplete);
+  tool.end = Math.max(end, start);
+  tool.result = t.result;
+  tool.arguments = t.arguments;
+  tool.output = t.output;
+  tool.terminal = t.terminal;
+  tool.facts = t.facts;
+  tool.edges = t.edges;
+  return tool;
 }
 
-// Every tool call of a rollout is built with the same fields in the same order: the hidden class
-// stays one, and the hot code that reads calls is compiled once instead of again for each new shape.
-function newTool(key: string, id: ToolIdentity, line: number, time: number, parentKey: string | undefined, incomplete: boolean): ToolState {
-  return {
-    key, callId: id.callId, name: id.name, namespace: id.namespace, toolKind: id.toolKind, mcp: id.mcp, agents: id.agents,
-    line, start: time, end: time, incomplete, result: emptyResult(), parentKey,
-    arguments: undefined, output: undefined, terminal: undefined, attributes: undefined, edges: undefined,
-    callTime: time, outputTime: undefined, resultTime: undefined, searchItemSeen: undefined,
-  };
-}
 
 export function isEstimate(u: TokenUsage): boolean {
   return u.input === 0 && u.cachedInput === 0 && u.output === 0 && u.reasoningOutput === 0;

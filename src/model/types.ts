@@ -1,11 +1,62 @@
 import type { ThreadMeta, TokenUsage, ToolIdentity, ToolResultInfo } from './events.js';
 
-export type Attributes = Record<string, string | number | boolean>;
+/**
+ * Something that happened at one moment of a thread or turn, told by kind; `otel/` decides how it
+ * reads on a span. Markers are recorded moments that carry nothing else.
+ */
+export type Note =
+  | { kind: 'exception'; time: number; errorType: string; message: string }
+  /** a user message sent while the turn ran */
+  | { kind: 'steering'; time: number; length: number }
+  | { kind: 'unmatched_turn_end'; time: number; turnId: string }
+  | { kind: 'orphan_tool_output'; time: number; callId: string }
+  /** a child agent's result delivered after the parent's last model call */
+  | { kind: 'agent_result'; time: number; threadId: string; turnId?: string }
+  /** `threadId` as the repeated header gave it, where the dialect reads one */
+  | { kind: 'session_meta_repeated'; time: number; threadId?: string }
+  | { kind: 'thread_rolled_back'; time: number; turns?: number }
+  | { kind: 'thread_name_updated'; time: number; name: string }
+  | { kind: 'marker'; time: number; name: MarkerName };
 
-export interface Note {
-  name: string;
-  time: number;
-  attributes: Record<string, string | number | boolean>;
+export type MarkerName = 'entered_review_mode' | 'exited_review_mode' | 'undo_completed' | 'sub_agent_activity' | 'plan';
+
+/** Lifecycle facts of a model call that only some inputs record (trace bundles), in the order they were learned. */
+export interface ModelCallFacts {
+  callId?: string;
+  startMissing?: boolean;
+  responseId?: string;
+  upstreamRequestId?: string;
+  lateEnd?: string;
+  status?: string;
+  cancelReason?: string;
+}
+
+export interface ToolCallFacts {
+  codeModeToolId?: string;
+  codeCellId?: string;
+  dispatchId?: string;
+  mcpCallId?: string;
+  runtimeStatus?: string;
+  stopReason?: string;
+  status?: string;
+  codeCellInitialStatus?: string;
+  codeCellStatus?: string;
+}
+
+export interface TurnFacts {
+  recordedStatus?: string;
+}
+
+export interface CompactionFacts {
+  inputItems?: number;
+  installed?: boolean;
+  attempts?: number;
+}
+
+export interface ThreadRecordFacts {
+  recordedStartUnixMs?: number;
+  status?: string;
+  rolloutStatus?: string;
 }
 
 export interface ModelCall {
@@ -26,8 +77,7 @@ export interface ModelCall {
   error?: { type: string; message?: string };
   /** no end was recorded: closed at the last recorded time */
   incomplete?: boolean;
-  /** further recorded facts, already named */
-  attributes?: Attributes;
+  facts?: ModelCallFacts;
   /** other agents' work this call relates to (a child's result it delivered) */
   edges?: AgentEdge[];
 }
@@ -53,7 +103,7 @@ export interface ToolCall extends ToolIdentity {
   output?: unknown;
   /** the terminal (process) work the call did, where recorded */
   terminal?: TerminalOperation;
-  attributes?: Attributes;
+  facts?: ToolCallFacts;
   /** the agents this call addressed, by what the input records */
   edges?: AgentEdge[];
 }
@@ -106,7 +156,7 @@ export interface Compaction {
   id?: string;
   attempts?: CompactionAttempt[];
   incomplete?: boolean;
-  attributes?: Attributes;
+  facts?: CompactionFacts;
 }
 
 export type TurnStatus = 'completed' | 'aborted' | 'failed' | 'incomplete';
@@ -137,7 +187,7 @@ export interface Turn {
   prompt?: string;
   /** no end was recorded: closed at the last recorded time */
   incomplete?: boolean;
-  attributes?: Attributes;
+  facts?: TurnFacts;
 }
 
 export interface Thread {
@@ -155,7 +205,7 @@ export interface Thread {
   error?: { type: string; message: string };
   /** no end was recorded: closed at the last recorded time */
   incomplete?: boolean;
-  attributes?: Attributes;
+  facts?: ThreadRecordFacts;
 }
 
 export function emptyUsage(): TokenUsage {
@@ -171,20 +221,10 @@ export function addUsage(into: TokenUsage, u: TokenUsage): void {
   if (u.cacheWriteInput !== undefined) into.cacheWriteInput = (into.cacheWriteInput ?? 0) + u.cacheWriteInput;
 }
 
-/** A model call with every field present, in one order (one hidden class for all calls). */
-export function newModelCall(index: number, line: number, time: number, model: string | undefined, usage: TokenUsage | undefined, compacted: boolean): ModelCall {
-  return {
-    index, line, start: time, end: time, model, usage, compacted, input: undefined, output: undefined,
-    id: undefined, provider: undefined, error: undefined, incomplete: undefined, attributes: undefined, edges: undefined,
-  };
-}
-
-/** A result that knows nothing yet, with every field present (one hidden class for all results). */
-export function emptyResult(): ToolResultInfo {
-  return {
-    exitCode: undefined, durationMs: undefined, startedAtMs: undefined, completedAtMs: undefined, success: undefined,
-    errorType: undefined, errorMessage: undefined, mcpServer: undefined, mcpTool: undefined, stillRunning: undefined,
-  };
+/** Records a fact, keeping the order facts were first learned in. */
+export function setFact<F extends object, K extends keyof F>(target: { facts?: F }, key: K, value: F[K] | undefined): void {
+  if (value === undefined) return;
+  target.facts = { ...target.facts, [key]: value } as F;
 }
 
 /** Fills what `into` does not know yet from `from`; a failure is kept whichever side reports it. */
@@ -197,11 +237,6 @@ export function mergeResult(into: ToolResultInfo, from: ToolResultInfo): void {
     if (v !== undefined && target[k] === undefined) target[k] = v;
   }
   if (from.success === false) into.success = false;
-}
-
-/** The OTel `exception` event of an error recorded in a rollout. */
-export function exceptionNote(time: number, type: string | undefined, message: string): Note {
-  return { name: 'exception', time, attributes: { 'exception.type': type ?? '_OTHER', 'exception.message': message } };
 }
 
 /** Where a thread sits in its agent tree, as far as is known. */

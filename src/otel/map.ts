@@ -7,6 +7,8 @@ import { contentValue, type ContentPolicy } from './content.js';
 import { spanIdFor, spanKeys, traceIdFor } from './ids.js';
 import { SCOPE } from './resource.js';
 import { hr, messages, put, putFacts, putUsage, us } from './span-values.js';
+import { CALL_FACTS, COMPACTION_FACTS, eventOf, THREAD_FACTS, TOOL_FACTS, TURN_FACTS } from './vocabulary.js';
+import { toolFailure } from '../model/outcome.js';
 
 const MAX_EVENTS = 128;
 // most spans have neither: one shared empty list instead of two new ones per span
@@ -134,7 +136,7 @@ export class ThreadMapper {
     put(a, 'codex.sandbox_policy', turn.sandboxPolicy);
     put(a, 'codex.reasoning_effort', turn.effort);
     put(a, 'gen_ai.input.messages', contentValue(turn.prompt !== undefined ? [{ role: 'user', parts: [{ type: 'text', content: turn.prompt }] }] : undefined, this.content));
-    putFacts(a, turn.incomplete, turn.attributes);
+    putFacts(a, turn.incomplete, turn.facts, TURN_FACTS);
     this.putSource(a, turn.line);
     return a;
   }
@@ -158,7 +160,6 @@ export class ThreadMapper {
   private toolDraft(tool: ToolCall, parentKey: string): Draft {
     const r = tool.result;
     const name = r.mcpTool ?? tool.mcp?.tool ?? tool.name;
-    const failed = r.success === false || (r.exitCode !== undefined && r.exitCode !== 0);
     return {
       key: spanKeys.tool(this.meta.threadId, tool.key),
       parentKey,
@@ -168,7 +169,7 @@ export class ThreadMapper {
       endUs: us(tool.end),
       attributes: this.toolAttributes(tool, name),
       events: [],
-      error: failed ? { type: r.errorType ?? (r.exitCode !== undefined ? String(r.exitCode) : '_OTHER'), message: r.errorMessage } : undefined,
+      error: toolFailure(r),
       links: tool.agents || tool.edges
         ? [...(tool.agents?.threadIds ?? []).map((id) => ({ key: spanKeys.thread(id), kind: 'agent_interaction' })), ...(edgeLinks(tool.edges) ?? [])]
         : undefined,
@@ -214,7 +215,7 @@ export class ThreadMapper {
     put(a, 'codex.compaction.window_number', c.windowNumber);
     put(a, 'codex.compaction.tokens_after', c.tokensAfter);
     put(a, 'codex.compaction.index', c.index);
-    putFacts(a, c.incomplete, c.attributes);
+    putFacts(a, c.incomplete, c.facts, COMPACTION_FACTS);
     this.putSource(a, c.line);
     return a;
   }
@@ -248,7 +249,7 @@ export class ThreadMapper {
     put(a, 'vcs.repository.url.full', m.git?.repositoryUrl);
     put(a, 'vcs.ref.head.name', m.git?.branch);
     put(a, 'vcs.ref.head.revision', m.git?.commit);
-    putFacts(a, thread.incomplete, thread.attributes);
+    putFacts(a, thread.incomplete, thread.facts, THREAD_FACTS);
     this.putSource(a, thread.line);
     return a;
   }
@@ -264,7 +265,7 @@ export class ThreadMapper {
     put(a, 'codex.model_call.index', call.index);
     put(a, 'gen_ai.input.messages', contentValue(call.input && messages(call.input, 'input'), this.content));
     put(a, 'gen_ai.output.messages', contentValue(call.output && messages(call.output, 'output'), this.content));
-    putFacts(a, call.incomplete, call.attributes);
+    putFacts(a, call.incomplete, call.facts, CALL_FACTS);
     this.putSource(a, call.line);
     return a;
   }
@@ -287,7 +288,7 @@ export class ThreadMapper {
     put(a, 'codex.tool.still_running', r.stillRunning || undefined);
     put(a, 'gen_ai.tool.call.arguments', contentValue(tool.arguments, this.content));
     put(a, 'gen_ai.tool.call.result', contentValue(tool.output, this.content));
-    putFacts(a, undefined, tool.attributes);
+    putFacts(a, undefined, tool.facts, TOOL_FACTS);
     this.putSource(a, tool.line);
     return a;
   }
@@ -300,7 +301,7 @@ export class ThreadMapper {
     put(a, 'codex.terminal.duration_ms', t.durationMs !== undefined ? Math.round(t.durationMs * 1000) / 1000 : undefined);
     put(a, 'codex.terminal.still_running', t.stillRunning || undefined);
     put(a, 'process.command_line', contentValue(t.command, this.content));
-    putFacts(a, t.incomplete, undefined);
+    if (t.incomplete) a['codex.incomplete'] = true;
     this.putSource(a, t.line);
     return a;
   }
@@ -310,7 +311,7 @@ export class ThreadMapper {
     put(a, 'gen_ai.provider.name', at.provider);
     put(a, 'gen_ai.request.model', at.model);
     put(a, 'codex.compaction.request_id', at.id);
-    putFacts(a, at.incomplete, undefined);
+    if (at.incomplete) a['codex.incomplete'] = true;
     this.putSource(a, at.line);
     return a;
   }
@@ -356,11 +357,10 @@ export class ThreadMapper {
 
   private toSpan(d: Draft, parentSpanId: string | undefined): ReadableSpan {
     const ctx: SpanContext = { traceId: this.traceId, spanId: this.idOf(d.key), traceFlags: TraceFlags.SAMPLED };
-    const events: TimedEvent[] = d.events.length === 0 ? NO_EVENTS : d.events.slice(0, MAX_EVENTS).map((n) => ({
-      name: n.name,
-      time: hr(Math.min(Math.max(us(n.time), d.startUs), d.endUs)),
-      attributes: n.attributes,
-    }));
+    const events: TimedEvent[] = d.events.length === 0 ? NO_EVENTS : d.events.slice(0, MAX_EVENTS).map((n) => {
+      const { name, attributes } = eventOf(n);
+      return { name, time: hr(Math.min(Math.max(us(n.time), d.startUs), d.endUs)), attributes };
+    });
     const attributes = d.error ? { ...d.attributes, 'error.type': d.error.type } : d.attributes;
     return {
       name: d.name,

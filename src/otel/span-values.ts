@@ -1,6 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { TokenUsage } from '../model/events.js';
-import type { Attributes as Facts, ContentPart } from '../model/types.js';
+import type { ContentPart } from '../model/types.js';
 
 // Small pure helpers that turn domain values into span attribute values and times.
 
@@ -38,9 +38,9 @@ export function messages(parts: ContentPart[], side: 'input' | 'output'): unknow
   return out;
 }
 
-/** Recorded extra facts, plus the mark of a span closed at the last recorded time. */
-export function putFacts(a: Attributes, incomplete: boolean | undefined, extra: Facts | undefined): void {
-  if (extra) for (const k in extra) put(a, k, extra[k]);
+/** Recorded facts, named by `keys`, plus the mark of a span closed at the last recorded time. */
+export function putFacts<F extends object>(a: Attributes, incomplete: boolean | undefined, facts: F | undefined, keys: { readonly [K in keyof F]-?: string }): void {
+  if (facts) for (const k in facts) put(a, keys[k], facts[k] as Value);
   if (incomplete) a['codex.incomplete'] = true;
 }
 

@@ -1,9 +1,10 @@
 import { readdir } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { CodexDecoder } from '../formats/codex/decoder.js';
+import { dirname, join } from 'node:path';
+import type { LineDecoder } from '../formats/decoder.js';
+import type { ThreadLogDialect } from '../formats/dialect.js';
+import { agentHomes, DIALECTS, detectDialect } from '../formats/registry.js';
 import type { RolloutEvent, ThreadMeta } from '../model/events.js';
 import type { Placement } from '../model/types.js';
-import { codexHome, threadIdFromName } from '../sources/discover.js';
 import { openRollout } from '../sources/files.js';
 import { readLines } from '../sources/lines.js';
 import { defaultPlacement } from './session.js';
@@ -35,9 +36,8 @@ export class AgentTree {
 
   constructor(knownFiles: string[], extraDirs: string[] = [], env: NodeJS.ProcessEnv = process.env) {
     for (const f of knownFiles) this.remember(f);
-    const home = codexHome(env);
-    const around = knownFiles.flatMap(sessionsRootsOf);
-    this.searchDirs = [...new Set([...extraDirs, ...around, join(home, 'sessions'), join(home, 'archived_sessions')])];
+    const around = knownFiles.flatMap(logRootsOf);
+    this.searchDirs = [...new Set([...extraDirs, ...around, ...agentHomes(env)])];
   }
 
   async place(meta: ThreadMeta): Promise<Placement> {
@@ -117,32 +117,47 @@ export class AgentTree {
   }
 
   remember(path: string): void {
-    const id = threadIdFromName(path);
+    const id = threadIdOfName(path);
     // the plain file wins over its .zst archive
     if (id && (!this.paths.has(id) || !path.endsWith('.zst'))) this.paths.set(id, path);
   }
 }
 
-/** `…/sessions/2026/05/08/x.jsonl` → `…/sessions` and its sibling `archived_sessions`. */
-function sessionsRootsOf(file: string): string[] {
-  let dir = dirname(file);
-  for (let i = 0; i < 5 && dir !== dirname(dir); i++, dir = dirname(dir)) {
-    const name = basename(dir);
-    if (name === 'sessions' || name === 'archived_sessions') return [join(dirname(dir), 'sessions'), join(dirname(dir), 'archived_sessions')];
+const LINE_DIALECTS = DIALECTS.filter((d): d is ThreadLogDialect => d.shape === 'thread-log');
+
+/** The log folders a file sits in, as its dialects lay them out; else its own folder. */
+function logRootsOf(file: string): string[] {
+  for (const d of LINE_DIALECTS) {
+    const roots = d.treeRootsOf?.(file);
+    if (roots) return roots;
   }
   return [dirname(file)];
 }
 
-/** Reads a parent's rollout through the Codex decoder and keeps only what places its children. */
+function threadIdOfName(path: string): string | undefined {
+  for (const d of LINE_DIALECTS) {
+    const id = d.threadIdFromName?.(path);
+    if (id) return id;
+  }
+  return undefined;
+}
+
+/** Reads a parent's log through its dialect's decoder and keeps only what places its children. */
 async function readFacts(path: string, threadId: string): Promise<ParentFacts | undefined> {
   const facts: ParentFacts = { threadId, byThreadId: new Map(), byPath: new Map(), interactions: [] };
-  const decoder = new CodexDecoder();
+  let decoder: LineDecoder | undefined;
   let sawMeta = false;
   try {
     for await (const l of readLines(openRollout(path))) {
       let events: RolloutEvent[];
       try {
-        events = decoder.decode(JSON.parse(l.text), l.line).events;
+        const value: unknown = JSON.parse(l.text);
+        if (!decoder) {
+          const d = detectDialect(value);
+          if (d?.shape !== 'thread-log') return undefined;
+          decoder = d.decoder({ path, mtimeMs: () => Date.now() });
+        }
+        events = decoder.decode(value, l.line).events;
       } catch {
         continue;
       }

@@ -1,5 +1,4 @@
-import { BundleDecoder } from '../formats/codex-bundle/decoder.js';
-import { locateBundle, PayloadStore, readManifest, readTraceLog, type TraceLog } from '../formats/codex-bundle/reader.js';
+import type { BundleDialect } from '../formats/dialect.js';
 import { BundleAssembler } from '../model/bundle-assembler.js';
 import type { BundleThread } from '../model/bundle-finish.js';
 import type { DecodeWarning } from '../model/events.js';
@@ -7,39 +6,36 @@ import type { Placement } from '../model/types.js';
 import { traceIdFor } from '../otel/ids.js';
 import { ThreadMapper } from '../otel/map.js';
 import { resourceFor } from '../otel/resource.js';
+import { openRollout } from '../sources/files.js';
+import { readLines } from '../sources/lines.js';
 import { newReport, noteProblem, type SessionReport } from './report.js';
 import type { SessionOptions } from './session.js';
 
-export type BundleOptions = Omit<SessionOptions, 'place'>;
+export type BundleOptions = Omit<SessionOptions, 'place' | 'dialect'>;
+
+const io = { lines: (path: string) => readLines(openRollout(path)) };
 
 /**
- * Exports one Codex rollout trace bundle (given as its directory, `trace.jsonl` or `manifest.json`):
- * every thread of the rollout tree in one trace, events replayed in `seq` order, payload files
- * read only when the trace needs them. Spans go to `emit` a turn at a time.
+ * Exports one bundle (a directory that records a whole agent tree, or a file standing for it):
+ * every thread in one trace, events replayed in the bundle's order. Spans go to `emit` a turn at a time.
  */
-export async function exportBundle(path: string, opts: BundleOptions): Promise<SessionReport> {
-  const files = locateBundle(path);
-  const report: SessionReport = { ...newReport(files.trace), gaps: 0 };
+export async function exportBundle(dialect: BundleDialect, path: string, opts: BundleOptions): Promise<SessionReport> {
+  const report: SessionReport = { ...newReport(dialect.logOf(path)), gaps: 0 };
   const gap = (w: DecodeWarning) => noteProblem(report, w, 'gaps');
-
-  const { manifest, problem } = await readManifest(files);
-  if (problem) gap({ line: 0, type: 'manifest', message: problem });
-  let log: TraceLog;
+  let log;
   try {
-    log = await readTraceLog(files.trace);
+    log = await dialect.open(path, io, opts.content.capture);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    report.error = e.code === 'ENOENT' ? 'no trace.jsonl: not a trace bundle' : e.message;
+    report.error = e.code === 'ENOENT' ? `no ${report.path.split('/').pop()}: not a ${dialect.title}` : e.message;
     return report;
   }
   report.lines = log.lines;
-  const unread = [...log.bad.map((w) => ({ w, kind: 'badLines' as const })), ...log.invalid.map((w) => ({ w, kind: 'warnings' as const }))];
-  for (const { w, kind } of unread.sort((a, b) => a.w.line - b.w.line)) noteProblem(report, w, kind);
-
-  const decoder = new BundleDecoder(new PayloadStore(files.dir), opts.content.capture);
-  const assembler = new BundleAssembler(files.trace, { traceId: manifest?.trace_id ?? undefined, rootThreadId: manifest?.root_thread_id ?? undefined });
-  for (const event of log.events) {
-    const decoded = await decoder.decode(event);
+  for (const { kind, ...w } of log.problems) noteProblem(report, w, kind);
+  const assembler = new BundleAssembler(log.source, log.recorded);
+  let events = 0;
+  for await (const decoded of log.decode()) {
+    events++;
     if (decoded.warning) noteProblem(report, decoded.warning, 'warnings');
     decoded.problems.forEach(gap);
     for (const e of decoded.events) assembler.push(e);
@@ -48,7 +44,7 @@ export async function exportBundle(path: string, opts: BundleOptions): Promise<S
   assembler.problems.forEach(gap);
   report.samples.sort((a, b) => a.line - b.line);
   if (bundle.threads.length === 0 || bundle.rootThreadId === undefined) {
-    report.error = log.events.length === 0 ? 'empty trace.jsonl' : 'no thread recorded in trace.jsonl';
+    report.error = events === 0 ? `empty ${report.path.split('/').pop()}` : `no thread recorded in ${report.path.split('/').pop()}`;
     return report;
   }
 
@@ -56,9 +52,9 @@ export async function exportBundle(path: string, opts: BundleOptions): Promise<S
   const traceId = otelTraceId(bundle.traceId) ?? traceIdFor(`bundle/${root}`);
   report.threadId = root;
   report.traceId = traceId;
-  const resource = resourceFor(opts.serviceName ?? 'codex', undefined);
+  const resource = resourceFor(opts.serviceName ?? dialect.agent, undefined);
   for (const t of bundle.threads) {
-    const mapper = new ThreadMapper(t.thread.meta, files.trace, placementOf(t, root, traceId), resource, opts.content);
+    const mapper = new ThreadMapper(t.thread.meta, log.source, placementOf(t, root, traceId), resource, opts.content);
     for (const turn of t.turns) {
       const spans = mapper.turnSpans(turn);
       report.turns++;

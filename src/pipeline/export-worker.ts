@@ -8,12 +8,12 @@ import type { Delivery, SinkStats } from '../export/sink.js';
 import type { ContentPolicy } from '../otel/content.js';
 import type { DiscoveredInput } from '../sources/discover.js';
 import { AgentTree } from './agent-tree.js';
-import { exportInput, type InputFormat, type InputResult } from './export-input.js';
+import { exportInput, type InputResult } from './export-input.js';
 
 export interface WorkerSetup {
   config: OtlpConfig;
   serviceName?: string;
-  format?: InputFormat;
+  format?: string;
   content: ContentPolicy;
   /** every rollout of the export, where sub-agents look for their parents first */
   knownFiles: string[];

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { locateBundle } from '../formats/codex-bundle/reader.js';
+import type { BundleDialect } from '../formats/dialect.js';
 import type { Delivery, SpanSink } from '../export/sink.js';
 import { exportBundle, type BundleOptions } from './bundle.js';
 import type { FileCheckpoint } from './checkpoints.js';
@@ -24,7 +24,7 @@ export class BundleFollower {
   private sent = new Map<string, string>();
   private pending = new Map<string, string>();
 
-  constructor(readonly dir: string, saved: FileCheckpoint | undefined) {
+  constructor(private readonly dialect: BundleDialect, readonly dir: string, saved: FileCheckpoint | undefined) {
     if (saved?.closed) {
       this.ino = saved.ino;
       this.exportedSize = saved.offset;
@@ -33,13 +33,13 @@ export class BundleFollower {
 
   /** Exports the bundle again when its log changed and has settled; returns whether it did. */
   async check(sink: SpanSink, opts: Omit<BundleOptions, 'emit'>, log: (m: string, problem?: boolean) => void): Promise<boolean> {
-    const trace = locateBundle(this.dir).trace;
+    const trace = this.dialect.logOf(this.dir);
     const s = await stat(trace).catch(() => undefined);
     if (!s) return false;
     if (this.ino !== undefined && s.ino !== this.ino) this.exportedSize = -1;
     this.ino = s.ino;
     if (s.size === this.exportedSize || Date.now() - s.mtimeMs < SETTLE_MS) return false;
-    const report = await exportBundle(this.dir, {
+    const report = await exportBundle(this.dialect, this.dir, {
       ...opts,
       emit: async (spans: ReadableSpan[]) => {
         const fresh = spans.filter((span) => this.isNew(span));

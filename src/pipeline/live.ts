@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Delivery, SpanSink } from '../export/sink.js';
-import { discover } from '../sources/discover.js';
+import { dialectNamed, findInputs } from '../formats/registry.js';
 import { FileTail } from '../sources/tail.js';
 import type { AgentTree } from './agent-tree.js';
 import type { CheckpointStore, FileCheckpoint } from './checkpoints.js';
@@ -74,11 +74,13 @@ export class Watcher {
   private async scan(): Promise<void> {
     let found: string[];
     try {
-      const inputs = await discover([this.o.dir]);
+      const inputs = await findInputs([this.o.dir]);
       found = inputs.filter((d) => d.kind === 'rollout' && !d.path.endsWith('.zst')).map((d) => d.path);
       for (const b of inputs.filter((d) => d.kind === 'bundle' && !this.bundles.has(d.path))) {
-        this.bundles.set(b.path, new BundleFollower(b.path, this.checkpoints.get(b.path)));
-        this.o.log(`following trace bundle ${b.path}`);
+        const dialect = dialectNamed(b.claimedBy ?? '');
+        if (dialect?.shape !== 'bundle') continue;
+        this.bundles.set(b.path, new BundleFollower(dialect, b.path, this.checkpoints.get(b.path)));
+        this.o.log(`following bundle ${b.path} (${dialect.title})`);
       }
       if (this.dirMissing) this.o.log(`${this.o.dir} now exists`);
       this.dirMissing = false;

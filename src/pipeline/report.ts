@@ -1,4 +1,3 @@
-import type { FormatName } from '../formats/detect.js';
 import type { DecodeWarning } from '../model/events.js';
 
 // What became of one input, kept apart from the pipeline so the CLI can report on inputs it never
@@ -20,8 +19,8 @@ export interface SessionReport {
   samples: DecodeWarning[];
   /** the file could not be read, or is not a rollout */
   error?: string;
-  /** the input format, once recognised */
-  format?: FormatName;
+  /** the input dialect (its name), once recognised */
+  format?: string;
 }
 
 const MAX_SAMPLES = 20;

@@ -1,14 +1,14 @@
 import { statSync } from 'node:fs';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { LineDecoder } from '../formats/decoder.js';
-import { decoderFor, detectFormat, type FormatName } from '../formats/detect.js';
+import type { Dialect, ThreadLogDialect } from '../formats/dialect.js';
+import { detectDialect, LINE_DIALECT_TITLES } from '../formats/registry.js';
 import { ThreadAssembler } from '../model/assembler.js';
 import type { ThreadMeta } from '../model/events.js';
 import type { Placement, Turn } from '../model/types.js';
 import type { ContentPolicy } from '../otel/content.js';
 import { ThreadMapper } from '../otel/map.js';
 import { resourceFor } from '../otel/resource.js';
-import { threadIdFromName } from '../sources/discover.js';
 import { readRolloutLines } from '../sources/files.js';
 import { newReport, noteProblem, type SessionReport } from './report.js';
 import type { SourceLine } from '../sources/lines.js';
@@ -17,7 +17,7 @@ export interface SessionOptions {
   /** service.name; default: the agent's recorded name, else codex */
   serviceName?: string;
   /** the input dialect; detected from the first line when absent */
-  format?: FormatName;
+  dialect?: ThreadLogDialect;
   /** the file's modification time, for logs whose lines carry no time */
   mtimeMs?: number;
   /** place the thread again when its thread span is emitted (live: the parent may have grown) */
@@ -44,15 +44,15 @@ export async function exportSession(path: string, opts: SessionOptions): Promise
         else {
           const sent = session.push(l);
           if (sent) await sent;
-          // Generic logs are ordered by `seq`, which concurrent writers may append out of order.
-          if (session.format === 'generic') held = [];
+          // Some logs carry an order of their own, which concurrent writers may append out of.
+          if (session.dialect?.orderOf) held = [];
         }
       }
     }
   } catch (err) {
     session.failed(err);
   }
-  if (held) for (const { line, value } of bySeq(held)) await session.push(line, value);
+  if (held && session.dialect?.orderOf) for (const { line, value } of inOrder(held, session.dialect.orderOf)) await session.push(line, value);
   return session.finish();
 }
 
@@ -62,17 +62,15 @@ export async function exportSession(path: string, opts: SessionOptions): Promise
  */
 export class RolloutSession {
   readonly report: SessionReport;
-  format: FormatName | undefined;
+  dialect: ThreadLogDialect | undefined;
   private decoder: LineDecoder | undefined;
-  private readonly assembler: ThreadAssembler;
+  private assembler: ThreadAssembler;
   private mapper: ThreadMapper | undefined;
-  private readonly fallbackThreadId: string | undefined;
 
   constructor(readonly path: string, private readonly opts: SessionOptions) {
     this.report = newReport(path);
-    this.fallbackThreadId = threadIdFromName(path);
-    this.format = opts.format;
-    this.assembler = new ThreadAssembler({ path, keepContent: opts.content.capture, fallbackThreadId: this.fallbackThreadId });
+    this.dialect = opts.dialect;
+    this.assembler = this.assemblerFor(opts.dialect);
   }
 
   /**
@@ -109,8 +107,8 @@ export class RolloutSession {
     const report = this.report;
     if (!this.assembler.started) {
       report.error ??= report.lines === 0 ? 'empty file'
-        : this.format ? `no session start found: not a ${this.format} rollout`
-        : 'not a rollout: no line in a known format (Codex rollout, generic {"type","seq","item"} rollout)';
+        : this.dialect ? `no session start found: not a ${this.dialect.name} rollout`
+        : `not a rollout: no line in a known format (${LINE_DIALECT_TITLES})`;
       return report;
     }
     const { turns, thread } = this.assembler.finish();
@@ -129,28 +127,35 @@ export class RolloutSession {
   }
 
   private decoderFor(value: unknown, line: number): LineDecoder | undefined {
-    const format = this.format ?? detectFormat(value);
-    if (format === 'codex-trace') {
-      this.report.format = format;
-      this.report.error = 'this is the event log of a Codex rollout trace bundle: export the bundle directory';
+    const dialect: Dialect | undefined = this.dialect ?? detectDialect(value);
+    if (dialect?.shape === 'bundle') {
+      this.report.format = dialect.name;
+      this.report.error = `this is the event log of a ${dialect.title}: export its directory`;
       return undefined;
     }
-    if (!format) {
+    if (!dialect) {
       noteProblem(this.report, { line, type: 'unknown', message: 'line matches no known rollout format' }, 'warnings');
       return undefined;
     }
-    this.format = format;
-    this.report.format = format;
+    if (dialect !== this.dialect) {
+      this.dialect = dialect;
+      this.assembler = this.assemblerFor(dialect);
+    }
+    this.report.format = dialect.name;
     const mtimeMs = () => this.opts.mtimeMs ?? (this.path === '-' ? undefined : statSync(this.path, { throwIfNoEntry: false })?.mtimeMs) ?? Date.now();
-    this.decoder = decoderFor(format, { path: this.path, fallbackThreadId: this.fallbackThreadId, mtimeMs });
+    this.decoder = dialect.decoder({ path: this.path, mtimeMs });
     return this.decoder;
+  }
+
+  private assemblerFor(dialect: ThreadLogDialect | undefined): ThreadAssembler {
+    return new ThreadAssembler({ path: this.path, keepContent: this.opts.content.capture, fallbackThreadId: dialect?.threadIdFromName?.(this.path) });
   }
 
   private async ensureMapper(): Promise<ThreadMapper> {
     if (!this.mapper) {
       const meta = this.assembler.meta as ThreadMeta;
       const placement = await (this.opts.place ?? defaultPlacement)(meta);
-      this.mapper = new ThreadMapper(meta, this.path, placement, resourceFor(this.opts.serviceName ?? meta.agentName ?? 'codex', meta.cliVersion), this.opts.content);
+      this.mapper = new ThreadMapper(meta, this.path, placement, resourceFor(this.opts.serviceName ?? meta.agentName ?? this.dialect?.agent ?? 'codex', meta.cliVersion), this.opts.content);
       this.report.threadId = meta.threadId;
       this.report.traceId = this.mapper.traceId;
     }
@@ -172,8 +177,8 @@ function isBlank(text: string): boolean {
   return text.charCodeAt(0) !== 123 && text.trim() === '';
 }
 
-/** Stable order by `seq`; lines without one keep their place after the line before them. */
-function bySeq(lines: SourceLine[]): { line: SourceLine; value: unknown }[] {
+/** Stable order by the dialect's own key; lines without one keep their place after the line before them. */
+function inOrder(lines: SourceLine[], orderOf: (value: unknown) => number | undefined): { line: SourceLine; value: unknown }[] {
   let last = -Infinity;
   const keyed = lines.map((line, i) => {
     let value: unknown;
@@ -182,8 +187,8 @@ function bySeq(lines: SourceLine[]): { line: SourceLine; value: unknown }[] {
     } catch {
       value = undefined;
     }
-    const seq = (value as { seq?: unknown } | undefined)?.seq;
-    if (typeof seq === 'number') last = seq;
+    const seq = orderOf(value);
+    if (seq !== undefined) last = seq;
     return { line, value, seq: last, i };
   });
   keyed.sort((a, b) => a.seq - b.seq || a.i - b.i);

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolveOtlpConfig, type OtlpConfig } from '../export/config.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import type { Delivery, SpanSink } from '../export/sink.js';
+import { lineDialect } from '../formats/registry.js';
 import { DEFAULT_CONTENT_LIMIT } from '../otel/content.js';
 import { newReport, type SessionReport } from '../pipeline/report.js';
 import { exportSession, RolloutSession, type SessionOptions } from '../pipeline/session.js';
@@ -19,7 +20,8 @@ export interface LiveExportOptions {
   contentLimit?: number;
   /** `rollout.source.path` of the spans; the recorder's file by default */
   path?: string;
-  format?: 'codex' | 'generic';
+  /** the dialect of the recorded lines (its name, e.g. codex or generic); recognised from the first line when absent */
+  format?: string;
   /** where problems go (never thrown into the recorder); default: one console.warn per kind */
   onError?: (error: Error) => void;
   /** news that is not a problem (the collector came back) */
@@ -161,11 +163,11 @@ export class LiveExporter {
   private file: string | undefined;
 
   /** How lines become spans: the same for the live session and for a re-read of its file. */
-  private reading(): Pick<SessionOptions, 'serviceName' | 'content' | 'format'> {
+  private reading(): Pick<SessionOptions, 'serviceName' | 'content' | 'dialect'> {
     return {
       serviceName: this.opts.serviceName,
       content: { capture: this.opts.captureContent ?? false, limit: this.opts.contentLimit ?? DEFAULT_CONTENT_LIMIT },
-      format: this.opts.format,
+      dialect: lineDialect(this.opts.format),
     };
   }
 

@@ -1,25 +1,32 @@
 import { readdirSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 
 export interface DiscoveredInput {
   path: string;
   /** given by the user (kept even if its name is unusual) rather than found in a directory */
   explicit: boolean;
-  /** a session rollout file, or a rollout trace bundle (its directory, `trace.jsonl` or `manifest.json`) */
+  /** a log file, or a directory (or a file standing for one) that is one input as a whole */
   kind: 'rollout' | 'bundle';
+  /** for a directory input: the name of what claimed it */
+  claimedBy?: string;
 }
+
+/** Which directories are one input as a whole, and who claims them: the formats know, the walk does not. */
+export interface DirectoryInputs {
+  directory(dir: string, files: ReadonlySet<string>, named: boolean): string | undefined;
+  file(path: string): string | undefined;
+}
+
+const NO_DIRECTORY_INPUTS: DirectoryInputs = { directory: () => undefined, file: () => undefined };
 
 export class InputError extends Error {}
 
 // Any JSONL file is a candidate: each file's format is recognised from its content.
 const ROLLOUT = /\.jsonl(?:\.zst)?$/;
-// the fixed names inside a Codex rollout trace bundle directory
-const BUNDLE_FILES = new Set(['trace.jsonl', 'manifest.json']);
 
-/** Expands the paths a user gave into rollout files and trace bundles: directories are walked recursively. */
-export async function discover(paths: string[]): Promise<DiscoveredInput[]> {
+/** Expands the paths a user gave into log files and directory inputs: directories are walked recursively. */
+export async function discover(paths: string[], units: DirectoryInputs = NO_DIRECTORY_INPUTS): Promise<DiscoveredInput[]> {
   const out: DiscoveredInput[] = [];
   for (const p of paths) {
     if (p === '-') {
@@ -32,23 +39,22 @@ export async function discover(paths: string[]): Promise<DiscoveredInput[]> {
     } catch (err) {
       throw new InputError(`${p}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
     }
-    if (s.isDirectory()) out.push(...(await walk(p, true)));
-    else out.push({ path: p, explicit: true, kind: BUNDLE_FILES.has(basename(p)) ? 'bundle' : 'rollout' });
+    if (s.isDirectory()) out.push(...(await walk(p, units, true)));
+    else {
+      const claimedBy = units.file(p);
+      out.push(claimedBy !== undefined ? { path: p, explicit: true, kind: 'bundle', claimedBy } : { path: p, explicit: true, kind: 'rollout' });
+    }
   }
   return out;
 }
 
 // Synchronous: a sessions tree has hundreds of day directories, and one thread-pool round trip
 // per directory made the walk several times slower than the listing itself.
-async function walk(dir: string, given = false): Promise<DiscoveredInput[]> {
+async function walk(dir: string, units: DirectoryInputs, given = false): Promise<DiscoveredInput[]> {
   const entries = readdirSync(dir, { withFileTypes: true });
-  // A directory the user named is a bundle when it holds either file; one found while walking needs
-  // its trace.jsonl beside a manifest.json or under the bundle's own name, so other traces are left alone.
   const names = new Set(entries.filter((e) => !e.isDirectory()).map((e) => e.name));
-  const bundle = given
-    ? [...BUNDLE_FILES].some((f) => names.has(f))
-    : names.has('trace.jsonl') && (names.has('manifest.json') || basename(dir).startsWith('trace-'));
-  if (bundle) return [{ path: dir, explicit: given, kind: 'bundle' }];
+  const claimedBy = units.directory(dir, names, given);
+  if (claimedBy !== undefined) return [{ path: dir, explicit: given, kind: 'bundle', claimedBy }];
   const files: string[] = [];
   const dirs: string[] = [];
   for (const e of entries) {
@@ -59,17 +65,7 @@ async function walk(dir: string, given = false): Promise<DiscoveredInput[]> {
   // When both x.jsonl and x.jsonl.zst exist, the plain file is the live one.
   const plain = new Set(files.filter((f) => !f.endsWith('.zst')));
   const chosen: DiscoveredInput[] = files.filter((f) => !f.endsWith('.zst') || !plain.has(f.slice(0, -4))).sort().map((path) => ({ path, explicit: false, kind: 'rollout' }));
-  for (const d of dirs.sort()) chosen.push(...(await walk(d)));
+  for (const d of dirs.sort()) chosen.push(...(await walk(d, units)));
   return chosen;
 }
 
-/** The thread id a Codex rollout file name carries (`rollout-<19-char time>-<id>[_<rollout id>].jsonl`). */
-export function threadIdFromName(path: string): string | undefined {
-  const m = /rollout-.{19}-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/.exec(basename(path));
-  return m?.[1];
-}
-
-/** Where Codex keeps its state: `$CODEX_HOME`, else `~/.codex`. */
-export function codexHome(env: NodeJS.ProcessEnv = process.env): string {
-  return env.CODEX_HOME ?? join(homedir(), '.codex');
-}

@@ -266,7 +266,7 @@ export class BundleDecoder {
       terminalId: kind === 'write_stdin' && (typeof session === 'string' || typeof session === 'number') ? String(session) : undefined,
       agentAction, targetPaths: agentAction && targets.length ? [...new Set(targets)] : undefined,
       arguments: this.capture ? args : undefined,
-      attributes: v.code_mode_runtime_tool_id ? { 'codex.code_mode.tool_id': v.code_mode_runtime_tool_id } : undefined,
+      codeModeToolId: v.code_mode_runtime_tool_id || undefined,
     };
   }
 }

@@ -1,24 +1,13 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { DecodeWarning } from '../../model/events.js';
-import { openRollout } from '../../sources/files.js';
-import { readLines } from '../../sources/lines.js';
+import type { LineSource } from '../dialect.js';
 import { Envelope, Manifest, type PayloadRef } from './schemas.js';
-
-export const TRACE_FILE = 'trace.jsonl';
-export const MANIFEST_FILE = 'manifest.json';
 
 export interface BundleFiles {
   dir: string;
   trace: string;
   manifest: string;
-}
-
-/** A bundle given as its directory, its `trace.jsonl` or its `manifest.json`. */
-export function locateBundle(path: string): BundleFiles {
-  const name = basename(path);
-  const dir = name === TRACE_FILE || name === MANIFEST_FILE ? dirname(path) : path;
-  return { dir, trace: join(dir, TRACE_FILE), manifest: join(dir, MANIFEST_FILE) };
 }
 
 export async function readManifest(files: BundleFiles): Promise<{ manifest?: Manifest; problem?: string }> {
@@ -52,9 +41,9 @@ export interface TraceLog {
 }
 
 /** Reads the whole event log: it holds no payloads, so it is small next to the payload files. */
-export async function readTraceLog(path: string): Promise<TraceLog> {
+export async function readTraceLog(path: string, io: LineSource): Promise<TraceLog> {
   const log: TraceLog = { lines: 0, events: [], bad: [], invalid: [] };
-  for await (const l of readLines(openRollout(path))) {
+  for await (const l of io.lines(path)) {
     log.lines = l.line;
     if (l.text.trim() === '') continue;
     let value: unknown;

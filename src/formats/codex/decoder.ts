@@ -1,4 +1,5 @@
 import type { DecodeWarning, RolloutEvent, ThreadMeta, TokenUsage as Usage, ToolIdentity, ToolResultInfo } from '../../model/events.js';
+import type { Note } from '../../model/types.js';
 import type { Decoded, LineDecoder } from '../decoder.js';
 import { isObject, jsonObject } from '../json.js';
 import { contentText } from '../text.js';
@@ -94,7 +95,7 @@ export class CodexDecoder implements LineDecoder {
     // Only the first session_meta names the file's thread; later ones are copied history.
     if (this.seenMeta) {
       const id = (payload as { id?: unknown }).id;
-      return note('thread_note', { time, line, ordinal }, 'session_meta_repeated', { 'codex.thread.id': typeof id === 'string' ? id : '' });
+      return note('thread_note', { time, line, ordinal }, { kind: 'session_meta_repeated', time, threadId: typeof id === 'string' ? id : '' });
     }
     const meta = S.SessionMeta.safeParse(payload);
     if (!meta.success) return warn(line, 'session_meta', meta.error.issues[0]?.message ?? 'invalid');
@@ -258,23 +259,21 @@ export class CodexDecoder implements LineDecoder {
       case 'item_completed':
         return this.itemCompleted(p, base);
       case 'thread_rolled_back':
-        return note('thread_note', base, 'thread_rolled_back', { 'codex.rollback.turns': num(p.num_turns) });
+        return note('thread_note', base, { kind: 'thread_rolled_back', time: base.time, turns: num(p.num_turns) });
       case 'thread_name_updated':
-        return note('thread_note', base, 'thread_name_updated', { 'codex.thread.name': String(p.thread_name ?? '') });
+        return note('thread_note', base, { kind: 'thread_name_updated', time: base.time, name: String(p.thread_name ?? '') });
       case 'entered_review_mode':
       case 'exited_review_mode':
       case 'undo_completed':
       case 'sub_agent_activity':
-        return note('turn_note', base, type, {});
+        return note('turn_note', base, { kind: 'marker', time: base.time, name: type });
       case 'thread_settings_applied': {
         const s = p.thread_settings as Record<string, unknown> | undefined;
         return typeof s?.model === 'string' ? { events: [{ kind: 'turn_context', ...base, model: s.model }] } : NONE;
       }
       case 'error':
-        return note('turn_note', base, 'error', {
-          'error.message': String(p.message ?? ''),
-          'error.type': errorInfoName(p.codex_error_info) ?? '_OTHER',
-        });
+        // the error that ended a turn (Extended history): the same outcome as `task_complete.error`
+        return { events: [{ kind: 'error', ...base, message: String(p.message ?? ''), errorType: errorInfoName(p.codex_error_info) }] };
       default:
         if (IGNORED_EVENT_MSGS.has(type)) return NONE;
         return warn(line, `event_msg:${type}`, 'unknown event type');
@@ -334,7 +333,7 @@ export class CodexDecoder implements LineDecoder {
       case 'ContextCompaction':
         return { events: [{ kind: 'compaction', ...base, remote: false, marker: true }] };
       case 'Plan':
-        return note('turn_note', base, 'plan', {});
+        return note('turn_note', base, { kind: 'marker', time: base.time, name: 'plan' });
       default:
         return NONE;
     }
@@ -431,8 +430,8 @@ function warn(line: number, type: string, message: string): Decoded {
   return { events: [], warning: { line, type, message } };
 }
 
-function note(kind: 'thread_note' | 'turn_note', base: { time: number; line: number; ordinal?: number }, name: string, attributes: Record<string, string | number | boolean>): Decoded {
-  return { events: [{ kind, ...base, name, attributes }] };
+function note(kind: 'thread_note' | 'turn_note', base: { time: number; line: number; ordinal?: number }, n: Note): Decoded {
+  return { events: [{ kind, ...base, note: n }] };
 }
 
 function result(

@@ -101,7 +101,7 @@ export class GenericDecoder implements LineDecoder {
   }
 
   private sessionMeta(item: Record<string, unknown>, base: { time: number; line: number; ordinal?: number }): Decoded {
-    if (this.seenMeta) return { events: [{ kind: 'thread_note', ...base, name: 'session_meta_repeated', attributes: {} }] };
+    if (this.seenMeta) return { events: [{ kind: 'thread_note', ...base, note: { kind: 'session_meta_repeated', time: base.time } }] };
     const m = S.SessionMeta.safeParse(item);
     if (!m.success) return warn(base.line, 'session_meta', issue(m.error));
     this.seenMeta = true;

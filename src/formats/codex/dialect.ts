@@ -1,0 +1,38 @@
+import { homedir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import type { ThreadLogDialect } from '../dialect.js';
+import { isObject } from '../json.js';
+import { CodexDecoder } from './decoder.js';
+
+/** Where Codex keeps its state: `$CODEX_HOME`, else `~/.codex`. */
+export function codexHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CODEX_HOME ?? join(homedir(), '.codex');
+}
+
+/** Codex session rollouts: `~/.codex/sessions/YYYY/MM/DD/rollout-<time>-<thread id>.jsonl[.zst]`. */
+export const codex: ThreadLogDialect = {
+  name: 'codex',
+  title: 'Codex rollout',
+  agent: 'codex',
+  shape: 'thread-log',
+  detect(v) {
+    // Codex envelopes carry `payload`; pre-envelope files open with a bare session record.
+    if (typeof v.type === 'string' && isObject(v.payload)) return true;
+    return v.record_type !== undefined || (typeof v.id === 'string' && typeof v.timestamp === 'string' && !('type' in v));
+  },
+  homes: (env) => [join(codexHome(env), 'sessions'), join(codexHome(env), 'archived_sessions')],
+  decoder: () => new CodexDecoder(),
+  threadIdFromName(path) {
+    const m = /rollout-.{19}-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/.exec(basename(path));
+    return m?.[1];
+  },
+  /** `…/sessions/2026/05/08/x.jsonl` → `…/sessions` and its sibling `archived_sessions`. */
+  treeRootsOf(file) {
+    let dir = dirname(file);
+    for (let i = 0; i < 5 && dir !== dirname(dir); i++, dir = dirname(dir)) {
+      const name = basename(dir);
+      if (name === 'sessions' || name === 'archived_sessions') return [join(dirname(dir), 'sessions'), join(dirname(dir), 'archived_sessions')];
+    }
+    return undefined;
+  },
+};

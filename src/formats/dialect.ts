@@ -1,0 +1,76 @@
+import type { SourceLine } from '../sources/lines.js';
+import type { LineDecoder } from './decoder.js';
+import type { BundleEvent } from '../model/bundle-events.js';
+import type { DecodeWarning } from '../model/events.js';
+
+export interface DecoderContext {
+  path: string;
+  /** the file's modification time, where lines without times are laid out (read only by dialects that need it) */
+  mtimeMs: () => number;
+}
+
+/** What the pipeline hands a dialect to read files with: formats open nothing themselves. */
+export interface LineSource {
+  lines(path: string): AsyncIterable<SourceLine>;
+}
+
+export interface BundleDecoded {
+  events: BundleEvent[];
+  /** the event's type or shape is unknown: nothing was derived from it */
+  warning?: DecodeWarning;
+  /** the event was understood but a payload it names could not be used */
+  problems: DecodeWarning[];
+}
+
+/** A log that records a whole agent tree in one directory, replayed as a whole. */
+export interface BundleLog {
+  /** the file the spans name as their source */
+  source: string;
+  lines: number;
+  /** trace and root thread ids the bundle records for itself */
+  recorded: { traceId?: string; rootThreadId?: string };
+  /** problems met before any event was decoded (manifest, unreadable or malformed lines) */
+  problems: { line: number; type: string; message: string; kind: 'badLines' | 'warnings' | 'gaps' }[];
+  /** the events in replay order, decoded on demand */
+  decode(): AsyncIterable<BundleDecoded>;
+}
+
+interface DialectBase {
+  /** the `--format` name */
+  readonly name: string;
+  /** how messages call its files */
+  readonly title: string;
+  /** the agent a thread of this dialect is, when the log names none */
+  readonly agent: string;
+  /** recognises the dialect from a file's first JSON line */
+  detect(first: Record<string, unknown>): boolean;
+  /** where its agent keeps logs, for `watch` and for finding sub-agents' parents */
+  homes?(env: NodeJS.ProcessEnv): string[];
+}
+
+/** One thread per file, read line by line (live or backfill). */
+export interface ThreadLogDialect extends DialectBase {
+  readonly shape: 'thread-log';
+  decoder(ctx: DecoderContext): LineDecoder;
+  /** the thread id the file name carries, when the log names none */
+  threadIdFromName?(path: string): string | undefined;
+  /** the log folders a file sits in (its parent agents are looked up there) */
+  treeRootsOf?(file: string): string[] | undefined;
+  /** lines carry an order of their own (several writers append): the key to replay them by */
+  orderOf?(value: unknown): number | undefined;
+}
+
+/** A directory that holds a whole agent tree (a trace bundle). */
+export interface BundleDialect extends DialectBase {
+  readonly shape: 'bundle';
+  /** a directory met in a walk (or named by the user) that is one input of this dialect */
+  claimsDirectory(dir: string, files: ReadonlySet<string>, named: boolean): boolean;
+  /** a file the user named that stands for its directory */
+  claimsFile(path: string): boolean;
+  /** the file whose growth means the bundle changed (followed live) */
+  logOf(path: string): string;
+  open(path: string, io: LineSource, captureContent: boolean): Promise<BundleLog>;
+}
+
+/** An input dialect: detection, discovery and decoding; nothing of OTel, nothing of delivery. */
+export type Dialect = ThreadLogDialect | BundleDialect;

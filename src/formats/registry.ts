@@ -1,0 +1,45 @@
+import { codexBundle } from './codex-bundle/dialect.js';
+import { codex } from './codex/dialect.js';
+import type { Dialect, ThreadLogDialect } from './dialect.js';
+import { generic } from './generic/dialect.js';
+import { isObject } from './json.js';
+import { discover, type DiscoveredInput } from '../sources/discover.js';
+
+// The one place dialects are registered. Detection asks them in this order: the first that
+// recognises a file's first line reads it.
+export const DIALECTS: readonly Dialect[] = [codexBundle, codex, generic];
+
+export function dialectNamed(name: string): Dialect | undefined {
+  return DIALECTS.find((d) => d.name === name);
+}
+
+/** A dialect read line by line, by name (live paths cannot follow the other kind). */
+export function lineDialect(name: string | undefined): ThreadLogDialect | undefined {
+  const d = name !== undefined ? dialectNamed(name) : undefined;
+  return d?.shape === 'thread-log' ? d : undefined;
+}
+
+/** Recognises a file's dialect from its first JSON line. */
+export function detectDialect(first: unknown): Dialect | undefined {
+  if (!isObject(first)) return undefined;
+  return DIALECTS.find((d) => d.detect(first));
+}
+
+/** How a directory walk knows the inputs that are directories (or files standing for one). */
+export const DIRECTORY_INPUTS = {
+  directory: (dir: string, files: ReadonlySet<string>, named: boolean) => DIALECTS.find((d) => d.shape === 'bundle' && d.claimsDirectory(dir, files, named))?.name,
+  file: (path: string) => DIALECTS.find((d) => d.shape === 'bundle' && d.claimsFile(path))?.name,
+};
+
+/** Finds the log files and directory inputs under the paths a user gave. */
+export function findInputs(paths: string[]): Promise<DiscoveredInput[]> {
+  return discover(paths, DIRECTORY_INPUTS);
+}
+
+/** Every log folder the registered agents keep, for `watch` and `export` with no path. */
+export function agentHomes(env: NodeJS.ProcessEnv = process.env): string[] {
+  return DIALECTS.flatMap((d) => d.homes?.(env) ?? []);
+}
+
+/** What a file read line by line can be, for messages. */
+export const LINE_DIALECT_TITLES = DIALECTS.filter((d) => d.shape === 'thread-log').map((d) => d.title).join(', ');

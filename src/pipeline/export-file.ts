@@ -1,0 +1,47 @@
+import { resolveOtlpConfig } from '../export/config.js';
+import { OtlpSink } from '../export/otlp-sink.js';
+import type { Delivery, SpanSink } from '../export/sink.js';
+import { findInputs } from '../formats/registry.js';
+import { DEFAULT_CONTENT_LIMIT } from '../otel/content.js';
+import { AgentTree } from './agent-tree.js';
+import { exportInput } from './export-input.js';
+import type { SessionReport } from './report.js';
+
+export interface ExportFileOptions {
+  /** OTLP/HTTP base URL; default from OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, else http://localhost:4318 */
+  endpoint?: string;
+  protocol?: 'http/protobuf' | 'http/json';
+  headers?: Record<string, string>;
+  timeoutMillis?: number;
+  serviceName?: string;
+  captureContent?: boolean;
+  contentLimit?: number;
+  /** the dialect (its name); recognised from the content when absent */
+  format?: string;
+  /** deliver somewhere else than OTLP/HTTP */
+  sink?: SpanSink;
+}
+
+export interface ExportFileResult extends SessionReport {
+  delivered: number;
+  notDelivered: number;
+}
+
+/** Exports one rollout file (or bundle directory) and waits until its spans are delivered or refused. */
+export async function exportFile(path: string, o: ExportFileOptions = {}): Promise<ExportFileResult> {
+  const [input] = await findInputs([path]);
+  if (!input) throw new Error(`${path}: no rollout found`);
+  const config = resolveOtlpConfig({ endpoint: o.endpoint, protocol: o.protocol, timeout: o.timeoutMillis?.toString() });
+  Object.assign(config.headers, o.headers);
+  const sink = o.sink ?? new OtlpSink(config);
+  const delivery: Delivery = { delivered: 0, failed: 0 };
+  const { report } = await exportInput(input, {
+    serviceName: o.serviceName,
+    format: o.format,
+    content: { capture: o.captureContent ?? false, limit: o.contentLimit ?? DEFAULT_CONTENT_LIMIT },
+    tree: new AgentTree([input.path]),
+    emit: (spans) => sink.add(spans, delivery),
+  });
+  await sink.close();
+  return { ...report, delivered: delivery.delivered, notDelivered: delivery.failed };
+}
