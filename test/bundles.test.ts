@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -47,12 +47,12 @@ describe('Codex rollout trace bundles', () => {
   let spans: ReceivedSpan[];
   const of = (dir: string) => spans.filter((s) => s.attributes['rollout.source.path'] === join(dir, 'trace.jsonl'));
 
-  before(async () => {
+  beforeAll(async () => {
     receiver = await startReceiver();
     run = await runCli(['export', ROOT], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     spans = receiver.spans();
   });
-  after(() => receiver.close());
+  afterAll(() => receiver.close());
 
   test('a trace root exports each bundle as one trace named by the bundle, all spans delivered', () => {
     // the crashed bundle's torn last line is the only reason for exit code 3

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,11 +12,11 @@ const SMALL = fixture('localpush-sanitized-0.104-small.jsonl');
 describe('inputs', () => {
   let receiver: Receiver;
   let dir: string;
-  before(async () => {
+  beforeAll(async () => {
     receiver = await startReceiver();
     dir = mkdtempSync(join(tmpdir(), 'rollout-otel-'));
   });
-  after(() => receiver.close());
+  afterAll(() => receiver.close());
 
   test('a sessions tree: recursive, .jsonl.zst decoded, the plain file wins over its archive, other files ignored', async () => {
     const day = join(dir, 'sessions', '2026', '05', '08');
@@ -52,10 +52,10 @@ describe('inputs', () => {
 
 describe('bad input is reported, and the rest still delivered', () => {
   let receiver: Receiver;
-  before(async () => {
+  beforeAll(async () => {
     receiver = await startReceiver();
   });
-  after(() => receiver.close());
+  afterAll(() => receiver.close());
 
   test('a wrong path: named, exit code 3, the good file still exported', async () => {
     const run = await runCli(['export', '/no/such/rollout.jsonl', XEUS], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
@@ -248,7 +248,7 @@ describe('parallel export (--jobs)', () => {
   const inputs = [fixture('.')];
   // four copies of it (40 MB): enough that the worker is running before the main thread is done
   let copies: string;
-  before(() => {
+  beforeAll(() => {
     copies = mkdtempSync(join(tmpdir(), 'rollout-otel-jobs-'));
     for (let k = 1; k <= 4; k++) cpSync(fixture('.'), join(copies, `copy${k}`), { recursive: true });
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { CodexDecoder } from '../src/formats/codex/decoder.ts';
 import { QUICK_CHECKS } from '../src/formats/codex/schemas.ts';

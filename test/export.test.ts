@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { fixture, runCli } from './support/cli.ts';
 import { readRollout } from './support/reading.ts';
@@ -24,12 +24,12 @@ describe('export of real Codex rollouts', () => {
   let spans: ReceivedSpan[];
   let firstRun: { code: number; stdout: string; stderr: string };
 
-  before(async () => {
+  beforeAll(async () => {
     receiver = await startReceiver();
     firstRun = await runCli(['export', ...SESSIONS.map(fixture)], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     spans = receiver.spans();
   });
-  after(() => receiver.close());
+  afterAll(() => receiver.close());
 
   test('exits 0, posts protobuf to /v1/traces and prints one trace id per session', () => {
     assert.equal(firstRun.code, 0, firstRun.stderr);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
+import { beforeAll, describe, test } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,7 +103,7 @@ describe('format generations', () => {
   const spansOf = new Map<string, ReceivedSpan[]>();
   let code = -1;
   let stderr = '';
-  before(async () => {
+  beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rollout-otel-gen-'));
     const receiver = await startReceiver();
     const paths = Object.entries(FILES).map(([name, lines]) => {

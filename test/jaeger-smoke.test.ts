@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, test } from 'node:test';
+import { afterAll, test } from 'vitest';
 import { SpanKind, SpanStatusCode, TraceFlags, type HrTime, type SpanContext } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -40,17 +40,16 @@ function span(name: string, ctx: SpanContext, parent: SpanContext | undefined, f
 }
 
 let jaeger: JaegerHandle | undefined;
-after(async () => jaeger?.stop());
+afterAll(async () => jaeger?.stop());
 
-test('Jaeger stores, resolves and finds hand-built historical spans', async (t) => {
+test('Jaeger stores, resolves and finds hand-built historical spans', async (context) => {
   const started = await startJaeger();
   if ('skip' in started) {
     console.log(`jaeger-smoke skipped: ${started.skip}`);
-    t.skip(started.skip);
-    return;
+    return context.skip(started.skip);
   }
   jaeger = started;
-  t.diagnostic(`Jaeger: ${jaeger.source}`);
+  console.log(`Jaeger: ${jaeger.source}`);
 
   // Upper half non-zero, otherwise v1 JSON prints the id as 16 hex chars.
   const traceId = `f${hex(16).slice(1)}`;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,17 +53,17 @@ describe('a real Jaeger', () => {
   let jaeger: JaegerHandle | undefined;
   let skip: string | undefined;
 
-  before(async () => {
+  beforeAll(async () => {
     const got = await startJaeger();
     if ('skip' in got) skip = got.skip;
     else jaeger = got;
     if (skip) console.log(`# Jaeger tests skipped: ${skip}`);
     else console.log(`# Jaeger: ${jaeger!.source}`);
-  }, { timeout: 600_000 });
-  after(async () => jaeger?.stop());
+  }, 600_000);
+  afterAll(async () => jaeger?.stop());
 
-  test('real sessions arrive whole, with resolved parents and no warnings; a second export changes nothing', async (t) => {
-    if (!jaeger) return t.skip(skip);
+  test('real sessions arrive whole, with resolved parents and no warnings; a second export changes nothing', async (context) => {
+    if (!jaeger) return context.skip(skip);
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint, OTEL_SERVICE_NAME: 'codex-e2e' };
     const run = await runCli(['export', ...SESSIONS.map(fixture)], env);
     assert.equal(run.code, 0, run.stderr);
@@ -93,8 +93,8 @@ describe('a real Jaeger', () => {
     assert.equal(ui.status, 200);
   });
 
-  test('a parent and its sub-agent form one trace with every parent resolved', async (t) => {
-    if (!jaeger) return t.skip(skip);
+  test('a parent and its sub-agent form one trace with every parent resolved', async (context) => {
+    if (!jaeger) return context.skip(skip);
     const home = mkdtempSync(join(tmpdir(), 'rollout-otel-jaeger-'));
     const day = join(home, 'sessions', '2026', '09', '28');
     mkdirSync(day, { recursive: true });

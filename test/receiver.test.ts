@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { onTestFinished, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { SpanKind, SpanStatusCode, TraceFlags, type HrTime, type SpanContext } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
@@ -113,9 +113,9 @@ async function exportOnce(exporter: Exporter, spans: ReadableSpan[]): Promise<Ex
   return result;
 }
 
-test('protobuf and JSON, plain and gzip, decode to the same spans that were sent', async (t) => {
+test('protobuf and JSON, plain and gzip, decode to the same spans that were sent', async () => {
   const receiver = await startReceiver();
-  t.after(() => receiver.close());
+  onTestFinished(() => receiver.close());
   const url = receiver.tracesUrl;
   const gzip = { compression: CompressionAlgorithm.GZIP };
   const exporters: [string, Exporter][] = [
@@ -148,9 +148,9 @@ test('protobuf and JSON, plain and gzip, decode to the same spans that were sent
   assert.equal(receiver.failures, 0);
 });
 
-test('failFirst answers 503 and the exporter retries until it gets through', async (t) => {
+test('failFirst answers 503 and the exporter retries until it gets through', async () => {
   const receiver = await startReceiver({ failFirst: 2 });
-  t.after(() => receiver.close());
+  onTestFinished(() => receiver.close());
   const result = await exportOnce(new ProtoExporter({ url: receiver.tracesUrl }), sent);
   assert.equal(result.code, ExportResultCode.SUCCESS);
   assert.equal(receiver.failures, 2);
@@ -161,9 +161,9 @@ test('failFirst answers 503 and the exporter retries until it gets through', asy
   assert.deepEqual(receiver.spans(), expected);
 });
 
-test('unknown content type is rejected with 415', async (t) => {
+test('unknown content type is rejected with 415', async () => {
   const receiver = await startReceiver();
-  t.after(() => receiver.close());
+  onTestFinished(() => receiver.close());
   const res = await fetch(receiver.tracesUrl, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' });
   assert.equal(res.status, 415);
   assert.equal(receiver.failures, 1);
