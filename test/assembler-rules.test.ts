@@ -1,0 +1,189 @@
+// The assembler invariants of model/README.md, one rule per test, each from a few events.
+import assert from 'node:assert/strict';
+import { describe, test } from 'vitest';
+import { ThreadAssembler } from '../src/model/assembler.ts';
+import { BundleAssembler } from '../src/model/bundle-assembler.ts';
+import type { BundleEvent } from '../src/model/bundle-events.ts';
+import type { RolloutEvent, TokenUsage } from '../src/model/events.ts';
+import { toolFailure, turnStatus } from '../src/model/outcome.ts';
+import type { Thread, Turn } from '../src/model/types.ts';
+
+type Ev = RolloutEvent extends infer E ? (E extends RolloutEvent ? Omit<E, 'time' | 'line'> : never) : never;
+
+/** Feeds events one line apart (line n at n seconds) and returns every closed turn and the thread. */
+function assemble(events: Ev[]): { turns: Turn[]; thread: Thread } {
+  const a = new ThreadAssembler({ path: 'rules.jsonl' });
+  const turns: Turn[] = [];
+  events.forEach((e, i) => turns.push(...a.push({ ...e, time: (i + 1) * 1000, line: i + 1 } as RolloutEvent)));
+  const end = a.finish();
+  return { turns: [...turns, ...end.turns], thread: end.thread as Thread };
+}
+
+const start: Ev = { kind: 'thread_start', meta: { threadId: 't1', startTime: 0, inferredTiming: false } };
+const usage = (total: number): TokenUsage => ({ input: total - 10, cachedInput: 0, output: 10, reasoningOutput: 0, total });
+const count = (total: number, last = usage(total)): Ev => ({ kind: 'token_count', total: usage(total), last });
+
+describe('rollout turns', () => {
+  test('a user message inside an open turn is steering, not a new turn', () => {
+    const { turns } = assemble([start, { kind: 'turn_start', turnId: 'a' }, { kind: 'user_message', text: 'do it' }, { kind: 'user_message', text: 'faster' }, { kind: 'turn_end', turnId: 'a', outcome: 'completed' }]);
+    assert.equal(turns.length, 1);
+    assert.deepEqual(turns[0]!.notes.map((n) => n.kind), ['steering']);
+  });
+
+  test('in a file without turn markers, each user message opens a turn', () => {
+    const { turns } = assemble([start, { kind: 'user_message', text: 'one' }, { kind: 'user_message', text: 'two' }]);
+    assert.deepEqual(turns.map((t) => [t.implicit, t.status]), [[true, 'completed'], [true, 'completed']]);
+  });
+
+  test('a turn that never ended is incomplete and ends at its last record', () => {
+    const { turns } = assemble([start, { kind: 'turn_start', turnId: 'a' }, { kind: 'user_message', text: 'go' }]);
+    assert.equal(turns[0]!.status, 'incomplete');
+    assert.equal(turns[0]!.end, 3000);
+  });
+
+  test('an end naming another turn closes nothing and is noted on the thread', () => {
+    const { turns, thread } = assemble([start, { kind: 'turn_start', turnId: 'a' }, { kind: 'turn_end', turnId: 'b', outcome: 'completed' }]);
+    assert.equal(turns[0]!.status, 'incomplete');
+    assert.deepEqual(thread.notes, [{ kind: 'unmatched_turn_end', time: 3000, turnId: 'b' }]);
+  });
+});
+
+describe('outcomes', () => {
+  test('an error event fails the turn it happened in, with one exception event', () => {
+    const { turns } = assemble([start, { kind: 'turn_start', turnId: 'a' }, { kind: 'error', message: 'stream lost', errorType: 'http_error' }, { kind: 'turn_end', turnId: 'a', outcome: 'completed' }]);
+    assert.equal(turns[0]!.status, 'failed');
+    assert.equal(turns[0]!.errorType, 'http_error');
+    assert.deepEqual(turns[0]!.notes, [{ kind: 'exception', time: 3000, errorType: 'http_error', message: 'stream lost' }]);
+  });
+
+  test('the same error recorded by an error event and by the turn end is one exception event', () => {
+    const { turns } = assemble([start, { kind: 'turn_start', turnId: 'a' }, { kind: 'error', message: 'quota' }, { kind: 'turn_end', turnId: 'a', outcome: 'completed', errorMessage: 'quota' }]);
+    assert.equal(turns[0]!.notes.filter((n) => n.kind === 'exception').length, 1);
+    assert.equal(turns[0]!.errorType, '_OTHER');
+  });
+
+  test('an error in a turn that was aborted leaves it aborted', () => {
+    const { turns } = assemble([start, { kind: 'turn_start', turnId: 'a' }, { kind: 'error', message: 'x' }, { kind: 'turn_end', turnId: 'a', outcome: 'aborted', reason: 'interrupted' }]);
+    assert.equal(turns[0]!.status, 'aborted');
+    assert.equal(turns[0]!.abortReason, 'interrupted');
+  });
+
+  test('an error in a turn that never ended fails it', () => {
+    const { turns } = assemble([start, { kind: 'turn_start', turnId: 'a' }, { kind: 'error', message: 'x' }]);
+    assert.equal(turns[0]!.status, 'failed');
+  });
+
+  test('an error outside any turn is the thread error', () => {
+    const { thread } = assemble([start, { kind: 'error', message: 'no auth', errorType: 'unauthorized' }]);
+    assert.deepEqual(thread.error, { type: 'unauthorized', message: 'no auth' });
+  });
+
+  test('a turn status follows one table', () => {
+    assert.deepEqual(
+      (['completed', 'aborted', 'failed', 'incomplete'] as const).map((s) => [turnStatus(s, false), turnStatus(s, true)]),
+      [['completed', 'failed'], ['aborted', 'aborted'], ['failed', 'failed'], ['incomplete', 'failed']],
+    );
+  });
+
+  test('a tool fails on a reported failure or a non-zero exit code, and on nothing else', () => {
+    assert.equal(toolFailure({ exitCode: 0 }), undefined);
+    assert.equal(toolFailure({}), undefined);
+    assert.deepEqual(toolFailure({ exitCode: 2 }), { type: '2', message: undefined });
+    assert.deepEqual(toolFailure({ success: false, errorType: 'patch_failed', errorMessage: 'no hunk' }), { type: 'patch_failed', message: 'no hunk' });
+    assert.deepEqual(toolFailure({ success: false }), { type: '_OTHER', message: undefined });
+  });
+});
+
+describe('model calls', () => {
+  test('a token count whose cumulative total did not change is not a new model call', () => {
+    const { turns } = assemble([start, { kind: 'turn_start', turnId: 'a' }, { kind: 'model_output', item: 'message' }, count(100), count(100), { kind: 'turn_end', turnId: 'a', outcome: 'completed' }]);
+    assert.equal(turns[0]!.modelCalls.length, 1);
+    assert.equal(turns[0]!.usage.total, 100);
+  });
+
+  test('an estimate (only the total) is not a model call: it is the size of the context after a compaction', () => {
+    const estimate = { input: 0, cachedInput: 0, output: 0, reasoningOutput: 0, total: 5000 };
+    const { turns } = assemble([start, { kind: 'turn_start', turnId: 'a' }, { kind: 'compaction', remote: false, marker: false }, count(9000, estimate), { kind: 'turn_end', turnId: 'a', outcome: 'completed' }]);
+    assert.equal(turns[0]!.modelCalls.length, 0);
+    assert.equal(turns[0]!.compactions[0]!.tokensAfter, 5000);
+  });
+
+  test('the first model call after a compaction is marked compacted, the next is not', () => {
+    const { turns } = assemble([
+      start, { kind: 'turn_start', turnId: 'a' }, { kind: 'compaction', remote: true, marker: false },
+      { kind: 'model_output', item: 'message' }, count(100), { kind: 'user_message', text: 'more' }, { kind: 'model_output', item: 'message' }, count(200),
+      { kind: 'turn_end', turnId: 'a', outcome: 'completed' },
+    ]);
+    assert.deepEqual(turns[0]!.modelCalls.map((c) => c.compacted), [true, false]);
+  });
+
+  test('a model call spans from the input that prompted it to its last output item', () => {
+    const { turns } = assemble([start, { kind: 'turn_start', turnId: 'a' }, { kind: 'user_message', text: 'go' }, { kind: 'model_output', item: 'reasoning' }, { kind: 'model_output', item: 'message' }, count(100), { kind: 'turn_end', turnId: 'a', outcome: 'completed' }]);
+    const call = turns[0]!.modelCalls[0]!;
+    assert.deepEqual([call.start, call.end], [3000, 5000]);
+  });
+});
+
+describe('tool calls', () => {
+  const call = (callId: string): Ev => ({ kind: 'tool_call', callId, name: 'shell', toolKind: 'function' });
+  const output = (callId: string, exitCode?: number): Ev => ({ kind: 'tool_output', callId, output: 'ok', result: { exitCode } });
+
+  test('a call and its output are paired by call id, and the span covers both', () => {
+    const { turns } = assemble([start, { kind: 'turn_start', turnId: 'a' }, call('c1'), output('c1', 0), { kind: 'turn_end', turnId: 'a', outcome: 'completed' }]);
+    const t = turns[0]!.tools[0]!;
+    assert.deepEqual([t.key, t.start, t.end, t.incomplete, t.result.exitCode], ['c1', 3000, 4000, false, 0]);
+  });
+
+  test('a call without an output is incomplete and ends with its turn', () => {
+    const { turns } = assemble([start, { kind: 'turn_start', turnId: 'a' }, call('c1'), { kind: 'user_message', text: 'x' }, { kind: 'turn_end', turnId: 'a', outcome: 'completed' }]);
+    assert.deepEqual([turns[0]!.tools[0]!.incomplete, turns[0]!.tools[0]!.end], [true, 5000]);
+  });
+
+  test('an output whose call was never seen is an orphan note, not a span', () => {
+    const { turns, thread } = assemble([start, { kind: 'turn_start', turnId: 'a' }, output('ghost'), { kind: 'turn_end', turnId: 'a', outcome: 'completed' }]);
+    assert.equal(turns[0]!.tools.length, 0);
+    assert.deepEqual(thread.notes, [{ kind: 'orphan_tool_output', time: 3000, callId: 'ghost' }]);
+  });
+
+  test('a call id used twice in one thread gets a span of its own the second time', () => {
+    const { turns } = assemble([start, { kind: 'turn_start', turnId: 'a' }, call('c1'), output('c1'), { kind: 'turn_end', turnId: 'a', outcome: 'completed' }, { kind: 'turn_start', turnId: 'b' }, call('c1'), output('c1'), { kind: 'turn_end', turnId: 'b', outcome: 'completed' }]);
+    assert.deepEqual(turns.map((t) => t.tools[0]!.key), ['c1', 'c1@7']);
+  });
+});
+
+describe('bundles follow the same outcome rules', () => {
+  type BEv = BundleEvent extends infer E ? (E extends BundleEvent ? Omit<E, 'time' | 'line'> : never) : never;
+  function replay(events: BEv[]) {
+    const a = new BundleAssembler('trace.jsonl');
+    events.forEach((e, i) => a.push({ ...e, time: (i + 1) * 1000, line: i + 1 } as BundleEvent));
+    return a.finish().threads[0]!;
+  }
+  const opening: BEv[] = [{ kind: 'thread_start', threadId: 't1', facts: {} }, { kind: 'turn_start', threadId: 't1', turnId: 'a' }];
+
+  test('an error met in a turn fails it with the same exception event as in a rollout', () => {
+    const t = replay([...opening, { kind: 'turn_outcome', turnId: 'a', error: { message: 'stream lost', type: 'http_error' } }, { kind: 'turn_end', turnId: 'a', status: 'completed' }]).turns[0]!;
+    const rollout = assemble([start, { kind: 'turn_start', turnId: 'a' }, { kind: 'error', message: 'stream lost', errorType: 'http_error' }, { kind: 'turn_end', turnId: 'a', outcome: 'completed' }]).turns[0]!;
+    assert.deepEqual([t.status, t.errorType, t.notes], [rollout.status, rollout.errorType, rollout.notes]);
+  });
+
+  test('a response still streaming when its turn completed was cancelled, not failed', () => {
+    const call = replay([...opening, { kind: 'inference_start', callId: 'i1', threadId: 't1', turnId: 'a' }, { kind: 'turn_end', turnId: 'a', status: 'completed' }]).turns[0]!.modelCalls[0]!;
+    assert.equal(call.error, undefined);
+    assert.equal(call.facts?.status, 'cancelled');
+  });
+
+  test('a response cut off by a failed turn failed with it', () => {
+    const call = replay([...opening, { kind: 'inference_start', callId: 'i1', threadId: 't1', turnId: 'a' }, { kind: 'turn_end', turnId: 'a', status: 'failed' }]).turns[0]!.modelCalls[0]!;
+    assert.equal(call.error?.type, 'failed');
+  });
+
+  test('a turn that never ended but met an error failed', () => {
+    const t = replay([...opening, { kind: 'turn_outcome', turnId: 'a', error: { message: 'boom' } }]).turns[0]!;
+    assert.deepEqual([t.status, t.incomplete], ['failed', true]);
+  });
+
+  test('a cancelled bundle turn is aborted, not failed', () => {
+    const t = replay([...opening, { kind: 'turn_end', turnId: 'a', status: 'cancelled' }]).turns[0]!;
+    assert.deepEqual([t.status, t.facts?.recordedStatus], ['aborted', 'cancelled']);
+  });
+});
