@@ -9,6 +9,8 @@ import { emptyResult, newModelCall, newPendingTool, newToolCall } from '../src/m
 
 const MODEL_CALL = ['index', 'line', 'start', 'end', 'model', 'usage', 'compacted', 'input', 'output', 'id', 'provider', 'error', 'incomplete', 'facts', 'edges'];
 const TOOL_CALL = ['key', 'callId', 'name', 'namespace', 'toolKind', 'mcp', 'agents', 'line', 'start', 'end', 'incomplete', 'result', 'parentKey', 'arguments', 'output', 'terminal', 'facts', 'edges'];
+type Without<E> = E extends unknown ? Omit<E, 'time' | 'line'> : never;
+
 const RESULT = ['exitCode', 'durationMs', 'startedAtMs', 'completedAtMs', 'success', 'errorType', 'errorMessage', 'mcpServer', 'mcpTool', 'stillRunning'];
 
 test('the constructors lay out their fields in the pinned order', () => {
@@ -20,7 +22,7 @@ test('the constructors lay out their fields in the pinned order', () => {
 
 test('rollout and bundle assemblers hand out tool calls and model calls of one shape', () => {
   const r = new ThreadAssembler({ path: 'a.jsonl' });
-  const events: Omit<RolloutEvent, 'time' | 'line'>[] = [
+  const events: Without<RolloutEvent>[] = [
     { kind: 'thread_start', meta: { threadId: 't', startTime: 0, inferredTiming: false } },
     { kind: 'turn_start', turnId: 'a' },
     { kind: 'tool_call', callId: 'c', name: 'shell', toolKind: 'function' },
@@ -30,7 +32,7 @@ test('rollout and bundle assemblers hand out tool calls and model calls of one s
   ];
   const [turn] = events.flatMap((e, i) => r.push({ ...e, time: i, line: i + 1 } as RolloutEvent));
   const b = new BundleAssembler('trace.jsonl');
-  const bundleEvents: Omit<BundleEvent, 'time' | 'line'>[] = [
+  const bundleEvents: Without<BundleEvent>[] = [
     { kind: 'thread_start', threadId: 't', facts: {} },
     { kind: 'turn_start', threadId: 't', turnId: 'a' },
     { kind: 'inference_start', threadId: 't', turnId: 'a', callId: 'i' },
