@@ -148,6 +148,12 @@ describe('tool calls', () => {
   test('a call id used twice in one thread gets a span of its own the second time', () => {
     const { turns } = assemble([start, { kind: 'turn_start', turnId: 'a' }, call('c1'), output('c1'), { kind: 'turn_end', turnId: 'a', outcome: 'completed' }, { kind: 'turn_start', turnId: 'b' }, call('c1'), output('c1'), { kind: 'turn_end', turnId: 'b', outcome: 'completed' }]);
     assert.deepEqual(turns.map((t) => t.tools[0]!.key), ['c1', 'c1@7']);
+    assert.deepEqual(turns.map((t) => t.tools[0]!.incomplete), [false, false]);
+  });
+
+  test('a call id repeated inside one turn pairs each output with the call still waiting for one', () => {
+    const { turns } = assemble([start, { kind: 'turn_start', turnId: 'a' }, call('c1'), output('c1', 0), call('c1'), output('c1', 1), { kind: 'turn_end', turnId: 'a', outcome: 'completed' }]);
+    assert.deepEqual(turns[0]!.tools.map((t) => [t.key, t.result.exitCode, t.start, t.end]), [['c1', 0, 3000, 4000], ['c1@5', 1, 5000, 6000]]);
   });
 });
 

@@ -12,7 +12,7 @@ import { exportInput, type Exported } from '../pipeline/export-input.js';
 import { exportInParallel } from '../pipeline/parallel.js';
 import { newReport } from '../pipeline/report.js';
 import { findInputs } from '../formats/registry.js';
-import { InputError, type DiscoveredInput } from '../sources/discover.js';
+import { InputError, type DiscoveredInput, type SkippedEntry } from '../sources/discover.js';
 import { printSummary, UsageError, type SessionOutcome } from './summary.js';
 
 export interface ExportFlags extends OtlpFlags {
@@ -44,8 +44,10 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
   const outcomes: SessionOutcome[] = [];
   for (const p of paths) {
     try {
-      const found = await findInputs([p]);
-      if (found.length === 0) outcomes.push(missing(p, 'no *.jsonl or *.jsonl.zst files or trace bundles found here'));
+      const skipped: SkippedEntry[] = [];
+      const found = await findInputs([p], skipped);
+      if (found.length === 0 && skipped.length === 0) outcomes.push(missing(p, 'no *.jsonl or *.jsonl.zst files or trace bundles found here'));
+      for (const s of skipped) outcomes.push(missing(s.path, `${s.reason}: skipped`));
       inputs.push(...found);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;

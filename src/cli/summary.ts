@@ -85,7 +85,7 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
     err('rollout-otel: dry run, nothing sent');
   }
   if (code === EXIT.ok && (unreadable.length > 0 || withBadLines.length > 0)) code = EXIT.badInput;
-  if (code === EXIT.ok && warnings > 0) code = EXIT.warnings;
+  if (code === EXIT.ok && (warnings > 0 || gaps > 0)) code = EXIT.warnings;
   return code;
 }
 

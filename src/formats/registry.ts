@@ -3,7 +3,7 @@ import { codex } from './codex/dialect.js';
 import type { Dialect, ThreadLogDialect } from './dialect.js';
 import { generic } from './generic/dialect.js';
 import { isObject } from './json.js';
-import { discover, type DiscoveredInput } from '../sources/discover.js';
+import { discover, type DiscoveredInput, type SkippedEntry } from '../sources/discover.js';
 
 // The one place dialects are registered. Detection asks them in this order: the first that
 // recognises a file's first line reads it.
@@ -32,8 +32,8 @@ export const DIRECTORY_INPUTS = {
 };
 
 /** Finds the log files and directory inputs under the paths a user gave. */
-export function findInputs(paths: string[]): Promise<DiscoveredInput[]> {
-  return discover(paths, DIRECTORY_INPUTS);
+export function findInputs(paths: string[], skipped?: SkippedEntry[]): Promise<DiscoveredInput[]> {
+  return discover(paths, DIRECTORY_INPUTS, skipped);
 }
 
 /** Every log folder the registered agents keep, for `watch` and `export` with no path. */

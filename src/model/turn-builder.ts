@@ -108,6 +108,7 @@ export class TurnBuilder {
     const tool = newTool(key, e, e.line, e.time, parentKey, true);
     tool.arguments = this.keepContent ? e.arguments : undefined;
     this.tools.set(key, tool);
+    if (key !== e.callId && e.callId !== undefined) (this.repeats.get(e.callId) ?? this.repeats.set(e.callId, []).get(e.callId)!).push(tool);
     if (e.toolKind === 'custom' && e.name === 'exec') this.lastExecCell = key;
     this.modelOutput(e.time, e.line, this.keepContent ? { type: 'tool_call', id: e.callId, name: e.name, arguments: e.arguments } : undefined);
   }
@@ -130,8 +131,18 @@ export class TurnBuilder {
     this.modelOutput(e.time, e.line, this.keepContent ? { type: 'tool_call', id: t.callId, name: 'web_search', arguments: e.arguments } : undefined);
   }
 
+  /** The call an output or result of `callId` belongs to: the first of that id still waiting for one. */
+  private callFor(callId: string, waiting: (t: ToolState) => boolean): ToolState | undefined {
+    const first = this.tools.get(callId);
+    const again = this.repeats.get(callId);
+    if (!again || (first && waiting(first))) return first;
+    return again.find(waiting) ?? again.at(-1);
+  }
+  /** calls whose id was used before in the thread, by that id, in order */
+  private readonly repeats = new Map<string, ToolState[]>();
+
   toolOutput(e: Ev<'tool_output'>): boolean {
-    const t = this.tools.get(e.callId);
+    const t = this.callFor(e.callId, (c) => c.outputTime === undefined);
     if (!t) return false;
     t.outputTime = e.time;
     t.incomplete = false;
@@ -142,12 +153,12 @@ export class TurnBuilder {
   }
 
   knows(callId: string): boolean {
-    return this.tools.has(callId);
+    return this.tools.has(callId) || this.repeats.has(callId);
   }
 
   /** `newKey` names the span when the result belongs to no call item seen in this turn. */
   toolResult(e: Ev<'tool_result'>, previousLineTime: number, newKey: string): void {
-    let t = this.tools.get(e.callId);
+    let t = this.callFor(e.callId, (c) => c.resultTime === undefined);
     if (!t) {
       // Nested code-mode calls and server-side searches have no call item of their own.
       const parentKey = e.callId.startsWith('exec-') ? this.lastExecCell : undefined;

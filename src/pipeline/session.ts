@@ -11,7 +11,7 @@ import { ThreadMapper } from '../otel/map.js';
 import { resourceFor } from '../otel/resource.js';
 import { readRolloutLines } from '../sources/files.js';
 import { newReport, noteProblem, type SessionReport } from './report.js';
-import type { SourceLine } from '../sources/lines.js';
+import { MAX_LINE_BYTES, type SourceLine } from '../sources/lines.js';
 
 export interface SessionOptions {
   /** service.name; default: the agent's recorded name, else codex */
@@ -81,6 +81,10 @@ export class RolloutSession {
     if (l.line > this.report.lines) this.report.lines = l.line;
     if (this.report.error) return;
     if (value === undefined) {
+      if (l.tooLong) {
+        noteProblem(this.report, { line: l.line, type: 'line-too-long', message: `line of ${l.bytes.toLocaleString('en-US')} bytes is over the ${MAX_LINE_BYTES / 1024 / 1024} MiB line limit: skipped` }, 'badLines');
+        return;
+      }
       if (isBlank(l.text)) return;
       try {
         value = JSON.parse(l.text);

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -25,8 +25,18 @@ export class InputError extends Error {}
 // Any JSONL file is a candidate: each file's format is recognised from its content.
 const ROLLOUT = /\.jsonl(?:\.zst)?$/;
 
-/** Expands the paths a user gave into log files and directory inputs: directories are walked recursively. */
-export async function discover(paths: string[], units: DirectoryInputs = NO_DIRECTORY_INPUTS): Promise<DiscoveredInput[]> {
+/** An entry met in a walk that is not read: each is its own failure domain, reported and passed over. */
+export interface SkippedEntry {
+  path: string;
+  reason: string;
+}
+
+/**
+ * Expands the paths a user gave into log files and directory inputs: directories are walked
+ * recursively. Entries that cannot be read or are not regular files go to `skipped`, not into the
+ * result; a path the user named that cannot be used is an InputError.
+ */
+export async function discover(paths: string[], units: DirectoryInputs = NO_DIRECTORY_INPUTS, skipped: SkippedEntry[] = []): Promise<DiscoveredInput[]> {
   const out: DiscoveredInput[] = [];
   for (const p of paths) {
     if (p === '-') {
@@ -37,10 +47,19 @@ export async function discover(paths: string[], units: DirectoryInputs = NO_DIRE
     try {
       s = await stat(p);
     } catch (err) {
-      throw new InputError(`${p}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+      throw new InputError(`${p}: ${describe(err)}`);
     }
-    if (s.isDirectory()) out.push(...(await walk(p, units, true)));
-    else {
+    if (s.isDirectory()) {
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(p, { withFileTypes: true });
+      } catch (err) {
+        throw new InputError(`${p}: ${describe(err)}`);
+      }
+      out.push(...walk(p, entries, units, skipped, true));
+    } else if (!s.isFile()) {
+      throw new InputError(`${p}: ${kindOf(s)}, not a regular file: nothing read`);
+    } else {
       const claimedBy = units.file(p);
       out.push(claimedBy !== undefined ? { path: p, explicit: true, kind: 'bundle', claimedBy } : { path: p, explicit: true, kind: 'rollout' });
     }
@@ -50,8 +69,7 @@ export async function discover(paths: string[], units: DirectoryInputs = NO_DIRE
 
 // Synchronous: a sessions tree has hundreds of day directories, and one thread-pool round trip
 // per directory made the walk several times slower than the listing itself.
-async function walk(dir: string, units: DirectoryInputs, given = false): Promise<DiscoveredInput[]> {
-  const entries = readdirSync(dir, { withFileTypes: true });
+function walk(dir: string, entries: Dirent[], units: DirectoryInputs, skipped: SkippedEntry[], given = false): DiscoveredInput[] {
   const names = new Set(entries.filter((e) => !e.isDirectory()).map((e) => e.name));
   const claimedBy = units.directory(dir, names, given);
   if (claimedBy !== undefined) return [{ path: dir, explicit: given, kind: 'bundle', claimedBy }];
@@ -60,12 +78,53 @@ async function walk(dir: string, units: DirectoryInputs, given = false): Promise
   for (const e of entries) {
     if (e.isDirectory()) {
       if (!e.name.startsWith('.')) dirs.push(join(dir, e.name));
-    } else if (ROLLOUT.test(e.name)) files.push(join(dir, e.name));
+    } else if (ROLLOUT.test(e.name)) {
+      const path = join(dir, e.name);
+      const why = e.isFile() ? undefined : notARegularFile(path);
+      if (why) skipped.push({ path, reason: why });
+      else files.push(path);
+    }
   }
   // When both x.jsonl and x.jsonl.zst exist, the plain file is the live one.
   const plain = new Set(files.filter((f) => !f.endsWith('.zst')));
   const chosen: DiscoveredInput[] = files.filter((f) => !f.endsWith('.zst') || !plain.has(f.slice(0, -4))).sort().map((path) => ({ path, explicit: false, kind: 'rollout' }));
-  for (const d of dirs.sort()) chosen.push(...(await walk(d, units)));
+  for (const d of dirs.sort()) {
+    let inner: Dirent[];
+    try {
+      inner = readdirSync(d, { withFileTypes: true });
+    } catch (err) {
+      skipped.push({ path: d, reason: `directory not read: ${describe(err)}` });
+      continue;
+    }
+    chosen.push(...walk(d, inner, units, skipped));
+  }
   return chosen;
+}
+
+/** Why an entry that is not plainly a file (a symlink, a FIFO …) cannot be read as one, if it cannot. */
+function notARegularFile(path: string): string | undefined {
+  let s: Stats;
+  try {
+    s = statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'a broken symlink' : code === 'ELOOP' ? 'a symlink loop' : describe(err);
+  }
+  return s.isFile() ? undefined : `${kindOf(s)}, not a regular file`;
+}
+
+function kindOf(s: Stats): string {
+  if (s.isDirectory()) return 'a directory';
+  if (s.isFIFO()) return 'a FIFO';
+  if (s.isSocket()) return 'a socket';
+  if (s.isCharacterDevice() || s.isBlockDevice()) return 'a device';
+  return 'not a file';
+}
+
+function describe(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'ENOENT') return 'no such file or directory';
+  return (err as Error).message;
 }
 

@@ -83,12 +83,27 @@ function readWhole(fd: number, sizeHint: number): { buf: Buffer; size: number } 
   }
 }
 
-async function* zstdStream(raw: Readable): AsyncGenerator<Uint8Array> {
+/** Stated limits of a `.zst` archive: the most it may hold, and how far it may expand beyond its first 16 MiB (real rollouts compress 5–20:1). */
+export const ZSTD_LIMITS = { maxBytes: 4 * 1024 * MB, maxRatio: 200, freeBytes: 16 * MB };
+
+export class ArchiveLimitError extends Error {}
+
+async function* zstdStream(raw: Readable, limits = ZSTD_LIMITS): AsyncGenerator<Uint8Array> {
   const out: Uint8Array[] = [];
+  let inBytes = 0;
+  let outBytes = 0;
+  // The decoder hands over one block at a time: the check runs per block, so one crafted chunk
+  // (a 4-byte block can expand to 128 KiB) is stopped while it expands, not after.
   const dec = new Decompress((chunk) => {
+    outBytes += chunk.length;
+    if (outBytes > limits.maxBytes) throw new ArchiveLimitError(`archive expands past ${limits.maxBytes / MB} MiB; the rest is not read`);
+    if (outBytes > limits.freeBytes && outBytes > inBytes * limits.maxRatio) {
+      throw new ArchiveLimitError(`archive expands more than ${limits.maxRatio}:1 (${Math.round(outBytes / MB)} MiB from ${Math.ceil(inBytes / 1024)} KiB); the rest is not read`);
+    }
     out.push(chunk);
   });
   for await (const chunk of raw as AsyncIterable<Buffer>) {
+    inBytes += chunk.length;
     dec.push(chunk);
     while (out.length) yield out.shift() as Uint8Array;
   }

@@ -53,14 +53,18 @@ export class FileTail {
     }
     this.size = s.size;
     if (s.size === this.pos.offset) return { kind: 'lines', lines: [] };
-    const end = Math.min(s.size, this.pos.offset + maxBytes) - 1;
     if (this.head === undefined) this.head = await readHead(this.path, Math.min(HEAD_BYTES, s.size));
     const lines: SourceLine[] = [];
-    const stream = createReadStream(this.path, { start: this.pos.offset, end, highWaterMark: 256 * 1024 });
+    let taken = 0;
+    // Read to the end seen, however long a line is (the reader skips one over the limit), and stop
+    // once `maxBytes` of lines are in hand: the rest waits for the next read.
+    const stream = createReadStream(this.path, { start: this.pos.offset, end: s.size - 1, highWaterMark: 256 * 1024 });
     for await (const l of readLines(stream, this.pos.line, this.pos.offset)) {
       if (!l.complete) break;
       lines.push(l);
       this.pos = { offset: l.offset + l.bytes, line: l.line + 1 };
+      taken += l.bytes;
+      if (taken >= maxBytes) break;
     }
     return { kind: 'lines', lines };
   }

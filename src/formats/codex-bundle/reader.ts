@@ -87,7 +87,10 @@ export class PayloadStore {
       real = await realpath(target);
       this.root ??= realpath(this.dir);
       if (!inside(await this.root, real)) return problem('payload-outside-bundle', 'refused: a symlink leads outside the bundle');
-      if (!(await stat(real)).isFile()) return problem('payload-unreadable', 'not a file');
+      const s = await stat(real);
+      if (!s.isFile()) return problem('payload-unreadable', 'not a file');
+      // a hard link is inside by its path but may be any file of the machine
+      if (s.nlink > 1) return problem('payload-outside-bundle', 'refused: the file is a hard link (it has other names, maybe outside the bundle)');
     } catch (err) {
       const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
       return missing ? problem('payload-missing', 'payload file is missing') : problem('payload-unreadable', (err as Error).message);

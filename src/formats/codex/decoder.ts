@@ -3,6 +3,7 @@ import type { Note } from '../../model/types.js';
 import type { Decoded, LineDecoder } from '../decoder.js';
 import { isObject, jsonObject } from '../json.js';
 import { contentText } from '../text.js';
+import { usableTime } from '../time.js';
 import * as S from './schemas.js';
 import { decodeMcpName, durationMs, errorInfoName, mcpFailure, parseToolOutput } from './tool-output.js';
 import { IGNORED_EVENT_MSGS, IGNORED_LINE_TYPES, IGNORED_RESPONSE_ITEMS } from './known.js';
@@ -38,10 +39,10 @@ export class CodexDecoder implements LineDecoder {
 
   private legacyMeta(value: Record<string, unknown>, line: number): Decoded {
     const meta = S.SessionMeta.safeParse(value);
-    if (!meta.success) return warn(line, 'session_meta', meta.error.issues[0]?.message ?? 'invalid');
+    if (!meta.success) return warn(line, 'session_meta', issueText(meta.error));
     this.legacy = true;
     this.seenMeta = true;
-    this.legacyStart = Date.parse(meta.data.timestamp);
+    this.legacyStart = usableTime(Date.parse(meta.data.timestamp));
     return { events: [{ kind: 'thread_start', time: this.legacyStart, line, meta: toMeta(meta.data, true) }] };
   }
 
@@ -49,7 +50,7 @@ export class CodexDecoder implements LineDecoder {
     // The envelope is checked by hand: it is on every line, and a schema would copy each one.
     const { timestamp, type, payload, ordinal } = value;
     if (typeof timestamp !== 'string' || !isObject(payload)) return warn(line, String(type), 'malformed envelope');
-    let time = parseTimestamp(timestamp);
+    let time = usableTime(parseTimestamp(timestamp));
     let timeWarning: DecodeWarning | undefined;
     if (Number.isNaN(time)) {
       // Keep the line's meaning; place it at the last good time.
@@ -98,7 +99,7 @@ export class CodexDecoder implements LineDecoder {
       return note('thread_note', { time, line, ordinal }, { kind: 'session_meta_repeated', time, threadId: typeof id === 'string' ? id : '' });
     }
     const meta = S.SessionMeta.safeParse(payload);
-    if (!meta.success) return warn(line, 'session_meta', meta.error.issues[0]?.message ?? 'invalid');
+    if (!meta.success) return warn(line, 'session_meta', issueText(meta.error));
     this.seenMeta = true;
     this.paginated = meta.data.history_mode === 'paginated';
     const m = toMeta(meta.data, false);
@@ -416,8 +417,13 @@ type Parsed<T> = { ok: true; value: T } | { ok: false; decoded: Decoded };
 function parse<T>(schema: S.Schema<T>, value: unknown, line: number, type: string): Parsed<T> {
   const r = schema.safeParse(value);
   if (r.success) return { ok: true, value: r.data };
-  const issue = r.error.issues[0];
-  return { ok: false, decoded: warn(line, type, `${issue?.path.join('.') || 'payload'}: ${issue?.message ?? 'invalid'}`) };
+  return { ok: false, decoded: warn(line, type, issueText(r.error)) };
+}
+
+/** A schema failure naming the field it is about. */
+function issueText(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  const issue = error.issues[0];
+  return `${issue?.path.map(String).join('.') || 'payload'}: ${issue?.message ?? 'invalid'}`;
 }
 
 function one<T>(p: Parsed<T>, f: (v: T) => RolloutEvent | null): Decoded {
@@ -474,7 +480,7 @@ function toMeta(m: S.Infer<typeof S.SessionMeta>, inferredTiming: boolean): Thre
     sessionId: m.session_id ?? undefined,
     parentThreadId: m.parent_thread_id ?? spawn?.parent_thread_id ?? undefined,
     forkedFromId: m.forked_from_id ?? undefined,
-    startTime: Date.parse(m.timestamp),
+    startTime: usableTime(Date.parse(m.timestamp)),
     cwd: m.cwd ?? undefined,
     originator: m.originator ?? undefined,
     cliVersion: m.cli_version ?? undefined,

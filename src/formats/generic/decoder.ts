@@ -1,6 +1,7 @@
 import type { DecodeWarning, RolloutEvent, ThreadMeta, TokenUsage, ToolResultInfo } from '../../model/events.js';
 import type { Decoded, LineDecoder } from '../decoder.js';
 import { contentText } from '../text.js';
+import { usableTime } from '../time.js';
 import * as S from './schemas.js';
 
 export interface GenericDecoderOptions {
@@ -160,11 +161,14 @@ export class GenericDecoder implements LineDecoder {
 }
 
 function toMs(raw: unknown): number | undefined {
-  if (typeof raw === 'number' && Number.isFinite(raw)) return raw < 1e11 ? raw * 1000 : raw;
+  if (typeof raw === 'number' && Number.isFinite(raw)) {
+    const ms = usableTime(raw < 1e11 ? raw * 1000 : raw);
+    return Number.isNaN(ms) ? undefined : ms;
+  }
   if (typeof raw === 'string' && raw.trim() !== '') {
     const n = Number(raw);
     if (Number.isFinite(n)) return toMs(n);
-    const t = Date.parse(raw);
+    const t = usableTime(Date.parse(raw));
     return Number.isNaN(t) ? undefined : t;
   }
   return undefined;
