@@ -45,7 +45,7 @@ function genericLog(id: string, agent: string, cwd: string, ago: number): string
   ].map((l) => JSON.stringify(l)).join('\n') + '\n';
 }
 
-function makeHome(): { home: string; codex: string; env: Record<string, string>; paths: Record<string, string> } {
+function makeHome() {
   const home = mkdtempSync(join(tmpdir(), 'rollout-otel-home-'));
   const codex = join(home, '.codex');
   const day = join(codex, 'sessions', '2026', '05', '08');
@@ -72,7 +72,8 @@ function makeHome(): { home: string; codex: string; env: Record<string, string>;
   writeFileSync(join(work, 'notes.jsonl'), '{"hello":"not a rollout"}\n');
   writeFileSync(join(codex, 'session_index.jsonl'), `${JSON.stringify({ id: SOLSMILE_ID, thread_name: 'grant application', updated_at: '2026-07-02T10:00:00Z' })}\n`);
   // the home is found through HOME and CODEX_HOME, as a user's is; times print in UTC
-  return { home, codex, env: { HOME: home, CODEX_HOME: codex, TZ: 'UTC' }, paths };
+  const env: Record<string, string> = { HOME: home, CODEX_HOME: codex, TZ: 'UTC' };
+  return { home, codex, env, paths };
 }
 
 const jsonLines = (text: string) => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
