@@ -283,7 +283,7 @@ describe('export: selection, --json, --out -', () => {
     assert.deepEqual(new Set(sessions.map((s) => s.path)), new Set([h.paths.xeus, h.paths.zst]));
     const missing = await runCli(['export', 'abcdef12'], { ...h.env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     assert.equal(missing.code, 3);
-    assert.match(missing.stderr, /abcdef12: no session id starts with this under /);
+    assert.match(missing.stderr, /abcdef12: no such file or directory, and no session id starts with this under /);
   });
 
   test('--json: a result per session and a summary that agree with what arrived', async () => {

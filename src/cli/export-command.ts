@@ -55,7 +55,7 @@ export async function runExport(args: string[], flags: ExportFlags, io: Io): Pro
   if (isSelective(selection)) {
     const picked = await select(inputs, selection, { depth: 'head', env: io.env });
     inputs = picked.inputs;
-    for (const id of picked.unmatched) outcomes.push(missing(id, `no session id starts with this under ${paths.join(', ')}`));
+    for (const id of picked.unmatched) outcomes.push(missing(id, `no such file or directory, and no session id starts with this under ${paths.join(', ')}`));
     if (!flags.quiet) io.stderr.write(`rollout-otel: ${picked.entries.length} session${picked.entries.length === 1 ? '' : 's'} selected of ${found.inputs.length} input${found.inputs.length === 1 ? '' : 's'}\n`);
   }
 
