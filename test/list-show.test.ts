@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { spawn } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,6 +150,24 @@ describe('list', () => {
     assert.match(xeus, /^2026-05-08 09:23 +codex +019e06e6-0c4e-72d2-a0ab-34efa4c2613d +C:\\Users\\Divik +1 turn +34k tokens +~\/\.codex\/sessions\/2026\/05\/08\/rollout-.*\.jsonl +"what are my rate limits rn"$/);
     assert.equal(new Set(rows.map((r) => r.indexOf(' codex ') >= 0 ? r.indexOf('019') : -1).filter((i) => i > 0)).size, 1, 'the id column lines up');
     assert.doesNotMatch(run.stderr, /\[|\u001b/, 'no bar, no escape codes');
+  });
+
+  test('a progress bar on a terminal only', { skip: process.platform !== 'linux' || !existsSync('/usr/bin/script') ? 'needs util-linux script(1) for a terminal' : false }, async () => {
+    const many = mkdtempSync(join(tmpdir(), 'rollout-otel-many-'));
+    for (let i = 0; i < 60; i++) copyFileSync(fixture(XEUS), join(many, `s${i}.jsonl`));
+    // script(1) runs the command on a pseudo-terminal: stderr is a TTY there
+    const onTty = await new Promise<string>((resolve, reject) => {
+      const child = spawn('/usr/bin/script', ['-qec', `"${process.execPath}" "${BIN}" list "${many}" > /dev/null`, '/dev/null'], { env: { ...process.env, ...h.env } });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.on('error', reject);
+      child.on('close', () => resolve(out));
+    });
+    assert.match(onTty, /reading \[.*\] \d+\/60 files/);
+    const piped = await runCli(['list', many], h.env);
+    assert.equal(piped.code, 0);
+    assert.doesNotMatch(piped.stderr, /reading \[/);
+    assert.equal(piped.stdout.trim().split('\n').length, 60);
   });
 
   test('--since and --until: durations, dates, today and yesterday', async () => {
