@@ -197,12 +197,12 @@ class Facts {
   summed: SessionTokens | undefined;
   start = Infinity;
   end = -Infinity;
-  line = 0;
   notRollout = false;
 
   constructor(private readonly path: string) {}
 
-  push(text: string, line: number, countsOnly = false): void {
+  /** `timesOnly`: a line read again (the last lines), for its time alone */
+  push(text: string, line: number, timesOnly = false): void {
     if (this.notRollout) return;
     let value: unknown;
     try {
@@ -221,7 +221,7 @@ class Facts {
       const mtimeMs = () => (this.path === '-' ? Date.now() : (statSync(this.path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()));
       this.decoder = decoderFor(format, { path: this.path, fallbackThreadId: threadIdFromName(this.path), mtimeMs });
     }
-    for (const e of this.decoder.decode(value, line).events) this.note(e, countsOnly);
+    for (const e of this.decoder.decode(value, line).events) this.note(e, timesOnly);
   }
 
   private note(e: RolloutEvent, timesOnly: boolean): void {
@@ -365,7 +365,6 @@ async function scan(chunks: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer
       if (facts.headDone || headBytes > HEAD_BYTES || line >= HEAD_LINES) {
         if (mode === 'head' || facts.notRollout || !facts.format) return;
         inHead = false;
-        if (facts.meta?.inferredTiming) last = [];
       }
     }
     if (mode === 'full' && !inHead) {
@@ -493,17 +492,23 @@ function lineAround(fd: number, at: number, size: number): string | undefined {
   return line.toString('utf8');
 }
 
-// Three read buffers in turn: the scan keeps the last two chunks it read (for the file's last lines).
-const pool: Buffer[] = [];
+// Read buffers are reused from file to file, three to a reader in turn: the scan keeps the last two
+// chunks it read (for the file's last lines).
+const spare: Buffer[][] = [];
 
 function* chunksOf(fd: number, from: number, to: number): Iterable<Buffer> {
-  let pos = Math.max(0, from);
-  for (let i = 0; pos < to; i = (i + 1) % 3) {
-    const buf = (pool[i] ??= Buffer.allocUnsafe(CHUNK));
-    const n = readSync(fd, buf, 0, Math.min(CHUNK, to - pos), pos);
-    if (n === 0) return;
-    pos += n;
-    yield buf.subarray(0, n);
+  const bufs = spare.pop() ?? [];
+  try {
+    let pos = Math.max(0, from);
+    for (let i = 0; pos < to; i = (i + 1) % 3) {
+      const buf = (bufs[i] ??= Buffer.allocUnsafe(CHUNK));
+      const n = readSync(fd, buf, 0, Math.min(CHUNK, to - pos), pos);
+      if (n === 0) return;
+      pos += n;
+      yield buf.subarray(0, n);
+    }
+  } finally {
+    spare.push(bufs);
   }
 }
 
