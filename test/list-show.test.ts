@@ -200,6 +200,21 @@ describe('list', () => {
     assert.match(bad.stderr, /^rollout-otel: --since must be a duration .*got "last tuesday"\n$/);
   });
 
+  test('bounded reading: a line too long to hold is passed over, a file of no lines is no rollout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rollout-otel-long-'));
+    const lines = readFileSync(fixture(XEUS), 'utf8').trimEnd().split('\n');
+    const long = JSON.stringify({ timestamp: '2026-05-08T09:23:30.000Z', type: 'response_item', payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'x'.repeat(20 * 1024 * 1024) }] } });
+    writeFileSync(join(dir, 'long.jsonl'), [...lines.slice(0, 5), long, ...lines.slice(5)].join('\n') + '\n');
+    writeFileSync(join(dir, 'blob.jsonl'), Buffer.alloc(8 * 1024 * 1024, 'a'));
+    const run = await runCli(['list', '--json', dir], h.env);
+    assert.equal(run.code, 0, run.stderr);
+    const [entry, ...rest] = jsonLines(run.stdout) as unknown as Listed[];
+    assert.equal(rest.length, 0);
+    const plain = (jsonLines((await runCli(['list', '--json', fixture(XEUS)], h.env)).stdout) as unknown as Listed[])[0]!;
+    assert.deepEqual([entry!.turns, entry!.tokens?.total, entry!.end, entry!.title], [plain.turns, plain.tokens?.total, plain.end, plain.title]);
+    assert.match(run.stderr, /1 other \.jsonl file skipped \(not a rollout\)/);
+  });
+
   test('a path that does not exist: named, exit 3; no home at all: said, exit 0', async () => {
     const run = await runCli(['list', join(h.home, 'nope'), h.paths.xeus], h.env);
     assert.equal(run.code, 3);

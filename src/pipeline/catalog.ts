@@ -173,6 +173,10 @@ const HEAD_LINES = 400;
 const TAIL_LINES = 4;
 const TAIL_LINE_MAX = 64 * 1024;
 const TITLE_CHARS = 80;
+/** a line longer than this is passed over unread (a session record, a prompt or a count is far shorter) */
+const LINE_MAX = 16 * MB;
+/** a line longer than this before any line in a known format: the file is no rollout */
+const HEAD_LINE_MAX = 4 * MB;
 
 // The lines after the head that are parsed: those naming a turn start (task_started, turn_started),
 // a prompt or token usage. Every other line is passed over as bytes. The decoder still decides
@@ -337,6 +341,9 @@ async function readRollout(input: DiscoveredInput, depth: CatalogDepth): Promise
 async function scan(chunks: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer>, facts: Facts, mode: 'head' | 'full' | 'tail', countsFromEnd = false): Promise<void> {
   // the start of an unfinished line, kept as pieces so a long line is copied once
   let carry: Buffer[] = [];
+  let carried = 0;
+  // inside a line too long to hold: passed over up to its newline
+  let skipping = false;
   let line = 0;
   let headBytes = 0;
   let inHead = mode === 'head' || mode === 'full';
@@ -346,9 +353,24 @@ async function scan(chunks: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer
   let last: { buf: Buffer; start: number; end: number }[] = [];
   let first = true;
   for await (const chunk of chunks) {
-    const piece = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let piece = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (skipping) {
+      const nl = piece.indexOf(10);
+      if (nl === -1) continue;
+      skipping = false;
+      piece = piece.subarray(nl + 1);
+      line++;
+    }
     if (piece.indexOf(10) === -1) {
       carry.push(piece);
+      carried += piece.length;
+      // the head of a file that is no rollout, or a line too long to matter (none that counts is)
+      if (!facts.format && carried > HEAD_LINE_MAX) return;
+      if (carried > LINE_MAX) {
+        carry = [];
+        carried = 0;
+        skipping = true;
+      }
       continue;
     }
     const buf = carry.length ? Buffer.concat([...carry, piece]) : piece;
@@ -391,6 +413,7 @@ async function scan(chunks: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer
       if (countAt) lastCount = buf.toString('utf8', countAt.start, countAt.end);
     }
     carry = end < buf.length ? [Buffer.from(buf.subarray(end))] : [];
+    carried = buf.length - end;
   }
   // a last line without its newline may be half-written: its time is used only if it parses
   const torn = carry.length ? Buffer.concat(carry).toString('utf8') : undefined;
