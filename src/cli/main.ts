@@ -32,30 +32,6 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
 
-  withDeliveryOptions(program
-    .command('export')
-    .description('export rollout files, trace bundles, directories of them (searched recursively), or - for stdin')
-    .argument('[paths...]', 'rollout files (Codex rollout-*.jsonl[.zst], generic {"type","seq","item"} JSONL), directories such as ~/.codex/sessions, or session ids (or their first characters); default: the sessions homes'))
-    .option('--dry-run', 'print each session\'s span tree instead of sending')
-    .option('--json', 'one JSON object per session (trace id, spans built and delivered, link) and a summary object, instead of the session lines')
-    .option('-o, --out <file>', 'write OTLP/JSON requests (one per line) to a file instead of sending; - for stdout')
-    .option('--no-progress', 'no progress bar')
-    .option('-j, --jobs <n>', 'threads exporting files at once when sending over OTLP, at most one per core (default 2 for exports over 32 MB on a machine with 2 or more cores, else 1; each thread adds ~40 MB of memory)')
-    .action(async (paths: string[], flags: ExportFlags) => {
-      code = await (await import('./export-command.js')).runExport(paths, { ...flags, headers: (flags as { header?: string[] }).header }, io);
-    });
-
-  withDeliveryOptions(program
-    .command('watch')
-    .description('follow every rollout under a directory as it is written and send spans as turns finish (until SIGINT/SIGTERM)')
-    .argument('[dir]', 'directory to watch (default $CODEX_HOME/sessions, else ~/.codex/sessions)'))
-    .option('--idle-timeout <duration>', 'close a session silent this long (e.g. 2s, 90s, 10m) and send its thread span', DEFAULT_IDLE_TIMEOUT)
-    .option('--state <dir>', 'where checkpoints are kept (default $XDG_STATE_HOME/rollout-otel, else the platform\'s state directory, ~/.local/state/rollout-otel on Linux)')
-    .addOption(new Option('--poll <duration>', 'how often files are checked for new lines').default('250ms').hideHelp())
-    .action(async (dir: string | undefined, flags: WatchFlags) => {
-      code = await (await import('./watch-command.js')).runWatch(dir, { ...flags, headers: (flags as { header?: string[] }).header }, io);
-    });
-
   withSelection(program
     .command('list')
     .description('list the sessions under the sessions homes (or the paths), newest first: start, agent, id, directory, turns, tokens, file, title')
@@ -79,6 +55,30 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .option('--sessions-dir <dir>', 'where else to look up the parents of sub-agent rollouts, repeatable', collect)
     .action(async (session: string, paths: string[], flags: ShowFlags) => {
       code = await (await import('./show-command.js')).runShow(session, paths, flags, io);
+    });
+
+  withDeliveryOptions(program
+    .command('export')
+    .description('export rollout files, trace bundles, directories of them (searched recursively), or - for stdin')
+    .argument('[paths...]', 'rollout files (Codex rollout-*.jsonl[.zst], generic {"type","seq","item"} JSONL), directories such as ~/.codex/sessions, or session ids (or their first characters); default: the sessions homes'))
+    .option('--dry-run', 'print each session\'s span tree instead of sending')
+    .option('--json', 'one JSON object per session (trace id, spans built and delivered, link) and a summary object, instead of the session lines')
+    .option('-o, --out <file>', 'write OTLP/JSON requests (one per line) to a file instead of sending; - for stdout')
+    .option('--no-progress', 'no progress bar')
+    .option('-j, --jobs <n>', 'threads exporting files at once when sending over OTLP, at most one per core (default 2 for exports over 32 MB on a machine with 2 or more cores, else 1; each thread adds ~40 MB of memory)')
+    .action(async (paths: string[], flags: ExportFlags) => {
+      code = await (await import('./export-command.js')).runExport(paths, { ...flags, headers: (flags as { header?: string[] }).header }, io);
+    });
+
+  withDeliveryOptions(program
+    .command('watch')
+    .description('follow every rollout under a directory as it is written and send spans as turns finish (until SIGINT/SIGTERM)')
+    .argument('[dir]', 'directory to watch (default $CODEX_HOME/sessions, else ~/.codex/sessions)'))
+    .option('--idle-timeout <duration>', 'close a session silent this long (e.g. 2s, 90s, 10m) and send its thread span', DEFAULT_IDLE_TIMEOUT)
+    .option('--state <dir>', 'where checkpoints are kept (default $XDG_STATE_HOME/rollout-otel, else the platform\'s state directory, ~/.local/state/rollout-otel on Linux)')
+    .addOption(new Option('--poll <duration>', 'how often files are checked for new lines').default('250ms').hideHelp())
+    .action(async (dir: string | undefined, flags: WatchFlags) => {
+      code = await (await import('./watch-command.js')).runWatch(dir, { ...flags, headers: (flags as { header?: string[] }).header }, io);
     });
 
   try {
