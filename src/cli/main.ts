@@ -59,7 +59,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
 
   withDeliveryOptions(program
     .command('export')
-    .description('export rollout files, trace bundles, directories of them (searched recursively), or - for stdin')
+    .description('export sessions: rollout files, trace bundles, directories of them (searched recursively), - for stdin, or session ids; default: the sessions homes')
     .argument('[paths...]', 'rollout files (Codex rollout-*.jsonl[.zst], generic {"type","seq","item"} JSONL), directories such as ~/.codex/sessions, or session ids (or their first characters); default: the sessions homes'))
     .option('--dry-run', 'print each session\'s span tree instead of sending')
     .option('--json', 'one JSON object per session (trace id, spans built and delivered, link) and a summary object, instead of the session lines')
