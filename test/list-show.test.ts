@@ -358,7 +358,7 @@ describe('export: selection, --json, --out -', () => {
     const port = await freePort();
     const run = await runCli(['export', h.paths.xeus], { ...h.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_TIMEOUT: '2000' });
     assert.equal(run.code, 1);
-    assert.match(run.stdout, /^133ab409d6d76ea667e090b23ec51fe7 {2}NOT DELIVERED 4\/4 {2}\S+\.jsonl\n$/);
+    assert.match(run.stdout, /^133ab409d6d76ea667e090b23ec51fe7 {2}0\/4 spans {2}\S+\.jsonl {2}NOT DELIVERED 4\/4\n$/, 'the columns of a delivered session, then what failed');
     assert.match(run.stderr, /nothing is listening at http:\/\/127\.0\.0\.1:\d+\/v1\/traces\. To start Jaeger: `docker compose up -d`.*jaegertracing\/jaeger.*Nothing was lost/);
     assert.doesNotMatch(run.stderr, /open a trace in Jaeger/);
   });

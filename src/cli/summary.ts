@@ -53,10 +53,12 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
 
   if (!o.dryRun && !o.quiet && !o.json) {
     for (const { report, delivery } of read) {
-      const state = delivery.failed > 0 ? `NOT DELIVERED ${delivery.failed}/${report.spans}` : `${report.spans} spans`;
+      // the same columns either way (trace, count, "spans", path), then what failed or the link
+      const count = delivery.failed > 0 ? `${report.spans - delivery.failed}/${report.spans}` : String(report.spans);
+      const failed = delivery.failed > 0 ? `  NOT DELIVERED ${delivery.failed}/${report.spans}` : '';
       // a link only to a trace that reached Jaeger
       const link = ui && delivery.failed < report.spans ? `  ${ui}/trace/${report.traceId}` : '';
-      o.stdout.write(`${report.traceId}  ${state}  ${report.path}${link}\n`);
+      o.stdout.write(`${report.traceId}  ${count} spans  ${report.path}${failed}${link}\n`);
     }
   }
   if (o.json) {
