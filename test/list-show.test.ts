@@ -178,7 +178,7 @@ describe('list', () => {
     };
     assert.deepEqual(await ids('--since', '2d'), ['recent-run']);
     assert.deepEqual(await ids('--since', '4d'), ['older-run', 'recent-run']);
-    assert.deepEqual(await ids('--since', '72h', '--until', '1d'), ['older-run']);
+    assert.deepEqual(await ids('--since', '80h', '--until', '1d'), ['older-run']);
     assert.deepEqual(await ids('--since', '2026-07-01', '--until', '2026-07-02'), [SOLSMILE_ID], 'a bare --until date includes its day');
     assert.deepEqual(await ids('--until', '2026-03-01'), [COMPACTION_ID]);
     const today = await ids('--since', 'today');
