@@ -11,11 +11,11 @@ import { AgentTree } from '../pipeline/agent-tree.js';
 import { exportInput, type Exported } from '../pipeline/export-input.js';
 import { exportInParallel } from '../pipeline/parallel.js';
 import { newReport } from '../pipeline/report.js';
-import { findInputs } from '../formats/registry.js';
-import { InputError, type DiscoveredInput, type SkippedEntry } from '../sources/discover.js';
+import type { DiscoveredInput } from '../sources/discover.js';
+import { isSelective, pathsAndIds, select, selectionOf, type SelectionFlags } from './selection.js';
 import { printSummary, UsageError, type SessionOutcome } from './summary.js';
 
-export interface ExportFlags extends OtlpFlags {
+export interface ExportFlags extends OtlpFlags, SelectionFlags {
   dryRun?: boolean;
   out?: string;
   captureContent?: boolean;
@@ -26,6 +26,7 @@ export interface ExportFlags extends OtlpFlags {
   sessionsDir?: string[];
   format?: string;
   jobs?: string;
+  json?: boolean;
 }
 
 export interface Io {
@@ -34,25 +35,28 @@ export interface Io {
   env: NodeJS.ProcessEnv;
 }
 
-export async function runExport(paths: string[], flags: ExportFlags, io: Io): Promise<number> {
+/** `args` are paths and session ids; with no path, the default homes (`list`'s) are exported. */
+export async function runExport(args: string[], flags: ExportFlags, io: Io): Promise<number> {
   const content = contentPolicy(flags, io.env);
   const jobs = jobsFlag(flags.jobs);
   const serviceName = flags.serviceName ?? io.env.OTEL_SERVICE_NAME;
+  const { paths: given, ids } = pathsAndIds(args);
+  const selection = selectionOf(flags, ids);
+  const { defaultHomes, findInputs, homesLooked } = await import('../pipeline/catalog.js');
+  const paths = given.length ? given : defaultHomes(io.env);
+  if (paths.length === 0) throw new UsageError(`no paths given, and no sessions home found (looked for ${homesLooked(io.env)})`);
   const sink = createSink(flags, io);
+  // with --out -, stdout carries the OTLP/JSON lines and nothing else
+  const stdout = flags.out === '-' ? io.stderr : io.stdout;
 
-  const inputs: DiscoveredInput[] = [];
-  const outcomes: SessionOutcome[] = [];
-  for (const p of paths) {
-    try {
-      const skipped: SkippedEntry[] = [];
-      const found = await findInputs([p], skipped);
-      if (found.length === 0 && skipped.length === 0) outcomes.push(missing(p, 'no *.jsonl or *.jsonl.zst files or trace bundles found here'));
-      for (const s of skipped) outcomes.push(missing(s.path, `${s.reason}: skipped`));
-      inputs.push(...found);
-    } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      outcomes.push(missing(p, err.message.replace(`${p}: `, '')));
-    }
+  const found = await findInputs(paths);
+  const outcomes: SessionOutcome[] = found.missing.map((m) => missing(m.path, m.error));
+  let inputs: DiscoveredInput[] = found.inputs;
+  if (isSelective(selection)) {
+    const picked = await select(inputs, selection, { depth: 'head', env: io.env });
+    inputs = picked.inputs;
+    for (const id of picked.unmatched) outcomes.push(missing(id, `no such file or directory, and no session id starts with this under ${paths.join(', ')}`));
+    if (!flags.quiet) io.stderr.write(`rollout-otel: ${picked.entries.length} session${picked.entries.length === 1 ? '' : 's'} selected of ${found.inputs.length} input${found.inputs.length === 1 ? '' : 's'}\n`);
   }
 
   // cli-progress is loaded only for a bar, on a terminal
@@ -74,7 +78,7 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
         else await sink?.add(batch, delivery);
       },
     });
-    if (collected && collected.length > 0) io.stdout.write(`${result.report.path}  trace ${result.report.traceId}\n${renderTree(collected)}\n\n`);
+    if (collected && collected.length > 0 && !flags.json) stdout.write(`${result.report.path}  trace ${result.report.traceId}\n${renderTree(collected)}\n\n`);
     if (collected) delivery.delivered = collected.length;
     return { ...result, delivery };
   };
@@ -113,7 +117,7 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
   await sink?.close();
   outcomes.push(...results);
   const delivered = sink && { target: sink.target, stats: sumStats(stats) };
-  return printSummary(outcomes, { sink: delivered, threads, dryRun: flags.dryRun ?? false, quiet: flags.quiet ?? false, stdout: io.stdout, stderr: io.stderr });
+  return printSummary(outcomes, { sink: delivered, threads, dryRun: flags.dryRun ?? false, quiet: flags.quiet ?? false, json: flags.json, stdout, stderr: io.stderr });
 }
 
 const DEFAULT_JOBS = 2;

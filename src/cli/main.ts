@@ -5,6 +5,8 @@ import { DIALECTS } from '../formats/registry.js';
 import { DEFAULT_CONTENT_LIMIT } from '../otel/content.js';
 import { VERSION } from '../version.js';
 import type { ExportFlags, Io } from './export-command.js';
+import type { ListFlags } from './list-command.js';
+import type { ShowFlags } from './show-command.js';
 import type { WatchFlags } from './watch-command.js';
 import { EXIT, UsageError } from './summary.js';
 
@@ -18,17 +20,50 @@ function collect(value: string, previous: string[] = []): string[] {
 export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   reportOtelDiagnostics((text) => io.stderr.write(`rollout-otel: otel: ${text}\n`));
   let code: number = EXIT.ok;
+  // `list | head`: a reader that went away ends the command quietly, as it does for other tools
+  if (io.stdout === process.stdout) {
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(code);
+    });
+  }
   const program = new Command('rollout-otel')
     .description('Turn Codex session rollouts (JSONL) into OpenTelemetry GenAI traces, sent over OTLP/HTTP')
     .version(VERSION)
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
 
+  withSelection(program
+    .command('list')
+    .description('list the sessions under the sessions homes (or the paths), newest first: start, agent, id, directory, turns, tokens, file, title')
+    .argument('[paths...]', 'files or directories to look in (default: $CODEX_HOME/sessions and archived_sessions, else ~/.codex/..., and $CODEX_ROLLOUT_TRACE_ROOT)'))
+    .option('--json', 'one JSON object per session, per line')
+    .option('--no-progress', 'no progress bar')
+    .option('-q, --quiet', 'print only problems')
+    .action(async (paths: string[], flags: ListFlags) => {
+      code = await (await import('./list-command.js')).runList(paths, flags, io);
+    });
+
+  program
+    .command('show')
+    .description('print one session\'s span tree (the export\'s --dry-run view) with its failures; found by id or its first characters, or a file')
+    .argument('<session>', 'a session id, its first characters (e.g. 019e06e6), or a rollout file or trace bundle')
+    .argument('[paths...]', 'where to look for the id (default: the sessions homes, as list)')
+    .option('--json', 'the spans as JSON, one object per line')
+    .option('--capture-content', 'include prompts, messages, tool arguments and results (secrets redacted)')
+    .option('--content-limit <chars>', 'longest captured value before it is cut with a marker', String(DEFAULT_CONTENT_LIMIT))
+    .addOption(new Option('--format <format>', 'input format (default: recognised from the content)').choices(['codex', 'generic', 'bundle']))
+    .option('--sessions-dir <dir>', 'where else to look up the parents of sub-agent rollouts, repeatable', collect)
+    .action(async (session: string, paths: string[], flags: ShowFlags) => {
+      code = await (await import('./show-command.js')).runShow(session, paths, flags, io);
+    });
+
   withDeliveryOptions(program
     .command('export')
-    .description('export rollout files, trace bundles, directories of them (searched recursively), or - for stdin')
-    .argument('<paths...>', 'rollout files (Codex rollout-*.jsonl[.zst], generic {"type","seq","item"} JSONL) or directories such as ~/.codex/sessions'))
+    .description('export sessions: rollout files, trace bundles, directories of them (searched recursively), - for stdin, or session ids; default: the sessions homes')
+    .argument('[paths...]', 'rollout files (Codex rollout-*.jsonl[.zst], generic {"type","seq","item"} JSONL), directories such as ~/.codex/sessions, or session ids (or their first characters); default: the sessions homes'))
     .option('--dry-run', 'print each session\'s span tree instead of sending')
+    .option('--json', 'one JSON object per session (trace id, spans built and delivered, link) and a summary object, instead of the session lines')
     .option('-o, --out <file>', 'write OTLP/JSON requests (one per line) to a file instead of sending; - for stdout')
     .option('--no-progress', 'no progress bar')
     .option('-j, --jobs <n>', 'threads exporting files at once when sending over OTLP, at most one per core (default 2 for exports over 32 MB on a machine with 2 or more cores, else 1; each thread adds ~40 MB of memory)')
@@ -60,9 +95,19 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   return code;
 }
 
+/** The flags that pick sessions: list, export and watch. */
+function withSelection(cmd: Command): Command {
+  return cmd
+    .option('--since <when>', 'sessions active since: a duration before now (2d, 12h, 1w), today, yesterday, a date (2026-05-08) or ISO date and time')
+    .option('--until <when>', 'sessions started before: as --since; a bare date means the end of that day')
+    .option('--agent <name>', 'sessions of this agent (codex, or the name a generic log gives), repeatable', collect)
+    .option('--cwd <dir>', 'sessions that ran in this directory or below it')
+    .option('--session <id>', 'the session with this id, or whose id starts with this, repeatable', collect);
+}
+
 /** Options both commands share: where spans go, what they carry, how inputs are read. */
 function withDeliveryOptions(cmd: Command): Command {
-  return cmd
+  return withSelection(cmd)
     .option('-e, --endpoint <url>', 'OTLP/HTTP base URL (traces go to <url>/v1/traces); default from OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, else http://localhost:4318')
     .addOption(new Option('-p, --protocol <protocol>', 'OTLP encoding (default from OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)').choices(['http/protobuf', 'http/json']))
     .option('-H, --header <key=value>', 'extra request header, repeatable (adds to OTEL_EXPORTER_OTLP_HEADERS)', collect)

@@ -30,6 +30,8 @@ interface SummaryOptions {
   threads?: number;
   dryRun: boolean;
   quiet: boolean;
+  /** one JSON object per session, then a summary object, on `stdout` instead of the session lines */
+  json?: boolean;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
 }
@@ -49,10 +51,20 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
   const warnings = considered.reduce((a, s) => a + s.report.warnings, 0);
   const gaps = considered.reduce((a, s) => a + (s.report.gaps ?? 0), 0);
 
-  if (!o.dryRun && !o.quiet) {
+  if (!o.dryRun && !o.quiet && !o.json) {
     for (const { report, delivery } of read) {
-      const state = delivery.failed > 0 ? `NOT DELIVERED ${delivery.failed}/${report.spans}` : `${report.spans} spans`;
-      o.stdout.write(`${report.traceId}  ${state}  ${report.path}${ui ? `  ${ui}/trace/${report.traceId}` : ''}\n`);
+      // the same columns either way (trace, count, "spans", path), then what failed or the link
+      const count = delivery.failed > 0 ? `${report.spans - delivery.failed}/${report.spans}` : String(report.spans);
+      const failed = delivery.failed > 0 ? `  NOT DELIVERED ${delivery.failed}/${report.spans}` : '';
+      // a link only to a trace that reached Jaeger
+      const link = ui && delivery.failed < report.spans ? `  ${ui}/trace/${report.traceId}` : '';
+      o.stdout.write(`${report.traceId}  ${count} spans  ${report.path}${failed}${link}\n`);
+    }
+  }
+  if (o.json) {
+    for (const { report, delivery, skipped } of outcomes) {
+      if (skipped) continue;
+      o.stdout.write(`${JSON.stringify(report.traceId ? sessionObject(report, delivery, o, ui) : { type: 'input', path: report.path, error: report.error })}\n`);
     }
   }
   const err = (line: string) => o.stderr.write(`${line}\n`);
@@ -78,15 +90,42 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
     if (s.failed > 0) {
       const sessions = read.filter((x) => x.delivery.failed > 0).length;
       err(`rollout-otel: ${n(sessions)} session${sessions === 1 ? ' was' : 's were'} not fully delivered; the rollout files are unchanged, run the same export again to retry (ids are deterministic)`);
+      if (s.lastError === 'connection refused') err(collectorHint(o.sink.target));
       code = EXIT.notDelivered;
     }
-    if (ui && read.length && !o.quiet) err(`rollout-otel: open a trace in Jaeger with the link printed beside it (Jaeger's search only looks back 2 days by default)`);
+    if (ui && s.delivered > 0 && !o.quiet && !o.json) err(`rollout-otel: open a trace in Jaeger with the link printed beside it (Jaeger's search only looks back 2 days by default)`);
   } else if (o.dryRun) {
     err('rollout-otel: dry run, nothing sent');
   }
   if (code === EXIT.ok && (unreadable.length > 0 || withBadLines.length > 0)) code = EXIT.badInput;
   if (code === EXIT.ok && (warnings > 0 || gaps > 0)) code = EXIT.warnings;
+  if (o.json) {
+    const stats = o.sink?.stats;
+    o.stdout.write(`${JSON.stringify({
+      type: 'summary', sessions: read.length, spans, delivered: stats?.delivered ?? 0, notDelivered: stats?.failed ?? 0,
+      target: o.sink?.target ?? null, dryRun: o.dryRun, inputsNotRead: unreadable.length, skipped: skipped.length,
+      unknownLines: warnings, badLines: withBadLines.reduce((a, x) => a + x.report.badLines, 0), exitCode: code,
+    })}\n`);
+  }
   return code;
+}
+
+function sessionObject(report: SessionReport, delivery: SessionOutcome['delivery'], o: SummaryOptions, ui: string | undefined): Record<string, unknown> {
+  const delivered = o.sink ? report.spans - delivery.failed : 0;
+  return {
+    type: 'session', path: report.path, sessionId: report.threadId ?? null, traceId: report.traceId, format: report.format ?? null,
+    turns: report.turns, spans: report.spans, delivered, notDelivered: o.sink ? delivery.failed : 0,
+    unknownLines: report.warnings, badLines: report.badLines,
+    link: ui && delivered > 0 ? `${ui}/trace/${report.traceId}` : null,
+  };
+}
+
+/** What to do when nothing listens at the endpoint: start a collector, and know that nothing was lost. */
+export function collectorHint(target: string): string {
+  return `rollout-otel: nothing is listening at ${target}. To start Jaeger: \`docker compose up -d\` in a clone of rollout-otel, ` +
+    '`docker run -d -p 16686:16686 -p 4318:4318 jaegertracing/jaeger:2.20.0`, or the `jaeger` binary of a Jaeger v2 release ' +
+    '(https://github.com/jaegertracing/jaeger/releases) started without flags; or point -e/--endpoint at your collector. ' +
+    'Nothing was lost: the session files are unchanged, and running the same command again sends them.';
 }
 
 /** When spans go to a Jaeger on this machine, its UI is on port 16686 of the same host. */

@@ -1,13 +1,16 @@
+import { statSync } from 'node:fs';
 import { resolveOtlpConfig } from '../export/config.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
 import { CheckpointStore, defaultStateDir } from '../pipeline/checkpoints.js';
 import { Watcher } from '../pipeline/live.js';
-import { agentHomes, dialectNamed, lineDialect } from '../formats/registry.js';
+import { defaultWatchHome, dialectNamed, lineDialect } from '../formats/registry.js';
+import type { DiscoveredInput } from '../sources/discover.js';
 import { contentPolicy, type ExportFlags, type Io } from './export-command.js';
-import { EXIT, UsageError } from './summary.js';
+import { isSelective, selectionOf, selects, type Selection } from './selection.js';
+import { collectorHint, EXIT, UsageError } from './summary.js';
 
-export interface WatchFlags extends Omit<ExportFlags, 'dryRun' | 'out' | 'progress'> {
+export interface WatchFlags extends Omit<ExportFlags, 'dryRun' | 'out' | 'progress' | 'json'> {
   /** how long a session may be silent before it is closed, e.g. 10m */
   idleTimeout: string;
   state?: string;
@@ -20,10 +23,11 @@ export async function runWatch(dir: string | undefined, flags: WatchFlags, io: I
   if (flags.format !== undefined && dialectNamed(flags.format)?.shape === 'bundle') {
     throw new UsageError(`watch finds bundles by their layout: --format ${flags.format} is for export; name a dialect read line by line, or leave it out`);
   }
-  const watched = dir ?? (agentHomes(io.env)[0] as string);
+  const watched = dir ?? defaultWatchHome(io.env);
   const idleTimeoutMs = parseDuration(flags.idleTimeout, '--idle-timeout');
   const pollMs = flags.poll !== undefined ? parseDuration(flags.poll, '--poll') : 250;
   const stateDir = flags.state ?? defaultStateDir(io.env);
+  const selection = selectionOf(flags);
   const config = resolveOtlpConfig(flags, io.env);
   const sink = new OtlpSink(config, undefined, false);
   const store = new CheckpointStore(stateDir, watched);
@@ -50,6 +54,7 @@ export async function runWatch(dir: string | undefined, flags: WatchFlags, io: I
     tree: new AgentTree([], [watched, ...(flags.sessionsDir ?? [])], io.env),
     session: { serviceName: flags.serviceName ?? io.env.OTEL_SERVICE_NAME, content: contentPolicy(flags, io.env), dialect: lineDialect(flags.format) },
     log,
+    accept: isSelective(selection) ? acceptor(selection) : undefined,
   });
   try {
     await watcher.run(stop.signal);
@@ -59,7 +64,27 @@ export async function runWatch(dir: string | undefined, flags: WatchFlags, io: I
   }
   const s = sink.stats;
   log(`stopped: ${s.delivered} spans delivered in this run${watcher.outage ? '; the collector is still down: what it did not take will be sent from the files on the next run' : ''}`);
+  if (watcher.outage && s.lastError === 'connection refused') log(collectorHint(config.url).replace(/^rollout-otel: /, ''), true);
   return watcher.outage ? EXIT.notDelivered : EXIT.ok;
+}
+
+/**
+ * Whether the watcher follows a file, asked again only once the file changed: a session that had
+ * not started, or a finished one resumed since, is looked at anew.
+ */
+function acceptor(selection: Selection): (input: DiscoveredInput) => Promise<boolean> {
+  const decided = new Map<string, { mtimeMs: number; ok: boolean }>();
+  return async (input) => {
+    const { readEntry, isEntry, logOf } = await import('../pipeline/catalog.js');
+    const mtimeMs = statSync(logOf(input), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+    const known = decided.get(input.path);
+    // once followed, always followed: a selection never drops a session midway
+    if (known && (known.ok || known.mtimeMs === mtimeMs)) return known.ok;
+    const entry = await readEntry(input, 'head');
+    const ok = isEntry(entry) && selects(entry, selection);
+    decided.set(input.path, { mtimeMs, ok });
+    return ok;
+  };
 }
 
 /** `500ms`, `2s`, `90s`, `10m`, `1h`; a bare number is seconds. */

@@ -1,7 +1,7 @@
 import type { SourceLine } from '../sources/lines.js';
 import type { LineDecoder } from './decoder.js';
 import type { BundleEvent } from '../model/bundle-events.js';
-import type { DecodeWarning } from '../model/events.js';
+import type { DecodeWarning, ThreadMeta } from '../model/events.js';
 
 export interface DecoderContext {
   path: string;
@@ -46,6 +46,30 @@ interface DialectBase {
   detect(first: Record<string, unknown>): boolean;
   /** where its agent keeps logs, for `watch` and for finding sub-agents' parents */
   homes?(env: NodeJS.ProcessEnv): string[];
+  /** names the agent keeps for its threads (renamed sessions), by thread id */
+  threadNames?(env: NodeJS.ProcessEnv): Map<string, string>;
+}
+
+/** A text a `list` scan looks for in a line to know it must parse it. */
+export interface ListMarker {
+  text: string;
+  /** a cumulative count: the last one says it all */
+  lastOnly?: boolean;
+  /** a prompt: counts turns only in logs that mark none */
+  prompt?: boolean;
+}
+
+/** What `list` shows of a bundle, read without replaying it. */
+export interface BundleHeadline {
+  id: string;
+  /** the directory */
+  path: string;
+  start: number;
+  end: number;
+  bytes: number;
+  turns?: number;
+  cwd?: string;
+  model?: string;
 }
 
 /** One thread per file, read line by line (live or backfill). */
@@ -58,6 +82,8 @@ export interface ThreadLogDialect extends DialectBase {
   treeRootsOf?(file: string): string[] | undefined;
   /** lines carry an order of their own (several writers append): the key to replay them by */
   orderOf?(value: unknown): number | undefined;
+  /** the lines a `list` scan parses after the head (turn starts, prompts, usage); none, when absent */
+  listMarkers?(meta: ThreadMeta | undefined): ListMarker[];
 }
 
 /** A directory that holds a whole agent tree (a trace bundle). */
@@ -70,6 +96,8 @@ export interface BundleDialect extends DialectBase {
   /** the file whose growth means the bundle changed (followed live) */
   logOf(path: string): string;
   open(path: string, io: LineSource, captureContent: boolean): Promise<BundleLog>;
+  /** the session facts `list` shows; `full` also counts turns */
+  headline(path: string, io: LineSource, depth: 'head' | 'full'): Promise<BundleHeadline | { error: string }>;
 }
 
 /** An input dialect: detection, discovery and decoding; nothing of OTel, nothing of delivery. */

@@ -41,5 +41,11 @@ export function agentHomes(env: NodeJS.ProcessEnv = process.env): string[] {
   return DIALECTS.flatMap((d) => d.homes?.(env) ?? []);
 }
 
+/** Where `watch` looks when given no directory: the first home of the first dialect read line by line. */
+export function defaultWatchHome(env: NodeJS.ProcessEnv = process.env): string {
+  for (const d of DIALECTS) if (d.shape === 'thread-log' && d.homes) return d.homes(env)[0] as string;
+  return '.';
+}
+
 /** What a file read line by line can be, for messages. */
 export const LINE_DIALECT_TITLES = DIALECTS.filter((d) => d.shape === 'thread-log').map((d) => d.title).join(', ');

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Delivery, SpanSink } from '../export/sink.js';
 import { dialectNamed, findInputs } from '../formats/registry.js';
+import type { DiscoveredInput } from '../sources/discover.js';
 import { FileTail } from '../sources/tail.js';
 import type { AgentTree } from './agent-tree.js';
 import type { CheckpointStore, FileCheckpoint } from './checkpoints.js';
@@ -19,6 +20,8 @@ export interface WatchOptions {
   session: Omit<SessionOptions, 'emit' | 'place' | 'mtimeMs' | 'placeAtFinish'>;
   /** `problem`: worth saying even when asked to be quiet */
   log: (message: string, problem?: boolean) => void;
+  /** which found inputs to follow (a selection); all when absent */
+  accept?: (input: DiscoveredInput) => Promise<boolean>;
 }
 
 interface Followed {
@@ -74,7 +77,12 @@ export class Watcher {
   private async scan(): Promise<void> {
     let found: string[];
     try {
-      const inputs = await findInputs([this.o.dir]);
+      let inputs = await findInputs([this.o.dir]);
+      if (this.o.accept) {
+        const accepted: DiscoveredInput[] = [];
+        for (const i of inputs) if (await this.o.accept(i)) accepted.push(i);
+        inputs = accepted;
+      }
       found = inputs.filter((d) => d.kind === 'rollout' && !d.path.endsWith('.zst')).map((d) => d.path);
       for (const b of inputs.filter((d) => d.kind === 'bundle' && !this.bundles.has(d.path))) {
         const dialect = dialectNamed(b.claimedBy ?? '');

@@ -18,6 +18,12 @@ export const codexBundle: BundleDialect = {
     named ? files.has(TRACE_FILE) || files.has(MANIFEST_FILE) : files.has(TRACE_FILE) && (files.has(MANIFEST_FILE) || basename(dir).startsWith('trace-')),
   claimsFile: (path) => basename(path) === TRACE_FILE || basename(path) === MANIFEST_FILE,
   logOf: (path) => locate(path).trace,
+  // where Codex writes bundles when asked to
+  homes: (env) => (env.CODEX_ROLLOUT_TRACE_ROOT ? [env.CODEX_ROLLOUT_TRACE_ROOT] : []),
+  async headline(path, io, depth) {
+    const { bundleHeadline } = await import('./headline.js');
+    return bundleHeadline(locate(path), io, depth);
+  },
   async open(path, io, capture): Promise<BundleLog> {
     // the bundle's schemas are loaded only when one is met: they are a good part of start-up
     const { readManifest, readTraceLog, PayloadStore } = await import('./reader.js');

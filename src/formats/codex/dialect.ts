@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import type { ThreadLogDialect } from '../dialect.js';
 import { isObject } from '../json.js';
 import { CodexDecoder } from './decoder.js';
+import { codexThreadNames } from './thread-names.js';
 
 /** Where Codex keeps its state: `$CODEX_HOME`, else `~/.codex`. */
 export function codexHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -22,6 +23,14 @@ export const codex: ThreadLogDialect = {
   },
   homes: (env) => [join(codexHome(env), 'sessions'), join(codexHome(env), 'archived_sessions')],
   decoder: () => new CodexDecoder(),
+  threadNames: (env) => codexThreadNames(codexHome(env)),
+  listMarkers: (meta) => [
+    { text: '_started"' }, // task_started, turn_started
+    { text: '"user_message"', prompt: true },
+    { text: '"token_count"', lastOnly: true },
+    // pre-envelope files: each real user message opens a turn
+    ...(meta?.inferredTiming ? [{ text: '"role":"user"', prompt: true }] : []),
+  ],
   threadIdFromName(path) {
     const m = /rollout-.{19}-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/.exec(basename(path));
     return m?.[1];
