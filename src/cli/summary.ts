@@ -93,7 +93,7 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
 function jaegerUi(target: string): string | undefined {
   try {
     const u = new URL(target);
-    if (!['localhost', '127.0.0.1', '[::1]'].includes(u.hostname) || u.port !== '4318') return undefined;
+    if (!['localhost', '127.0.0.1', '[::1]'].includes(u.hostname) || (u.port !== '4318' && u.port !== '4317')) return undefined;
     return `http://${u.hostname}:16686`;
   } catch {
     return undefined;
