@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Prints the path of a runnable Jaeger v2 binary on stdout; all logs go to stderr.
 # Builds one from Go modules when none is cached in .cache/jaeger/<label>/jaeger.
+# Used by `npm run jaeger:prepare` (scripts/jaeger-prepare.mjs), which shows its progress.
+# The Go build serves no UI (a placeholder page): it is for the tests; to browse traces, use
+# Jaeger's release binary or image (README).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -34,8 +37,10 @@ trap 'chmod -R u+w "$tmp" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 # Preferred: the v2.20.0 commit. v2.x tags are not valid versions of this module path
 # (no /v2 suffix), so it can only be addressed by commit hash.
 log "trying go install github.com/jaegertracing/jaeger/cmd/jaeger@$install_commit ($install_label)"
+# go's output goes to stderr as it comes (with GOFLAGS=-v, one line per package: the progress
+# `npm run jaeger:prepare` shows) and to a log for the failure message.
 if GOBIN="$tmp/bin" go install -ldflags "-X $ldvar=$install_label" \
-  "github.com/jaegertracing/jaeger/cmd/jaeger@$install_commit" 2>"$tmp/install.log"; then
+  "github.com/jaegertracing/jaeger/cmd/jaeger@$install_commit" 2> >(tee "$tmp/install.log" >&2); then
   mkdir -p "$cache/$install_label"
   mv "$tmp/bin/jaeger" "$cache/$install_label/jaeger"
   log "built Jaeger $install_label via go install"
