@@ -13,19 +13,19 @@ const DEFAULT_IDLE_TIMEOUT = '10m';
 
 const HELP_FOOTER = `
 Examples:
-  rollout-otel export ~/.codex/sessions                      OTLP/HTTP to http://localhost:4318
-  rollout-otel export --dry-run rollout-2025-11-17T15-30-28-….jsonl
-  rollout-otel export -p grpc ~/.codex/sessions               OTLP/gRPC to http://localhost:4317
-  rollout-otel export -e http://127.0.0.1:6006 ~/.codex/sessions    Arize Phoenix (protobuf)
-  OTEL_RESOURCE_ATTRIBUTES=team=infra rollout-otel export ~/.codex/sessions
-  rollout-otel watch                                         follow ~/.codex/sessions live
+  rollout-otel export ~/.codex/sessions                # OTLP/HTTP to http://localhost:4318
+  rollout-otel export -p grpc ~/.codex/sessions        # OTLP/gRPC to http://localhost:4317
+  rollout-otel export --dry-run rollout-….jsonl        # print the span tree, send nothing
+  rollout-otel export -e http://127.0.0.1:6006 DIR     # Arize Phoenix (OTLP/HTTP protobuf)
+  OTEL_RESOURCE_ATTRIBUTES=team=infra rollout-otel export DIR
+  rollout-otel watch                                   # follow ~/.codex/sessions live
 
 Exit codes:
-  0  everything read was delivered
-  1  spans were built but not all delivered (collector down or refusing)
-  2  usage: a flag or OTEL_* setting that cannot be used
+  0  every span built was delivered, and every line was understood
+  1  some spans were not delivered (the summary says how many)
+  2  usage error: bad flag, endpoint, protocol, limit or OTEL_* setting
   3  an input could not be read, or had lines that are not JSON
-  4  all delivered, but some lines were not understood (warnings above)
+  4  all delivered, but some lines were of an unknown type or shape
 `;
 
 function collect(value: string, previous: string[] = []): string[] {
