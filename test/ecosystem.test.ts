@@ -54,7 +54,7 @@ describe('OTLP/gRPC', () => {
     const grpc = await startGrpcReceiver();
     const url = grpc.url;
     await grpc.close();
-    const run = await runCli(['export', '-p', 'grpc', '-e', url, '--timeout', '3000', XEUS]);
+    const run = await runCli(['export', '-p', 'grpc', '-e', url, '--timeout', '1000', XEUS]);
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stderr, new RegExp(`NOT delivered: 4 spans \\(gRPC \\d+ [A-Z_]+: .*\\)`));
   });
@@ -114,7 +114,7 @@ describe('TLS from the standard variables', () => {
         assert.equal(receiver.spans().length, 4);
         assert.equal(receiver.requests[0]!.clientCertificate, 'rollout-otel-test-client');
 
-        const untrusted = await runCli(['export', '-p', protocol, '-e', receiver.url, '--timeout', '3000', XEUS]);
+        const untrusted = await runCli(['export', '-p', protocol, '-e', receiver.url, '--timeout', '1000', XEUS]);
         assert.equal(untrusted.code, 1, untrusted.stderr);
         assert.match(untrusted.stderr, /NOT delivered: 4 spans/);
         assert.equal(receiver.spans().length, 4, 'nothing more arrived');
@@ -164,15 +164,15 @@ describe('endpoint mistakes get a hint', () => {
     assert.match(run.stderr, /has a path; gRPC takes none \(did you mean http:\/\/localhost:4317\?\)/);
   });
 
-  test('HTTP to a gRPC receiver: the failure says to use --protocol grpc', async () => {
+  test('HTTP sent to a gRPC receiver is not delivered; on port 4317 the failure suggests --protocol grpc', async () => {
     const grpc = await startGrpcReceiver();
     try {
       // the hint keys on the port; a gRPC server answering HTTP/1.1 is the real-life failure
       const port = new URL(grpc.url).port;
-      const run = await runCli(['export', '-e', `http://127.0.0.1:${port}`, '--timeout', '3000', XEUS]);
+      const run = await runCli(['export', '-e', `http://127.0.0.1:${port}`, '--timeout', '1000', XEUS]);
       assert.equal(run.code, 1);
       assert.match(run.stderr, /NOT delivered: 4 spans \(/);
-      const onStandardPort = await runCli(['export', '-e', 'http://127.0.0.1:4317', '--timeout', '2000', XEUS]);
+      const onStandardPort = await runCli(['export', '-e', 'http://127.0.0.1:4317', '--timeout', '1000', XEUS]);
       assert.equal(onStandardPort.code, 1);
       assert.match(onStandardPort.stderr, /hint: port 4317 is usually OTLP\/gRPC: add --protocol grpc, or send OTLP\/HTTP to port 4318\)/);
     } finally {
@@ -181,10 +181,10 @@ describe('endpoint mistakes get a hint', () => {
   });
 
   test("Jaeger's UI port, and gRPC sent to the HTTP port", async () => {
-    const ui = await runCli(['export', '-e', 'http://127.0.0.1:16686', '--timeout', '2000', XEUS]);
+    const ui = await runCli(['export', '-e', 'http://127.0.0.1:16686', '--timeout', '1000', XEUS]);
     assert.equal(ui.code, 1);
     assert.match(ui.stderr, /hint: port 16686 is Jaeger's UI, not OTLP: send to http:\/\/127\.0\.0\.1:4318\)/);
-    const grpc = await runCli(['export', '-p', 'grpc', '-e', 'http://127.0.0.1:4318', '--timeout', '2000', XEUS]);
+    const grpc = await runCli(['export', '-p', 'grpc', '-e', 'http://127.0.0.1:4318', '--timeout', '1000', XEUS]);
     assert.equal(grpc.code, 1);
     assert.match(grpc.stderr, /hint: port 4318 is usually OTLP\/HTTP: leave out --protocol grpc, or send gRPC to port 4317\)/);
   });
