@@ -13,6 +13,9 @@ import { BatchingSink, DEFAULT_LIMITS, type BatchLimits, type Delivery } from '.
 // needs neither the JSON exporter nor, for the empty answers collectors give, the response decoder.
 const require = createRequire(import.meta.url);
 
+/** Estimated bytes at which a gRPC request is sent: well under the 4 MiB receivers take by default. */
+const GRPC_MAX_BYTES = 3 * 1024 * 1024;
+
 /** Consecutive failed batches after which the collector is taken to be down for this run. */
 const GIVE_UP_AFTER = 3;
 
@@ -34,7 +37,8 @@ export class OtlpSink extends BatchingSink<OtlpBatch> {
 
   /** `giveUp: false` keeps trying every batch (live mode, where the files are re-read after an outage) */
   constructor(readonly config: OtlpConfig, limits: BatchLimits = DEFAULT_LIMITS, private readonly giveUp = true) {
-    super(limits);
+    // gRPC receivers refuse messages over 4 MiB by default, and gRPC requests are sized by estimate
+    super(config.protocol === 'grpc' ? { ...limits, maxBytes: Math.min(limits.maxBytes, GRPC_MAX_BYTES) } : limits);
     this.target = config.url;
     this.hint = endpointHint(config);
     this.overlay = config.resourceAttributes && withResourceAttributes(config.resourceAttributes);
