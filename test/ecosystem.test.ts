@@ -50,6 +50,25 @@ describe('OTLP/gRPC', () => {
     }
   });
 
+  test('the whole fixtures tree with content: every gRPC request under the receiver’s 4 MiB limit, nothing lost', async () => {
+    const grpc = await startGrpcReceiver();
+    const http2 = await startReceiver();
+    try {
+      const args = ['export', '--capture-content', '--content-limit', '1000000', fixture('.')];
+      const viaGrpc = await runCli([...args.slice(0, 1), '-p', 'grpc', '-e', grpc.url, ...args.slice(1)]);
+      const viaHttp = await runCli([...args.slice(0, 1), '-e', http2.url, ...args.slice(1)]);
+      assert.equal(viaGrpc.code, viaHttp.code, viaGrpc.stderr);
+      assert.doesNotMatch(viaGrpc.stderr, /NOT delivered/);
+      assert.ok(grpc.requests.length > 1);
+      assert.ok(grpc.requests.reduce((n, r) => n + r.bytes, 0) > 4 * 1024 * 1024, 'more than one request’s worth');
+      for (const r of grpc.requests) assert.ok(r.bytes < 4 * 1024 * 1024, `${r.bytes} bytes`);
+      assert.deepEqual(sorted(grpc.spans()), sorted(http2.spans()));
+    } finally {
+      await grpc.close();
+      await http2.close();
+    }
+  });
+
   test('a gRPC collector that is not there: not delivered, exit code 1, one line saying why', async () => {
     const grpc = await startGrpcReceiver();
     const url = grpc.url;
