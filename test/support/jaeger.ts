@@ -73,8 +73,8 @@ const READY_TIMEOUT_MS = 60_000;
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
 
 /**
- * In order: JAEGER_URL, a binary (JAEGER_BIN, PATH, the cache `npm run jaeger:prepare` fills),
- * a container when a Docker engine answers; else a one-line reason to skip, or an error when
+ * In order: JAEGER_URL, JAEGER_BIN, the release image through testcontainers when a Docker engine
+ * answers, a binary on the PATH or in the cache `npm run jaeger:prepare` fills; else a one-line reason to skip, or an error when
  * JAEGER_REQUIRED=1 (CI, where a skip would hide that the tests did not run).
  */
 export async function startJaeger(): Promise<JaegerHandle | { skip: string }> {
@@ -93,11 +93,12 @@ export async function startJaeger(): Promise<JaegerHandle | { skip: string }> {
     };
   }
 
-  const found = findBinary();
-  if (found) return startBinary(found.path, found.source);
-
+  const env = process.env.JAEGER_BIN;
+  if (env) return startBinary(env, `${env} (JAEGER_BIN)`);
   const container = await startContainer();
   if ('handle' in container) return container.handle;
+  const found = findBinary();
+  if (found) return startBinary(found.path, found.source);
 
   const skip = `no Jaeger prepared (${container.why}): run \`npm run jaeger:prepare\` once (builds and caches one; needs Go), or set JAEGER_BIN or JAEGER_URL`;
   if (process.env.JAEGER_REQUIRED === '1') throw new Error(`JAEGER_REQUIRED=1 but ${skip}`);
@@ -105,8 +106,6 @@ export async function startJaeger(): Promise<JaegerHandle | { skip: string }> {
 }
 
 function findBinary(): { path: string; source: string } | undefined {
-  const env = process.env.JAEGER_BIN;
-  if (env) return { path: env, source: `${env} (JAEGER_BIN)` };
   const onPathBin = onPath('jaeger');
   if (onPathBin) return { path: onPathBin, source: `${onPathBin} (PATH)` };
   const cacheDir = join(repoRoot, '.cache/jaeger');
@@ -261,7 +260,7 @@ async function startContainer(): Promise<{ handle: JaegerHandle } | { why: strin
   try {
     await tc.getContainerRuntimeClient();
   } catch {
-    return { why: 'no binary, and no Docker engine for testcontainers' };
+    return { why: 'no Docker engine for testcontainers, no binary' };
   }
   const container = await new tc.GenericContainer(IMAGE)
     .withExposedPorts(4317, 4318, 16686, 13133)
