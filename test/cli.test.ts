@@ -132,11 +132,11 @@ describe('bad input is reported, and the rest still delivered', () => {
   });
 
   test('usage errors exit 2', async () => {
-    assert.equal((await runCli(['export', XEUS, '--protocol', 'grpc'])).code, 2);
+    assert.equal((await runCli(['export', XEUS, '--protocol', 'thrift'])).code, 2);
     assert.equal((await runCli(['export'])).code, 2);
-    const bad = await runCli(['export', XEUS], { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' });
+    const bad = await runCli(['export', XEUS], { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/thrift' });
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /grpc is not supported/);
+    assert.equal(bad.stderr, 'rollout-otel: unknown OTLP protocol "http/thrift" (use http/protobuf, http/json or grpc)\n');
     const watch = await runCli(['watch', mkdtempSync(join(tmpdir(), 'rollout-otel-')), '--format', 'bundle', '--state', mkdtempSync(join(tmpdir(), 'rollout-otel-'))]);
     assert.equal(watch.code, 2);
     assert.match(watch.stderr, /--format bundle is for export/);

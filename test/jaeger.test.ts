@@ -93,6 +93,22 @@ describe('a real Jaeger', () => {
     assert.equal(ui.status, 200);
   });
 
+  test('over OTLP/gRPC, with OTEL_RESOURCE_ATTRIBUTES: the same whole trace, the attributes on its process', async (context) => {
+    if (!jaeger) return context.skip(skip);
+    const env = { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpGrpcEndpoint, OTEL_SERVICE_NAME: 'codex-grpc', OTEL_RESOURCE_ATTRIBUTES: 'team=infra,host.owner=ana' };
+    const run = await runCli(['export', fixture('raze-0.114.0-cli-exec-command.jsonl')], env);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, new RegExp(`delivered \\d+ spans to ${jaeger.otlpGrpcEndpoint}`));
+    const [e] = parseStdout(run.stdout);
+    const trace = await waitForTrace(jaeger.queryUrl, e!.traceId, e!.spans);
+    assertWhole(trace, e!.spans, 'codex-grpc');
+    for (const p of Object.values(trace.processes)) {
+      const tags = Object.fromEntries(p.tags.map((t) => [t.key, t.value]));
+      assert.equal(tags['team'], 'infra');
+      assert.equal(tags['host.owner'], 'ana');
+    }
+  });
+
   test('a parent and its sub-agent form one trace with every parent resolved', async (context) => {
     if (!jaeger) return context.skip(skip);
     const home = mkdtempSync(join(tmpdir(), 'rollout-otel-jaeger-'));

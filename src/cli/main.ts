@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../export/config.js';
 import { reportOtelDiagnostics } from '../export/diag.js';
@@ -12,6 +13,23 @@ import { EXIT, UsageError } from './summary.js';
 
 // Each command is loaded when it runs: start-up is a noticeable part of a short export.
 const DEFAULT_IDLE_TIMEOUT = '10m';
+
+const HELP_FOOTER = `
+Examples:
+  rollout-otel export ~/.codex/sessions                # OTLP/HTTP to http://localhost:4318
+  rollout-otel export -p grpc ~/.codex/sessions        # OTLP/gRPC to http://localhost:4317
+  rollout-otel export --dry-run rollout-….jsonl        # print the span tree, send nothing
+  rollout-otel export -e http://127.0.0.1:6006 DIR     # Arize Phoenix (OTLP/HTTP protobuf)
+  OTEL_RESOURCE_ATTRIBUTES=team=infra rollout-otel export DIR
+  rollout-otel watch                                   # follow ~/.codex/sessions live
+
+Exit codes:
+  0  every span built was delivered, and every line was understood
+  1  some spans were not delivered (the summary says how many)
+  2  usage error: bad flag, endpoint, protocol, limit or OTEL_* setting
+  3  an input could not be read, or had lines that are not JSON
+  4  all delivered, but some lines were of an unknown type or shape
+`;
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -28,8 +46,12 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     });
   }
   const program = new Command('rollout-otel')
-    .description('Turn Codex session rollouts (JSONL) into OpenTelemetry GenAI traces, sent over OTLP/HTTP')
-    .version(VERSION)
+    .description('Turn Codex session rollouts (JSONL) into OpenTelemetry GenAI traces, sent over OTLP (HTTP or gRPC)')
+    .version(VERSION, '-v, --version', 'print the version')
+    // -V as well: commander's own default, which earlier releases answered to
+    .addOption(new Option('-V').hideHelp())
+    .on('option:V', () => (program as unknown as EventEmitter).emit('option:version'))
+    .addHelpText('after', HELP_FOOTER)
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
 
@@ -108,8 +130,8 @@ function withSelection(cmd: Command): Command {
 /** Options both commands share: where spans go, what they carry, how inputs are read. */
 function withDeliveryOptions(cmd: Command): Command {
   return withSelection(cmd)
-    .option('-e, --endpoint <url>', 'OTLP/HTTP base URL (traces go to <url>/v1/traces); default from OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, else http://localhost:4318')
-    .addOption(new Option('-p, --protocol <protocol>', 'OTLP encoding (default from OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)').choices(['http/protobuf', 'http/json']))
+    .option('-e, --endpoint <url>', 'collector: for HTTP a base URL (traces go to <url>/v1/traces), for gRPC [http[s]://]host:port; default from OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, else http://localhost:4318 (gRPC: http://localhost:4317)')
+    .addOption(new Option('-p, --protocol <protocol>', 'OTLP transport and encoding (default from OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL, else http/protobuf)').choices(['http/protobuf', 'http/json', 'grpc']))
     .option('-H, --header <key=value>', 'extra request header, repeatable (adds to OTEL_EXPORTER_OTLP_HEADERS)', collect)
     .addOption(new Option('--compression <algorithm>', 'request compression (default from OTEL_EXPORTER_OTLP_COMPRESSION)').choices(['gzip', 'none']))
     .option('--timeout <ms>', 'deadline per request including retries (default from OTEL_EXPORTER_OTLP_TIMEOUT, else 10000)')

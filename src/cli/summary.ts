@@ -132,7 +132,7 @@ export function collectorHint(target: string): string {
 function jaegerUi(target: string): string | undefined {
   try {
     const u = new URL(target);
-    if (!['localhost', '127.0.0.1', '[::1]'].includes(u.hostname) || u.port !== '4318') return undefined;
+    if (!['localhost', '127.0.0.1', '[::1]'].includes(u.hostname) || (u.port !== '4318' && u.port !== '4317')) return undefined;
     return `http://${u.hostname}:16686`;
   } catch {
     return undefined;

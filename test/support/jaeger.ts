@@ -1,4 +1,5 @@
 // Finds or starts a Jaeger v2 for end-to-end tests, plus small clients for its query APIs.
+// Nothing is built here: `npm run jaeger:prepare` builds and caches a binary beforehand.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -11,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 export interface JaegerHandle {
   /** Base URL; OTLP/HTTP traces go to `${otlpEndpoint}/v1/traces`. */
   otlpEndpoint: string;
+  /** OTLP/gRPC endpoint, http://host:port */
+  otlpGrpcEndpoint: string;
   /** Base URL of the UI and HTTP query APIs. */
   queryUrl: string;
   /** How this Jaeger was obtained. */
@@ -69,44 +72,40 @@ const IMAGE = 'jaegertracing/jaeger:2.20.0';
 const READY_TIMEOUT_MS = 60_000;
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
 
+/**
+ * In order: JAEGER_URL, JAEGER_BIN, the release image through testcontainers when a Docker engine
+ * answers, a binary on the PATH or in the cache `npm run jaeger:prepare` fills; else a one-line reason to skip, or an error when
+ * JAEGER_REQUIRED=1 (CI, where a skip would hide that the tests did not run).
+ */
 export async function startJaeger(): Promise<JaegerHandle | { skip: string }> {
   const url = process.env.JAEGER_URL;
   if (url) {
     const otlp = new URL(url);
     otlp.port = '4318';
+    const grpc = new URL(url);
+    grpc.port = '4317';
     return {
       queryUrl: url.replace(/\/+$/, ''),
       otlpEndpoint: (process.env.JAEGER_OTLP_ENDPOINT ?? otlp.origin).replace(/\/+$/, ''),
+      otlpGrpcEndpoint: (process.env.JAEGER_OTLP_GRPC_ENDPOINT ?? grpc.origin).replace(/\/+$/, ''),
       source: `external Jaeger at ${url} (JAEGER_URL)`,
       stop: async () => {},
     };
   }
 
-  let buildError = '';
+  const env = process.env.JAEGER_BIN;
+  if (env) return startBinary(env, `${env} (JAEGER_BIN)`);
+  const container = await startContainer();
+  if ('handle' in container) return container.handle;
   const found = findBinary();
   if (found) return startBinary(found.path, found.source);
-  if (onPath('go')) {
-    try {
-      const bin = await runBuildScript();
-      return startBinary(bin, `${bin} (built by scripts/build-jaeger.sh)`);
-    } catch (err) {
-      buildError = ` (scripts/build-jaeger.sh failed: ${(err as Error).message})`;
-    }
-  }
 
-  const container = await startContainer();
-  if (container) return container;
-
-  return {
-    skip:
-      `no Jaeger available${buildError}: set JAEGER_URL (+ JAEGER_OTLP_ENDPOINT) or JAEGER_BIN, ` +
-      `put a Jaeger v2 'jaeger' on PATH, install Go >= 1.26 to build one, or run a Docker engine with testcontainers@12.0.1`,
-  };
+  const skip = `no Jaeger prepared (${container.why}): run \`npm run jaeger:prepare\` once (builds and caches one; needs Go), or set JAEGER_BIN or JAEGER_URL`;
+  if (process.env.JAEGER_REQUIRED === '1') throw new Error(`JAEGER_REQUIRED=1 but ${skip}`);
+  return { skip };
 }
 
 function findBinary(): { path: string; source: string } | undefined {
-  const env = process.env.JAEGER_BIN;
-  if (env) return { path: env, source: `${env} (JAEGER_BIN)` };
   const onPathBin = onPath('jaeger');
   if (onPathBin) return { path: onPathBin, source: `${onPathBin} (PATH)` };
   const cacheDir = join(repoRoot, '.cache/jaeger');
@@ -134,21 +133,6 @@ function isExecutable(path: string): boolean {
   }
 }
 
-function runBuildScript(): Promise<string> {
-  return new Promise((resolvePath, reject) => {
-    // stderr is inherited so a slow cold build shows its progress in the test output.
-    const child = spawn(join(repoRoot, 'scripts/build-jaeger.sh'), [], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const path = out.trim().split('\n').pop() ?? '';
-      if (code === 0 && path) resolvePath(path);
-      else reject(new Error(`exit code ${code}`));
-    });
-  });
-}
-
 async function freePorts(n: number): Promise<number[]> {
   // Hold all listeners open until every port is known so the n ports are distinct.
   const servers = await Promise.all(
@@ -163,11 +147,11 @@ async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-// Modelled on cmd/jaeger/internal/all-in-one.yaml, trimmed to OTLP/HTTP in, memory storage,
+// Modelled on cmd/jaeger/internal/all-in-one.yaml, trimmed to OTLP (HTTP and gRPC) in, memory storage,
 // query and health check, every listener on loopback so it cannot clash with a user's Jaeger.
 // enable_tracing is off because query's self-tracing exports over OTLP gRPC to localhost:4317:
 // into a user's Jaeger if one runs, else a 10 s flush timeout on shutdown.
-function configYaml(otlp: number, query: number, health: number): string {
+function configYaml(otlp: number, otlpGrpc: number, query: number, health: number): string {
   return `service:
   extensions: [jaeger_storage, jaeger_query, healthcheckv2]
   pipelines:
@@ -207,6 +191,8 @@ receivers:
     protocols:
       http:
         endpoint: 127.0.0.1:${otlp}
+      grpc:
+        endpoint: 127.0.0.1:${otlpGrpc}
 processors:
   batch:
 exporters:
@@ -216,10 +202,10 @@ exporters:
 }
 
 async function startBinary(bin: string, source: string): Promise<JaegerHandle> {
-  const [otlp, query, health] = await freePorts(3) as [number, number, number];
+  const [otlp, otlpGrpc, query, health] = await freePorts(4) as [number, number, number, number];
   const dir = await mkdtemp(join(tmpdir(), 'rollout-otel-jaeger-'));
   const config = join(dir, 'config.yaml');
-  await writeFile(config, configYaml(otlp, query, health));
+  await writeFile(config, configYaml(otlp, otlpGrpc, query, health));
 
   const child = spawn(bin, ['--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -230,6 +216,7 @@ async function startBinary(bin: string, source: string): Promise<JaegerHandle> {
 
   const handle: JaegerHandle = {
     otlpEndpoint: `http://127.0.0.1:${otlp}`,
+    otlpGrpcEndpoint: `http://127.0.0.1:${otlpGrpc}`,
     queryUrl: `http://127.0.0.1:${query}`,
     source,
     stop: async () => {
@@ -267,27 +254,29 @@ async function ok(url: string): Promise<boolean> {
   }
 }
 
-async function startContainer(): Promise<JaegerHandle | undefined> {
-  // testcontainers is optional and not a dependency; a variable specifier keeps tsc from resolving it.
-  const name = 'testcontainers';
+/** The Jaeger image through testcontainers, when a Docker (or compatible) engine answers. */
+async function startContainer(): Promise<{ handle: JaegerHandle } | { why: string }> {
+  const tc = await import('testcontainers');
   try {
-    const tc = await import(name);
     await tc.getContainerRuntimeClient();
-    const container = await new tc.GenericContainer(IMAGE)
-      .withExposedPorts(4318, 16686, 13133)
-      .withWaitStrategy(tc.Wait.forAll([tc.Wait.forHttp('/status', 13133), tc.Wait.forHttp('/', 16686)]))
-      .withStartupTimeout(180_000)
-      .start();
-    const host: string = container.getHost();
-    return {
+  } catch {
+    return { why: 'no Docker engine for testcontainers, no binary' };
+  }
+  const container = await new tc.GenericContainer(IMAGE)
+    .withExposedPorts(4317, 4318, 16686, 13133)
+    .withWaitStrategy(tc.Wait.forAll([tc.Wait.forHttp('/status', 13133), tc.Wait.forHttp('/', 16686)]))
+    .withStartupTimeout(180_000)
+    .start();
+  const host = container.getHost();
+  return {
+    handle: {
       otlpEndpoint: `http://${host}:${container.getMappedPort(4318)}`,
+      otlpGrpcEndpoint: `http://${host}:${container.getMappedPort(4317)}`,
       queryUrl: `http://${host}:${container.getMappedPort(16686)}`,
       source: `container ${IMAGE} (testcontainers)`,
       stop: async () => void (await container.stop()),
-    };
-  } catch {
-    return undefined;
-  }
+    },
+  };
 }
 
 /** `GET /api/traces/{id}` (v1 JSON, query adjusters applied); undefined when Jaeger has no such trace. */

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
@@ -34,12 +36,22 @@ export interface ReceivedRequest {
   /** HTTP status the receiver answered with */
   status: number;
   spans: ReceivedSpan[];
+  /** over TLS: the common name of the client's certificate, when it showed one */
+  clientCertificate?: string;
 }
 
 export interface ReceiverOptions {
   /** answer the first N requests with `failStatus` instead of accepting them */
   failFirst?: number;
   failStatus?: number;
+  /** serve HTTPS with this key and certificate (PEM); with `ca`, also require a client certificate it signed */
+  tls?: TlsFiles;
+}
+
+export interface TlsFiles {
+  key: string;
+  cert: string;
+  ca?: string;
 }
 
 export interface Receiver {
@@ -158,7 +170,7 @@ function encodingOf(contentType: string): ReceivedRequest['encoding'] | undefine
   return undefined;
 }
 
-function decode(body: Buffer, encoding: ReceivedRequest['encoding']): ReceivedSpan[] {
+export function decode(body: Buffer, encoding: ReceivedRequest['encoding']): ReceivedSpan[] {
   const wire =
     encoding === 'json'
       ? JSON.parse(body.toString('utf8'))
@@ -195,7 +207,9 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
       return fail(res, 400, `cannot decode ${encoding} body: ${(err as Error).message}`);
     }
     const status = attempt < failFirst ? failStatus : 200;
+    const peer = opts.tls ? (req.socket as TLSSocket).getPeerCertificate() : undefined;
     requests.push({
+      ...(peer?.subject ? { clientCertificate: String(peer.subject.CN) } : {}),
       path: req.url ?? '',
       contentType,
       encoding,
@@ -215,16 +229,20 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
     for (const wake of waiters) wake();
   }
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err: Error) => {
       if (!res.headersSent) fail(res, 500, err.message);
     });
-  });
+  };
+  const tls = opts.tls;
+  const server = tls
+    ? createTlsServer({ key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, listener)
+    : createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
   });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
     url,
