@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { resolveOtlpConfig, type OtlpFlags } from '../export/config.js';
@@ -11,7 +11,7 @@ import { AgentTree } from '../pipeline/agent-tree.js';
 import { exportInput, type Exported } from '../pipeline/export-input.js';
 import { exportInParallel } from '../pipeline/parallel.js';
 import { newReport } from '../pipeline/report.js';
-import { findInputs } from '../formats/registry.js';
+import { agentHomes, findInputs } from '../formats/registry.js';
 import { InputError, type DiscoveredInput } from '../sources/discover.js';
 import { printSummary, UsageError, type SessionOutcome } from './summary.js';
 
@@ -34,7 +34,11 @@ export interface Io {
   env: NodeJS.ProcessEnv;
 }
 
-export async function runExport(paths: string[], flags: ExportFlags, io: Io): Promise<number> {
+export async function runExport(given: string[], flags: ExportFlags, io: Io): Promise<number> {
+  // no path: every agent's home that exists
+  const homes = agentHomes(io.env);
+  const paths = given.length > 0 ? given : homes.filter((h) => existsSync(h));
+  if (paths.length === 0) throw new UsageError(`no path given and no agent home found (looked in ${homes.join(', ')})`);
   const content = contentPolicy(flags, io.env);
   const jobs = jobsFlag(flags.jobs);
   const serviceName = flags.serviceName ?? io.env.OTEL_SERVICE_NAME;

@@ -27,7 +27,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   withDeliveryOptions(program
     .command('export')
     .description('export rollout files, trace bundles, directories of them (searched recursively), or - for stdin')
-    .argument('<paths...>', 'rollout files (Codex rollout-*.jsonl[.zst], generic {"type","seq","item"} JSONL) or directories such as ~/.codex/sessions'))
+    .argument('[paths...]', 'rollout files (Codex rollout-*.jsonl[.zst], Claude Code transcripts, generic {"type","seq","item"} JSONL) or directories such as ~/.codex/sessions; none: every agent home ($CODEX_HOME/sessions, $CLAUDE_CONFIG_DIR/projects, defaults ~/.codex, ~/.claude)'))
     .option('--dry-run', 'print each session\'s span tree instead of sending')
     .option('-o, --out <file>', 'write OTLP/JSON requests (one per line) to a file instead of sending; - for stdout')
     .option('--no-progress', 'no progress bar')

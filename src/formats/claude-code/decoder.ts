@@ -47,6 +47,9 @@ export class ClaudeDecoder implements LineDecoder {
   private readonly spawns = new Map<string, string | undefined>();
   /** inline sub-agents by agent id; null when their own transcript is read instead */
   private readonly children = new Map<string, ClaudeDecoder | null>();
+  /** the open turn's tool calls, and results written before their call (a call's lines may trail its result) */
+  private calls = new Set<string>();
+  private early = new Map<string, RolloutEvent[]>();
   /** inline sub-agent lines already read (progress may repeat one) */
   private readonly seen: Set<string> | undefined;
 
@@ -101,6 +104,14 @@ export class ClaudeDecoder implements LineDecoder {
     return { kind: 'thread_start', time, line, meta };
   }
 
+  /** Results whose call never came are handed on as they are (the assembler notes them as orphans). */
+  private newTurn(events: RolloutEvent[]): void {
+    for (const held of this.early.values()) events.push(...held);
+    this.early.clear();
+    this.calls.clear();
+    this.turnLines.clear();
+  }
+
   private flushEnd(events: RolloutEvent[]): void {
     if (this.pendingEnd) events.push(this.pendingEnd.event);
     this.pendingEnd = undefined;
@@ -139,6 +150,7 @@ export class ClaudeDecoder implements LineDecoder {
       else if (b.type === 'text' && typeof b.text === 'string') text += (text ? '\n' : '') + b.text;
     }
     if (text.startsWith(INTERRUPT)) {
+      this.newTurn(events);
       if (this.turnOpen) events.push({ kind: 'turn_end', ...base, outcome: 'aborted', reason: 'interrupted' });
       this.turnOpen = false;
       return { events };
@@ -150,7 +162,7 @@ export class ClaudeDecoder implements LineDecoder {
     if (this.turnOpen && l.promptId && l.promptId === this.promptId) return { events };
     this.turnOpen = true;
     this.promptId = l.promptId ?? undefined;
-    this.turnLines = new Set();
+    this.newTurn(events);
     events.push({ kind: 'user_message', ...base, text, turnId: l.promptId ?? l.uuid ?? undefined });
     return { events };
   }
@@ -160,11 +172,11 @@ export class ClaudeDecoder implements LineDecoder {
     if (!r.success) return;
     const b = r.data;
     const { result, declined } = resultOf(b.is_error === true, b.content, structured);
-    events.push({ kind: 'tool_output', ...base, callId: b.tool_use_id, output: b.content, result, facts: declined ? { runtimeStatus: 'declined' } : undefined });
-    if (this.spawns.has(b.tool_use_id)) {
-      const agentId = agentIdOf(structured, b.content);
-      if (agentId) events.push({ kind: 'agent_spawned', ...base, callId: b.tool_use_id, threadId: agentId });
-    }
+    const out: RolloutEvent[] = [{ kind: 'tool_output', ...base, callId: b.tool_use_id, output: b.content, result, facts: declined ? { runtimeStatus: 'declined' } : undefined }];
+    const agentId = agentIdOf(structured, b.content);
+    if (agentId && (this.spawns.has(b.tool_use_id) || !this.calls.has(b.tool_use_id))) out.push({ kind: 'agent_spawned', ...base, callId: b.tool_use_id, threadId: agentId });
+    if (this.calls.has(b.tool_use_id)) events.push(...out);
+    else this.early.set(b.tool_use_id, [...(this.early.get(b.tool_use_id) ?? []), ...out]);
   }
 
   private assistant(l: Line, raw: Record<string, unknown>, base: Base): Decoded {
@@ -190,6 +202,12 @@ export class ClaudeDecoder implements LineDecoder {
         events.push({ kind: 'model_output', ...common, item: 'tool_call' });
         events.push({ kind: 'tool_call', ...base, ...toolIdentity(id, name), arguments: input === undefined ? undefined : JSON.stringify(input), responseId });
         if (SPAWNING_TOOLS.has(name)) this.spawns.set(id, isObject(input) && typeof input.subagent_type === 'string' ? input.subagent_type : undefined);
+        this.calls.add(id);
+        const held = this.early.get(id);
+        if (held) {
+          this.early.delete(id);
+          events.push(...held);
+        }
       } else if (b.type === 'thinking') {
         events.push({ kind: 'model_output', ...common, item: 'reasoning', text: typeof b.thinking === 'string' ? b.thinking : undefined });
       } else if (b.type === 'redacted_thinking') {
