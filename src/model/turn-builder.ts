@@ -45,6 +45,7 @@ export class TurnBuilder {
   private readonly calls: PendingCall[] = [];
   /** calls recorded over several lines, by their response id */
   private readonly responses = new Map<string, PendingCall & { group: OutputGroup }>();
+  private lastResponse: (PendingCall & { group: OutputGroup }) | undefined;
   /** failed attempts not yet followed by a model call */
   private retries: Note[] = [];
   private readonly tools = new Map<string, ToolState>();
@@ -123,9 +124,12 @@ export class TurnBuilder {
         call.notes = this.retries;
         this.retries = [];
       }
-      const group: OutputGroup = { start: this.lastInput, end: e.time, line: e.line, claimed: true, input: this.pendingInput, output: [] };
+      // a response cannot start before the one still being written when its input came
+      const start = Math.max(this.lastInput, this.lastResponse?.group.end ?? -Infinity);
+      const group: OutputGroup = { start, end: e.time, line: e.line, claimed: true, input: this.pendingInput, output: [] };
       this.pendingInput = [];
       p = { call, group, fallbackStart: group.start, fallbackEnd: e.time };
+      this.lastResponse = p;
       this.responses.set(e.responseId, p);
       this.calls.push(p);
     } else {
