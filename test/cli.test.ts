@@ -133,7 +133,11 @@ describe('bad input is reported, and the rest still delivered', () => {
 
   test('usage errors exit 2', async () => {
     assert.equal((await runCli(['export', XEUS, '--protocol', 'thrift'])).code, 2);
-    assert.equal((await runCli(['export'])).code, 2);
+    // no path and no agent home to fall back on
+    const nowhere = join(tmpdir(), 'rollout-otel-no-home');
+    const none = await runCli(['export'], { CODEX_HOME: nowhere, CLAUDE_CONFIG_DIR: nowhere });
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /no paths given, and no sessions home found/);
     const bad = await runCli(['export', XEUS], { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/thrift' });
     assert.equal(bad.code, 2);
     assert.equal(bad.stderr, 'rollout-otel: unknown OTLP protocol "http/thrift" (use http/protobuf, http/json or grpc)\n');

@@ -7,7 +7,7 @@ import type { BundleEvent } from '../src/model/bundle-events.ts';
 import type { RolloutEvent } from '../src/model/events.ts';
 import { emptyResult, newModelCall, newPendingTool, newToolCall } from '../src/model/shapes.ts';
 
-const MODEL_CALL = ['index', 'line', 'start', 'end', 'model', 'usage', 'compacted', 'input', 'output', 'id', 'provider', 'error', 'incomplete', 'facts', 'edges'];
+const MODEL_CALL = ['index', 'line', 'start', 'end', 'model', 'usage', 'compacted', 'input', 'output', 'id', 'provider', 'error', 'incomplete', 'facts', 'edges', 'notes'];
 const TOOL_CALL = ['key', 'callId', 'name', 'namespace', 'toolKind', 'mcp', 'agents', 'line', 'start', 'end', 'incomplete', 'result', 'parentKey', 'arguments', 'output', 'terminal', 'facts', 'edges'];
 type Without<E> = E extends unknown ? Omit<E, 'time' | 'line'> : never;
 

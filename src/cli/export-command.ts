@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { resolveOtlpConfig, type OtlpFlags } from '../export/config.js';

@@ -82,8 +82,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
 
   withDeliveryOptions(program
     .command('export')
-    .description('export sessions: rollout files, trace bundles, directories of them (searched recursively), - for stdin, or session ids; default: the sessions homes')
-    .argument('[paths...]', 'rollout files (Codex rollout-*.jsonl[.zst], generic {"type","seq","item"} JSONL), directories such as ~/.codex/sessions, or session ids (or their first characters); default: the sessions homes'))
+    .description('export sessions: rollout files, Claude Code transcripts, trace bundles, directories of them (searched recursively), - for stdin, or session ids; default: every agent home')
+    .argument('[paths...]', 'rollout files (Codex rollout-*.jsonl[.zst], Claude Code transcripts, generic {"type","seq","item"} JSONL), directories such as ~/.codex/sessions or ~/.claude/projects, or session ids (or their first characters); none: every agent home ($CODEX_HOME/sessions and archived_sessions, $CLAUDE_CONFIG_DIR/projects; defaults ~/.codex, ~/.claude)'))
     .option('--dry-run', 'print each session\'s span tree instead of sending')
     .option('--json', 'one JSON object per session (trace id, spans built and delivered, link) and a summary object, instead of the session lines')
     .option('-o, --out <file>', 'write OTLP/JSON requests (one per line) to a file instead of sending; - for stdout')

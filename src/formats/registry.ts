@@ -1,3 +1,4 @@
+import { claudeCode } from './claude-code/dialect.js';
 import { codexBundle } from './codex-bundle/dialect.js';
 import { codex } from './codex/dialect.js';
 import type { Dialect, ThreadLogDialect } from './dialect.js';
@@ -7,7 +8,7 @@ import { discover, type DiscoveredInput, type SkippedEntry } from '../sources/di
 
 // The one place dialects are registered. Detection asks them in this order: the first that
 // recognises a file's first line reads it.
-export const DIALECTS: readonly Dialect[] = [codexBundle, codex, generic];
+export const DIALECTS: readonly Dialect[] = [codexBundle, codex, claudeCode, generic];
 
 export function dialectNamed(name: string): Dialect | undefined {
   return DIALECTS.find((d) => d.name === name);

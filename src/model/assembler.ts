@@ -1,7 +1,7 @@
 import type { RolloutEvent, ThreadMeta, TokenUsage } from './events.js';
 import { noteError, OTHER } from './outcome.js';
 import { newModelCall } from './shapes.js';
-import { addUsage, emptyUsage, type Note, type Thread, type Turn } from './types.js';
+import { addUsage, emptyUsage, type ModelCall, type Note, type Thread, type Turn } from './types.js';
 import { isEstimate, TurnBuilder, type TurnContextState } from './turn-builder.js';
 
 export interface AssemblerOptions {
@@ -68,8 +68,7 @@ export class ThreadAssembler {
         if (this.turn) closed.push(this.closeTurn(this.turn.lastEventTime, this.turn.implicit ? 'completed' : 'incomplete'));
         this.explicitTurns = true;
         const t = this.openTurn(e.time, e.line, false, previousLineTime, e.startedAtMs);
-        t.turnId = e.turnId && !this.turnIds.has(e.turnId) ? e.turnId : e.turnId && `${e.turnId}@${e.line}`;
-        if (e.turnId) this.turnIds.add(e.turnId);
+        t.turnId = e.turnId && this.uniqueTurnId(e.turnId, e.line);
         t.rootTurnId = e.rootTurnId;
         break;
       }
@@ -85,7 +84,12 @@ export class ThreadAssembler {
       }
       case 'user_message': {
         if (!this.explicitTurns && this.turn) closed.push(this.closeTurn(this.turn.lastEventTime, 'completed'));
-        (this.turn ?? this.openTurn(e.time, e.line, true, previousLineTime)).userMessage(e);
+        let t = this.turn;
+        if (!t) {
+          t = this.openTurn(e.time, e.line, true, previousLineTime);
+          if (e.turnId) t.turnId = this.uniqueTurnId(e.turnId, e.line);
+        }
+        t.userMessage(e);
         break;
       }
       case 'turn_context':
@@ -93,10 +97,14 @@ export class ThreadAssembler {
         if (this.turn && (!e.turnId || !this.turn.turnId || e.turnId === this.turn.turnId)) this.turn.ctx = { ...this.ctx };
         if (e.model) this.lastModel = e.model;
         break;
-      case 'model_output':
-        this.current(e, previousLineTime).modelOutput(e.time, e.line, partOf(e, this.keepContent), e);
+      case 'model_output': {
+        const t = this.current(e, previousLineTime);
+        const responseId = e.responseId;
+        if (responseId !== undefined) t.response({ ...e, responseId }, partOf(e, this.keepContent), () => this.openCall(t, e));
+        else t.modelOutput(e.time, e.line, partOf(e, this.keepContent), e);
         if (e.model) this.lastModel = e.model;
         break;
+      }
       case 'tool_call':
         this.toolCall(e, previousLineTime);
         break;
@@ -112,9 +120,10 @@ export class ThreadAssembler {
         this.tokenCount(e, previousLineTime);
         break;
       case 'compaction': {
+        const start = e.durationMs !== undefined ? e.time - e.durationMs : Math.min(previousLineTime, e.time);
         const added = this.current(e, previousLineTime).compaction({
-          index: this.compactionIndex, line: e.line, start: Math.min(previousLineTime, e.time), end: e.time,
-          remote: e.remote, replacementItems: e.replacementItems, windowNumber: e.windowNumber,
+          index: this.compactionIndex, line: e.line, start, end: e.time,
+          remote: e.remote, replacementItems: e.replacementItems, windowNumber: e.windowNumber, tokensAfter: e.tokensAfter, facts: e.facts,
         }, e.marker);
         if (added) this.compactionIndex++;
         this.compactedPending = true;
@@ -125,6 +134,9 @@ export class ThreadAssembler {
         break;
       case 'thread_note':
         this.notes.push(e.note);
+        break;
+      case 'subagent_event':
+        this.subagentEvent(e, previousLineTime);
         break;
       case 'error':
         if (this.turn) this.turn.error(e);
@@ -216,6 +228,34 @@ export class ThreadAssembler {
     t.toolCall(e, this.uniqueToolKey(e.callId ?? `line:${e.line}`, e.line));
   }
 
+  /** A turn id seen twice in one thread (a replayed prompt) still needs its own span. */
+  private uniqueTurnId(id: string, line: number): string {
+    const unique = this.turnIds.has(id) ? `${id}@${line}` : id;
+    this.turnIds.add(id);
+    return unique;
+  }
+
+  private openCall(t: TurnBuilder, e: { line: number; time: number; model?: string; usage?: TokenUsage }): ModelCall {
+    const call = newModelCall(this.callIndex++, e.line, e.time, e.model ?? t.ctx.model ?? this.ctx.model, e.usage, this.compactedPending);
+    this.compactedPending = false;
+    return call;
+  }
+
+  /**
+   * A sub-agent recorded inside this log is assembled as a thread of its own; it is handed out with
+   * the turn it worked in (its parent's call waited for it there).
+   */
+  private subagentEvent(e: Extract<RolloutEvent, { kind: 'subagent_event' }>, previousLineTime: number): void {
+    let child = this.children.get(e.agentId);
+    if (!child) {
+      child = { assembler: new ThreadAssembler({ path: this.opts.path, keepContent: this.keepContent, fallbackThreadId: e.agentId }), callKey: e.callId, turns: [] };
+      this.children.set(e.agentId, child);
+    }
+    child.turns.push(...child.assembler.push(e.event));
+    this.current(e, previousLineTime);
+  }
+  private readonly children = new Map<string, { assembler: ThreadAssembler; callKey?: string; turns: Turn[] }>();
+
   /** A call id seen twice in one thread (copied or replayed history) still needs its own span. */
   private uniqueToolKey(key: string, line: number): string {
     const unique = this.toolKeys.has(key) ? `${key}@${line}` : key;
@@ -241,6 +281,14 @@ export class ThreadAssembler {
     const t = this.turn;
     if (!t) throw new Error('no open turn');
     this.turn = undefined;
+    if (this.children.size > 0) {
+      t.agents = [];
+      for (const [, child] of this.children) {
+        const { turns, thread } = child.assembler.finish();
+        if (thread) t.agents.push({ thread, turns: [...child.turns, ...turns], callKey: child.callKey });
+      }
+      this.children.clear();
+    }
     const turn = t.finish({
       time, status, ...extra,
       inferredCalls: (this.meta?.inferredTiming || this.meta?.callsFromOutputs) ?? false,

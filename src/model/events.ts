@@ -1,6 +1,6 @@
 // Domain events: what a rollout line says happened, free of any input dialect or OTel concept.
 // Times are epoch milliseconds (fractional allowed); `line` is the 1-based source line.
-import type { Note } from './types.js';
+import type { CompactionFacts, Note, ToolCallFacts } from './types.js';
 
 export interface TokenUsage {
   input: number;
@@ -99,13 +99,21 @@ export type RolloutEvent =
       sandboxPolicy?: string;
       effort?: string;
     })
-  | (Base & { kind: 'user_message'; text: string })
-  /** something the model produced: reasoning, assistant text, a tool call item */
-  | (Base & { kind: 'model_output'; item: 'message' | 'reasoning' | 'tool_call'; text?: string; model?: string; usage?: TokenUsage })
-  | (Base & ToolIdentity & { kind: 'tool_call'; arguments?: string })
+  /** `turnId` names the turn the message opens, where the log records one */
+  | (Base & { kind: 'user_message'; text: string; turnId?: string })
+  /**
+   * something the model produced: reasoning, assistant text, a tool call item. `responseId` names the
+   * response it belongs to where the log records one response over several lines (Claude Code):
+   * those lines are one model call, whatever is written between them.
+   */
+  | (Base & {
+      kind: 'model_output'; item: 'message' | 'reasoning' | 'tool_call'; text?: string; model?: string; usage?: TokenUsage;
+      responseId?: string; requestId?: string; provider?: string;
+    })
+  | (Base & ToolIdentity & { kind: 'tool_call'; arguments?: string; responseId?: string })
   /** a spawn call's result names the agent it created */
   | (Base & { kind: 'agent_spawned'; callId: string; threadId?: string; path?: string })
-  | (Base & { kind: 'tool_output'; callId: string; output: unknown; result: ToolResultInfo })
+  | (Base & { kind: 'tool_output'; callId: string; output: unknown; result: ToolResultInfo; facts?: ToolCallFacts })
   /** an event that completes or describes a call: exec_command_end, patch_apply_end, item_completed … */
   | (Base & {
       kind: 'tool_result';
@@ -118,7 +126,15 @@ export type RolloutEvent =
       content?: unknown;
     })
   | (Base & { kind: 'token_count'; total: TokenUsage; last: TokenUsage })
-  | (Base & { kind: 'compaction'; remote: boolean; replacementItems?: number; windowNumber?: number; marker: boolean })
+  | (Base & {
+      kind: 'compaction'; remote: boolean; replacementItems?: number; windowNumber?: number; marker: boolean;
+      /** how long it took, where recorded: the compaction ends at the event */
+      durationMs?: number;
+      tokensAfter?: number;
+      facts?: CompactionFacts;
+    })
+  /** an event of a sub-agent whose work its parent's log records inline, spawned by the parent's call `callId` */
+  | (Base & { kind: 'subagent_event'; agentId: string; callId?: string; event: RolloutEvent })
   /** an error the log records outside any tool call */
   | (Base & { kind: 'error'; message: string; errorType?: string })
   /** a moment of the thread as a whole */

@@ -8,7 +8,7 @@ import type { ModelCall, ToolCall } from './types.js';
 export function newModelCall(index: number, line: number, time: number, model: string | undefined, usage: TokenUsage | undefined, compacted: boolean): ModelCall {
   return {
     index, line, start: time, end: time, model, usage, compacted, input: undefined, output: undefined,
-    id: undefined, provider: undefined, error: undefined, incomplete: undefined, facts: undefined, edges: undefined,
+    id: undefined, provider: undefined, error: undefined, incomplete: undefined, facts: undefined, edges: undefined, notes: undefined,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { RolloutEvent, TokenUsage, ToolIdentity } from './events.js';
 import { noteError, OTHER, turnStatus, type Failure } from './outcome.js';
 import { newModelCall, newPendingTool as newTool, newToolCall, type PendingTool as ToolState } from './shapes.js';
-import { addUsage, emptyUsage, mergeResult, type Compaction, type ContentPart, type ModelCall, type Note, type ToolCall, type Turn, type TurnStatus } from './types.js';
+import { addUsage, emptyUsage, largestUsage, mergeResult, setFact, type Compaction, type ContentPart, type EmbeddedAgent, type ModelCall, type Note, type ToolCall, type Turn, type TurnStatus } from './types.js';
 
 type Ev<K extends RolloutEvent['kind']> = Extract<RolloutEvent, { kind: K }>;
 
@@ -43,6 +43,11 @@ export class TurnBuilder {
   private openGroup: OutputGroup | undefined;
   private nextGroup = 0;
   private readonly calls: PendingCall[] = [];
+  /** calls recorded over several lines, by their response id */
+  private readonly responses = new Map<string, PendingCall & { group: OutputGroup }>();
+  private lastResponse: (PendingCall & { group: OutputGroup }) | undefined;
+  /** failed attempts not yet followed by a model call */
+  private retries: Note[] = [];
   private readonly tools = new Map<string, ToolState>();
   private readonly compactions: Compaction[] = [];
   private lastInput: number;
@@ -103,6 +108,38 @@ export class TurnBuilder {
     if (idx >= 0) this.claim(pending, idx);
   }
 
+  /**
+   * A line of a response recorded over several lines sharing its id: the first opens the call (from
+   * the input that prompted it), the others extend it; usage is the largest recorded, never summed.
+   */
+  response(e: Ev<'model_output'> & { responseId: string }, part: ContentPart | undefined, open: () => ModelCall): void {
+    let p = this.responses.get(e.responseId);
+    if (!p) {
+      const call = open();
+      call.id = e.responseId;
+      call.provider = e.provider;
+      setFact(call, 'responseId', e.responseId);
+      setFact(call, 'upstreamRequestId', e.requestId);
+      if (this.retries.length > 0) {
+        call.notes = this.retries;
+        this.retries = [];
+      }
+      // a response cannot start before the one still being written when its input came
+      const start = Math.max(this.lastInput, this.lastResponse?.group.end ?? -Infinity);
+      const group: OutputGroup = { start, end: e.time, line: e.line, claimed: true, input: this.pendingInput, output: [] };
+      this.pendingInput = [];
+      p = { call, group, fallbackStart: group.start, fallbackEnd: e.time };
+      this.lastResponse = p;
+      this.responses.set(e.responseId, p);
+      this.calls.push(p);
+    } else {
+      if (e.time > p.group.end) p.group.end = e.time;
+      if (e.usage) p.call.usage = p.call.usage ? largestUsage(p.call.usage, e.usage) : e.usage;
+      p.call.model ??= e.model;
+    }
+    if (part && this.keepContent) p.group.output.push(part);
+  }
+
   toolCall(e: Ev<'tool_call'>, key: string): void {
     const parentKey = key.startsWith('exec-') ? this.lastExecCell : undefined;
     const tool = newTool(key, e, e.line, e.time, parentKey, true);
@@ -110,7 +147,11 @@ export class TurnBuilder {
     this.tools.set(key, tool);
     if (key !== e.callId && e.callId !== undefined) (this.repeats.get(e.callId) ?? this.repeats.set(e.callId, []).get(e.callId)!).push(tool);
     if (e.toolKind === 'custom' && e.name === 'exec') this.lastExecCell = key;
-    this.modelOutput(e.time, e.line, this.keepContent ? { type: 'tool_call', id: e.callId, name: e.name, arguments: e.arguments } : undefined);
+    const part: ContentPart | undefined = this.keepContent ? { type: 'tool_call', id: e.callId, name: e.name, arguments: e.arguments } : undefined;
+    const response = e.responseId !== undefined ? this.responses.get(e.responseId) : undefined;
+    if (!response) return this.modelOutput(e.time, e.line, part);
+    if (e.time > response.group.end) response.group.end = e.time;
+    if (part) response.group.output.push(part);
   }
 
   /** web_search_call items carry no call id: pair them with a web_search_end seen before them. */
@@ -147,6 +188,7 @@ export class TurnBuilder {
     t.outputTime = e.time;
     t.incomplete = false;
     mergeResult(t.result, e.result);
+    if (e.facts) t.facts = { ...t.facts, ...e.facts };
     if (this.keepContent) t.output = e.output;
     this.input(e.time, this.keepContent ? { type: 'tool_result', id: e.callId, result: e.output } : undefined);
     return true;
@@ -202,8 +244,12 @@ export class TurnBuilder {
   }
 
   note(n: Note): void {
-    this.notes.push(n);
+    if (n.kind === 'api_retry') this.retries.push(n);
+    else this.notes.push(n);
   }
+
+  /** sub-agents recorded inline that worked during this turn */
+  agents: EmbeddedAgent[] | undefined;
 
   /** An error recorded inside the turn, or with its end: the turn fails unless it was aborted. */
   error(e: { time: number; errorType?: string; message?: string }): void {
@@ -274,6 +320,8 @@ export class TurnBuilder {
       c.start = clamp(c.start);
       c.end = clamp(c.end);
     }
+    // failed attempts that no model call followed belong to the turn
+    if (this.retries.length > 0) this.notes.push(...this.retries.splice(0));
     const model = modelCalls.find((c) => c.model)?.model ?? this.ctx.model ?? end.model;
     const status = turnStatus(end.status, this.failure !== undefined);
     const failed = status === 'failed' ? this.failure : undefined;
@@ -300,6 +348,7 @@ export class TurnBuilder {
       compactions: this.compactions,
       notes: this.notes,
       prompt: this.keepContent ? this.prompt : undefined,
+      agents: this.agents,
     };
   }
 

@@ -16,7 +16,11 @@ export type Note =
   | { kind: 'session_meta_repeated'; time: number; threadId?: string }
   | { kind: 'thread_rolled_back'; time: number; turns?: number }
   | { kind: 'thread_name_updated'; time: number; name: string }
-  | { kind: 'marker'; time: number; name: MarkerName };
+  | { kind: 'marker'; time: number; name: MarkerName }
+  /** a request that failed and was retried; noted on the model call that followed (else on the turn) */
+  | { kind: 'api_retry'; time: number; statusCode?: number; errorType?: string; attempt?: number; maxRetries?: number; delayMs?: number }
+  /** a hook (a user-configured command the agent runs at lifecycle points) failed */
+  | { kind: 'hook_error'; time: number; hookEvent?: string; command?: string; message?: string };
 
 export type MarkerName = 'entered_review_mode' | 'exited_review_mode' | 'undo_completed' | 'sub_agent_activity' | 'plan';
 
@@ -51,6 +55,12 @@ export interface CompactionFacts {
   inputItems?: number;
   installed?: boolean;
   attempts?: number;
+  /** micro-compaction: old tool results cleared, no summary */
+  micro?: boolean;
+  trigger?: string;
+  tokensBefore?: number;
+  tokensSaved?: number;
+  clearedToolResults?: number;
 }
 
 export interface ThreadRecordFacts {
@@ -80,6 +90,8 @@ export interface ModelCall {
   facts?: ModelCallFacts;
   /** other agents' work this call relates to (a child's result it delivered) */
   edges?: AgentEdge[];
+  /** moments of the request: failed attempts before it succeeded */
+  notes?: Note[];
 }
 
 export type ContentPart =
@@ -188,6 +200,15 @@ export interface Turn {
   /** no end was recorded: closed at the last recorded time */
   incomplete?: boolean;
   facts?: TurnFacts;
+  /** sub-agents whose work the log records inline (not in files of their own) */
+  agents?: EmbeddedAgent[];
+}
+
+/** A sub-agent recorded inside its parent's log, with the parent's call that spawned it. */
+export interface EmbeddedAgent {
+  thread: Thread;
+  turns: Turn[];
+  callKey?: string;
 }
 
 export interface Thread {
@@ -206,6 +227,20 @@ export interface Thread {
   /** no end was recorded: closed at the last recorded time */
   incomplete?: boolean;
   facts?: ThreadRecordFacts;
+}
+
+/**
+ * A response recorded over several lines repeats its usage, growing as it streams: each count is the
+ * largest recorded, never a sum.
+ */
+export function largestUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
+  const u: TokenUsage = {
+    input: Math.max(a.input, b.input), cachedInput: Math.max(a.cachedInput, b.cachedInput), output: Math.max(a.output, b.output),
+    reasoningOutput: Math.max(a.reasoningOutput, b.reasoningOutput), total: 0,
+  };
+  if (a.cacheWriteInput !== undefined || b.cacheWriteInput !== undefined) u.cacheWriteInput = Math.max(a.cacheWriteInput ?? 0, b.cacheWriteInput ?? 0);
+  u.total = u.input + u.output;
+  return u;
 }
 
 export function emptyUsage(): TokenUsage {

@@ -2,7 +2,7 @@ import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type SpanContext
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { ThreadMeta } from '../model/events.js';
-import type { AgentEdge, Compaction, ModelCall, Note, Placement, Thread, ToolCall, Turn } from '../model/types.js';
+import type { AgentEdge, Compaction, EmbeddedAgent, ModelCall, Note, Placement, Thread, ToolCall, Turn } from '../model/types.js';
 import { contentValue, type ContentPolicy } from './content.js';
 import { spanIdFor, spanKeys, traceIdFor } from './ids.js';
 import { SCOPE } from './resource.js';
@@ -91,7 +91,24 @@ export class ThreadMapper {
       });
       for (const a of c.attempts ?? []) drafts.push(this.attemptDraft(a, key));
     }
-    return this.finish(drafts);
+    const spans = this.finish(drafts);
+    for (const agent of turn.agents ?? []) spans.push(...this.embeddedSpans(agent));
+    return spans;
+  }
+
+  /** A sub-agent recorded inside this thread's log: its own thread under the call that spawned it, in this trace. */
+  private embeddedSpans(agent: EmbeddedAgent): ReadableSpan[] {
+    const tid = this.meta.threadId;
+    const placement: Placement = {
+      rootThreadId: this.placement.rootThreadId,
+      conversationId: this.placement.conversationId,
+      traceId: this.traceId,
+      spawnedBy: { threadId: tid, callKey: agent.callKey },
+    };
+    const child = new ThreadMapper(agent.thread.meta, this.path, placement, this.resource, this.content);
+    const spans = agent.turns.flatMap((t) => child.turnSpans(t));
+    spans.push(child.threadSpan(agent.thread));
+    return spans;
   }
 
   /** `placement` replaces the one given at construction for the links and the parent span. */
@@ -151,7 +168,7 @@ export class ThreadMapper {
       startUs: us(call.start),
       endUs: us(call.end),
       attributes: this.chatAttributes(call, model),
-      events: [],
+      events: call.notes ?? [],
       error: call.error,
       links: edgeLinks(call.edges),
     };

@@ -1,4 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
+import { put } from './span-values.js';
 import type { CompactionFacts, ModelCallFacts, Note, ThreadRecordFacts, ToolCallFacts, TurnFacts } from '../model/types.js';
 
 // Every attribute key the product writes, in one table (the README's "Attribute vocabulary" lists
@@ -40,7 +41,8 @@ export const VOCABULARY: readonly Term[] = [
   { key: 'gen_ai.tool.type', on: ['execute_tool'], meaning: 'function or extension' },
   { key: 'gen_ai.tool.call.arguments', on: ['execute_tool'], meaning: 'arguments (content capture only)' },
   { key: 'gen_ai.tool.call.result', on: ['execute_tool'], meaning: 'result (content capture only)' },
-  { key: 'error.type', on: ['turn', 'chat', 'execute_tool', 'compaction_request'], meaning: 'why an ERROR span failed' },
+  { key: 'error.type', on: ['turn', 'chat', 'execute_tool', 'compaction_request', 'event'], meaning: 'why an ERROR span failed; api_retry: the error' },
+  { key: 'http.response.status_code', on: ['event'], meaning: 'api_retry: HTTP status of the failed request' },
   { key: 'exception.type', on: ['event'], meaning: 'exception event: error kind' },
   { key: 'exception.message', on: ['event'], meaning: 'exception event: error text' },
   { key: 'process.exit.code', on: ['execute_tool', 'terminal'], meaning: 'exit code' },
@@ -86,6 +88,11 @@ export const VOCABULARY: readonly Term[] = [
   { key: 'codex.approval_policy', on: ['turn'], meaning: 'approval policy' },
   { key: 'codex.sandbox_policy', on: ['turn'], meaning: 'sandbox policy' },
   { key: 'codex.reasoning_effort', on: ['turn'], meaning: 'reasoning effort' },
+  { key: 'codex.retry.attempt', on: ['event'], meaning: 'api_retry: the retry this failure led to' },
+  { key: 'codex.retry.max_attempts', on: ['event'], meaning: 'api_retry: retries allowed' },
+  { key: 'codex.retry.delay_ms', on: ['event'], meaning: 'api_retry: wait before the retry' },
+  { key: 'codex.hook.event', on: ['event'], meaning: 'hook_error: the lifecycle point (Stop, PreToolUse …)' },
+  { key: 'codex.hook.command', on: ['event'], meaning: 'hook_error: the hook command' },
   { key: 'codex.message.length', on: ['event'], meaning: 'steering: message length' },
   { key: 'codex.model_call.index', on: ['chat'], meaning: 'model call position' },
   { key: 'codex.inference.call_id', on: ['chat'], meaning: 'inference call id (bundles)' },
@@ -122,6 +129,11 @@ export const VOCABULARY: readonly Term[] = [
   { key: 'codex.compaction.input_items', on: ['compaction'], meaning: 'items compacted' },
   { key: 'codex.compaction.installed', on: ['compaction'], meaning: 'the new context was installed' },
   { key: 'codex.compaction.attempts', on: ['compaction'], meaning: 'requests made' },
+  { key: 'codex.compaction.micro', on: ['compaction'], meaning: 'micro-compaction: old tool results cleared, no summary' },
+  { key: 'codex.compaction.trigger', on: ['compaction'], meaning: 'auto or manual' },
+  { key: 'codex.compaction.tokens_before', on: ['compaction'], meaning: 'context tokens before' },
+  { key: 'codex.compaction.tokens_saved', on: ['compaction'], meaning: 'tokens a micro-compaction freed' },
+  { key: 'codex.compaction.cleared_tool_results', on: ['compaction'], meaning: 'tool results a micro-compaction cleared' },
   { key: 'codex.compaction.request_id', on: ['compaction_request'], meaning: 'request id' },
   { key: 'codex.incomplete', on: ['all'], meaning: 'no end was recorded: closed at the last recorded time' },
   { key: 'codex.link.kind', on: ['link'], meaning: 'agent_interaction, agent_result, send_message …' },
@@ -158,6 +170,11 @@ export const COMPACTION_FACTS: { readonly [K in keyof Required<CompactionFacts>]
   inputItems: 'codex.compaction.input_items',
   installed: 'codex.compaction.installed',
   attempts: 'codex.compaction.attempts',
+  micro: 'codex.compaction.micro',
+  trigger: 'codex.compaction.trigger',
+  tokensBefore: 'codex.compaction.tokens_before',
+  tokensSaved: 'codex.compaction.tokens_saved',
+  clearedToolResults: 'codex.compaction.cleared_tool_results',
 };
 
 export const THREAD_FACTS: { readonly [K in keyof Required<ThreadRecordFacts>]: string } = {
@@ -187,6 +204,22 @@ export function eventOf(n: Note): { name: string; attributes: Attributes } {
       return { name: n.kind, attributes: { 'codex.thread.name': n.name } };
     case 'marker':
       return { name: n.name, attributes: {} };
+    case 'api_retry': {
+      const a: Attributes = {};
+      put(a, 'http.response.status_code', n.statusCode);
+      put(a, 'error.type', n.errorType);
+      put(a, 'codex.retry.attempt', n.attempt);
+      put(a, 'codex.retry.max_attempts', n.maxRetries);
+      put(a, 'codex.retry.delay_ms', n.delayMs !== undefined ? Math.round(n.delayMs) : undefined);
+      return { name: n.kind, attributes: a };
+    }
+    case 'hook_error': {
+      const a: Attributes = {};
+      put(a, 'codex.hook.event', n.hookEvent);
+      put(a, 'codex.hook.command', n.command);
+      put(a, 'exception.message', n.message);
+      return { name: n.kind, attributes: a };
+    }
   }
 }
 

@@ -159,7 +159,7 @@ export class RolloutSession {
     if (!this.mapper) {
       const meta = this.assembler.meta as ThreadMeta;
       const placement = await (this.opts.place ?? defaultPlacement)(meta);
-      this.mapper = new ThreadMapper(meta, this.path, placement, resourceFor(this.opts.serviceName ?? meta.agentName ?? this.dialect?.agent ?? 'codex', meta.cliVersion), this.opts.content);
+      this.mapper = new ThreadMapper(meta, this.path, placement, resourceFor(this.opts.serviceName ?? meta.agentName ?? (this.dialect as ThreadLogDialect).agent, meta.cliVersion), this.opts.content);
       this.report.threadId = meta.threadId;
       this.report.traceId = this.mapper.traceId;
     }
