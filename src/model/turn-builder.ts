@@ -1,4 +1,4 @@
-import type { RolloutEvent, TokenUsage, ToolIdentity } from './events.js';
+import { mergeSummary, type RolloutEvent, type TokenUsage, type ToolIdentity } from './events.js';
 import { noteError, OTHER, turnStatus, type Failure } from './outcome.js';
 import { newModelCall, newPendingTool as newTool, newToolCall, type PendingTool as ToolState } from './shapes.js';
 import { addUsage, emptyUsage, mergeResult, type Compaction, type ContentPart, type ModelCall, type Note, type ToolCall, type Turn, type TurnStatus } from './types.js';
@@ -107,6 +107,7 @@ export class TurnBuilder {
     const parentKey = key.startsWith('exec-') ? this.lastExecCell : undefined;
     const tool = newTool(key, e, e.line, e.time, parentKey, true);
     tool.arguments = this.keepContent ? e.arguments : undefined;
+    tool.result.summary = e.summary;
     this.tools.set(key, tool);
     if (e.toolKind === 'custom' && e.name === 'exec') this.lastExecCell = key;
     this.modelOutput(e.time, e.line, this.keepContent ? { type: 'tool_call', id: e.callId, name: e.name, arguments: e.arguments } : undefined);
@@ -124,6 +125,7 @@ export class TurnBuilder {
 
   pairSearch(t: ToolState, e: Ev<'tool_call'>): void {
     t.searchItemSeen = true;
+    t.result.summary = mergeSummary(t.result.summary, e.summary);
     t.start = Math.min(t.callTime, e.time);
     t.callTime = t.start;
     t.outputTime = Math.max(t.resultTime ?? e.time, e.time);
