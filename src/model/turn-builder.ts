@@ -1,7 +1,7 @@
 import { mergeSummary, type RolloutEvent, type TokenUsage, type ToolIdentity } from './events.js';
 import { noteError, OTHER, turnStatus, type Failure } from './outcome.js';
 import { newModelCall, newPendingTool as newTool, newToolCall, type PendingTool as ToolState } from './shapes.js';
-import { addUsage, emptyUsage, mergeResult, type Compaction, type ContentPart, type ModelCall, type Note, type ToolCall, type Turn, type TurnStatus } from './types.js';
+import { addUsage, emptyUsage, mergeResult, setFact, type Compaction, type ContentPart, type ModelCall, type Note, type ToolCall, type Turn, type TurnStatus } from './types.js';
 
 type Ev<K extends RolloutEvent['kind']> = Extract<RolloutEvent, { kind: K }>;
 
@@ -309,16 +309,29 @@ export class TurnBuilder {
   }
 }
 
+/**
+ * A tool span covers the work as recorded: the item's own start and end; else the recorded
+ * duration ending at the event that reported it (a process that outlived Codex's wait ends
+ * there, not at the output); else from the call to its output. How long the model waited for
+ * the output is kept apart (`modelWaitMs`).
+ */
 function finishTool(t: ToolState, turnEnd: number): ToolCall {
   const r = t.result;
+  const waitEnd = t.outputTime ?? t.resultTime;
   let start = t.callTime;
-  let end = t.outputTime ?? t.resultTime ?? turnEnd;
+  let end = waitEnd ?? turnEnd;
   if (r.startedAtMs !== undefined && r.completedAtMs !== undefined && r.completedAtMs >= r.startedAtMs) {
     start = r.startedAtMs;
     end = r.completedAtMs;
-  } else if (r.durationMs !== undefined && end - start < r.durationMs) {
-    // Older Codex wrote a call and its output in one batch after the tool ran.
-    end = start + r.durationMs;
+  } else if (r.durationMs !== undefined) {
+    const ended = r.completedAtMs ?? t.resultTime;
+    if (ended !== undefined && ended >= start) {
+      end = ended;
+      start = Math.max(start, ended - r.durationMs);
+    } else {
+      // Older Codex wrote a call and its output in one batch after the tool ran.
+      end = start + r.durationMs;
+    }
   }
   const tool = newToolCall(t.key, t, t.line, start, t.parentKey, t.incomplete);
   tool.end = Math.max(end, start);
@@ -327,6 +340,7 @@ function finishTool(t: ToolState, turnEnd: number): ToolCall {
   tool.output = t.output;
   tool.terminal = t.terminal;
   tool.facts = t.facts;
+  if (waitEnd !== undefined && waitEnd >= t.callTime) setFact(tool, 'modelWaitMs', waitEnd - t.callTime);
   tool.edges = t.edges;
   return tool;
 }

@@ -41,6 +41,8 @@ export interface ToolCallFacts {
   status?: string;
   codeCellInitialStatus?: string;
   codeCellStatus?: string;
+  /** from the call to the output the model was given, where both were recorded (ms) */
+  modelWaitMs?: number;
 }
 
 export interface TurnFacts {

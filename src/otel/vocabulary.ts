@@ -148,6 +148,7 @@ export const TOOL_FACTS: { readonly [K in keyof Required<ToolCallFacts>]: string
   status: 'codex.tool.status',
   codeCellInitialStatus: 'codex.code_cell.initial_status',
   codeCellStatus: 'codex.code_cell.status',
+  modelWaitMs: 'codex.tool.wait_ms',
 };
 
 export const TURN_FACTS: { readonly [K in keyof Required<TurnFacts>]: string } = {
