@@ -132,7 +132,7 @@ describe('a small session, span by span', () => {
         assert.equal(run.code, 0, run.stderr);
         assert.equal(receiver.requests[0]?.encoding, protocol === 'http/json' ? 'json' : 'protobuf');
         const spans = receiver.spans();
-        assert.deepEqual(spans.map((s) => s.name).sort(), ['chat gpt-5.5', 'execute_tool web_search', 'handle_conversation_turn codex', 'invoke_agent codex']);
+        assert.deepEqual(spans.map((s) => s.name).sort(), ['chat gpt-5.5', 'execute_tool web_search · search', 'handle_conversation_turn codex', 'invoke_agent codex · Stellar-v1k@main']);
         const get = (prefix: string) => spans.find((s) => s.name.startsWith(prefix))!;
         const [thread, turn, chat, tool] = ['invoke_agent', 'handle_', 'chat', 'execute_tool'].map(get) as ReceivedSpan[];
         assert.equal(turn!.parentSpanId, thread!.spanId);

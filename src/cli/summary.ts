@@ -107,6 +107,7 @@ function jaegerUi(target: string): string | undefined {
 
 /** Tokens and cost of one session or of all: `tokens in 1,234 (cached 1,000), out 56 (reasoning 12); cost $0.0123 USD`. */
 function usageLine(u: UsageTotals): string {
+  if (u.pricedCalls + u.unpricedCalls === 0) return 'no token counts recorded';
   const cache = [u.cachedInput ? `cached ${n(u.cachedInput)}` : '', u.cacheWriteInput ? `cache write ${n(u.cacheWriteInput)}` : ''].filter(Boolean).join(', ');
   const tokens = `tokens in ${n(u.input)}${cache ? ` (${cache})` : ''}, out ${n(u.output)}${u.reasoningOutput ? ` (reasoning ${n(u.reasoningOutput)})` : ''}`;
   const calls = u.pricedCalls + u.unpricedCalls;

@@ -164,6 +164,9 @@ export class TurnBuilder {
     t.incomplete = false;
     if (e.standalone && t.outputTime === undefined) t.outputTime = e.time;
     if (e.toolKind === 'mcp') t.toolKind = 'mcp';
+    // what an end event recorded of the work itself wins over what the call or its output said
+    if (e.result.durationMs !== undefined) t.result.durationMs = e.result.durationMs;
+    if (e.result.summary) t.result.summary = mergeSummary({ ...e.result.summary }, t.result.summary);
     mergeResult(t.result, e.result);
     if (this.keepContent && t.output === undefined && e.content !== undefined) t.output = e.content;
   }
