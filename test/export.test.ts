@@ -164,6 +164,10 @@ describe('a small session, span by span', () => {
             'gen_ai.usage.output_tokens': 492,
             'gen_ai.usage.cache_read.input_tokens': 20864,
             'gen_ai.usage.reasoning.output_tokens': 215,
+            // gpt-5.5: (33,020 - 20,864) x $5/M + 20,864 x $0.50/M + 492 x $30/M
+            'gen_ai.usage.cost.amount': 0.085972,
+            'gen_ai.usage.cost.currency': 'USD',
+            'gen_ai.usage.cost.source': 'local',
           },
         );
         assert.equal(turn!.attributes['gen_ai.usage.input_tokens'], 33020);

@@ -78,8 +78,9 @@ describe('generic append-only rollouts ({"type","seq","item"})', () => {
       assert.equal(shell.attributes['rollout.source.line'], 4);
       const patch = byName(spans, 'execute_tool apply_patch')[0]!;
       assert.equal(patch.status.code, 2);
-      assert.equal(patch.status.message, 'patch did not apply');
-      assert.equal(patch.attributes['error.type'], 'PatchError');
+      // a tool's own kind of error outside the documented set is told in words
+      assert.equal(patch.status.message, 'PatchError: patch did not apply');
+      assert.equal(patch.attributes['error.type'], '_OTHER');
       assert.equal(patch.endNs, at('09:00:12.900'));
       // Lines appended out of order are read in `seq` order: the result pairs with its call.
       const read = byName(spans, 'execute_tool read_file')[0]!;

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import { fixture, runCli, type CliResult } from './support/cli.ts';
 import { startReceiver, type Receiver, type ReceivedSpan } from './support/otlp-receiver.ts';
 import { priceOf } from '../src/otel/cost.ts';
+import { executableOf } from '../src/formats/codex/tool-summary.ts';
 
 const SOULPASS = fixture('soulpass-0.122.0-tui-compaction-aborts.jsonl');
 const RAVE = fixture('rave-era-0.125.0-tui-windows-apply-patch.jsonl');
@@ -224,4 +225,19 @@ describe('readable traces of real rollouts', () => {
     for (const s of unpriced) assert.notEqual(priceOf({ input: 1, cachedInput: 0, output: 1, reasoningOutput: 0, total: 2 }, String(s.attributes['gen_ai.request.model']), 'openai', ms(s.startNs)), 0);
     if (unpriced.length) assert.match(plain.run.stderr, /model calls not priced: /);
   });
+});
+
+test('the program of a command is found past shells, set-up and PowerShell preambles', () => {
+  const cases: [string | string[], string | undefined][] = [
+    [['/bin/zsh', '-lc', "sed -n '1,220p' x"], 'sed'],
+    [['bash', '-lc', 'cd repo && git status'], 'git'],
+    [['bash', '-c', 'bash -lc "npm test"'], 'npm'],
+    [['C:\\WINDOWS\\System32\\WindowsPowerShell\\v1.0\\powershell.exe', '-Command', 'Get-Content x'], 'Get-Content'],
+    ["$ErrorActionPreference='SilentlyContinue'; Get-ChildItem -Force", 'Get-ChildItem'],
+    ['if (Test-Path x) { Get-Content x }', 'Test-Path'],
+    ['FOO=1 sudo /usr/bin/python3 x.py', 'python3'],
+    ['./scripts/export-session.sh --x', 'export-session.sh'],
+    ['$x = 1', undefined],
+  ];
+  for (const [command, program] of cases) assert.equal(executableOf(command), program, JSON.stringify(command));
 });

@@ -83,7 +83,9 @@ export function toolFailure(r: ToolResultInfo): Failure | undefined {
   if (type === OTHER && exited) type = 'exit_code';
   let message: string = WORDS[type];
   if (exited && (type === 'exit_code' || type === 'timeout')) message = type === 'exit_code' ? `exit code ${r.exitCode}` : `timed out (exit code ${r.exitCode})`;
-  else if (type === OTHER && raw !== undefined && raw !== 'failed') message = `failed: ${raw}`;
+  // a kind of its own the input recorded is kept in words
+  const own = type === OTHER && raw !== undefined && raw !== 'failed' ? raw : undefined;
+  if (own !== undefined) message = r.errorMessage ? own : `failed: ${own}`;
   if (r.errorMessage) message = `${message}: ${r.errorMessage}`;
   return { type, message };
 }

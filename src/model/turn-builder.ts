@@ -314,9 +314,9 @@ export class TurnBuilder {
 
 /**
  * A tool span covers the work as recorded: the item's own start and end; else the recorded
- * duration ending at the event that reported it (a process that outlived Codex's wait ends
- * there, not at the output); else from the call to its output. How long the model waited for
- * the output is kept apart (`modelWaitMs`).
+ * duration ending at the end event that reported it (a process that outlived Codex's wait ends
+ * there, not at the output); else from the call to its output, stretched to a longer duration
+ * the output gives. How long the model waited for the output is kept apart (`modelWaitMs`).
  */
 function finishTool(t: ToolState, turnEnd: number): ToolCall {
   const r = t.result;
@@ -331,7 +331,7 @@ function finishTool(t: ToolState, turnEnd: number): ToolCall {
     if (ended !== undefined && ended >= start) {
       end = ended;
       start = Math.max(start, ended - r.durationMs);
-    } else {
+    } else if (end - start < r.durationMs) {
       // Older Codex wrote a call and its output in one batch after the tool ran.
       end = start + r.durationMs;
     }

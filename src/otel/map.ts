@@ -3,7 +3,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { ThreadMeta, TokenUsage } from '../model/events.js';
 import { addUsage, emptyUsage, type AgentEdge, type Compaction, type ModelCall, type Note, type Placement, type Thread, type ToolCall, type Turn } from '../model/types.js';
-import { contentValue, type ContentPolicy } from './content.js';
+import { contentValue, redact, type ContentPolicy } from './content.js';
 import { spanIdFor, spanKeys, traceIdFor } from './ids.js';
 import { SCOPE } from './resource.js';
 import { hr, messages, put, putCost, putFacts, putSummary, putUsage, summaryLabel, us } from './span-values.js';
@@ -128,7 +128,7 @@ export class ThreadMapper {
   threadSpan(thread: Thread, placement: Placement = this.placement): ReadableSpan {
     const m = thread.meta;
     // the root of a trace is what search lists show: it carries the session's title
-    const title = placement.spawnedBy || m.parentThreadId ? undefined : traceTitle(m, this.content.capture ? this.firstPrompt : undefined);
+    const title = placement.spawnedBy || m.parentThreadId ? undefined : traceTitle(m, this.content.capture && this.firstPrompt !== undefined ? redact(this.firstPrompt) : undefined);
     const draft: Draft = {
       key: spanKeys.thread(m.threadId),
       parentKey: undefined,

@@ -8,8 +8,10 @@ import { isObject, jsonObject } from '../json.js';
 
 const SHELLS = /^(?:ba|z|k|da|fi)?sh$|^(?:pwsh|powershell|cmd)$/;
 const SCRIPT_FLAGS = new Set(['-c', '-lc', '-ic', '-cl', '-l', '-i', '-Command', '-command', '-NoProfile', '-NonInteractive', '/c', '/C']);
-const ENV_ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
-const WRAPPERS = new Set(['sudo', 'env', 'time', 'nice', 'nohup', 'command', 'exec']);
+const ASSIGNMENT = /^\$?[A-Za-z_][A-Za-z0-9_:]*=/;
+const PREFIXES = new Set(['sudo', 'env', 'time', 'nice', 'nohup', 'command', 'exec', 'then', 'do', 'else', '!', '{', '(']);
+const KEYWORDS = new Set(['if', 'for', 'foreach', 'while', 'until', 'case', 'function', 'try', 'set', 'cd', 'Set-Location', 'pushd', 'export', 'source', '.']);
+const PROGRAM = /^[\w.+~@:\\/-]+$/;
 
 /** The file name of a program, without its directory or a Windows `.exe`. */
 function baseName(word: string): string {
@@ -22,26 +24,35 @@ function words(line: string): string[] {
   return line.match(/"[^"]*"|'[^']*'|\S+/g) ?? [];
 }
 
-/** The program a command runs: a shell's `-c` script is looked into, `cd dir &&` and `FOO=1 sudo` skipped. */
+/** The first program of a script: set-up (`cd dir &&`, `FOO=1`, `if`, `$x = …;`) is skipped. */
+function firstProgram(script: string): string | undefined {
+  for (const segment of script.split(/&&|\|\||[;&|\n(){}]/).slice(0, 12)) {
+    const argv = words(segment);
+    let i = 0;
+    while (i < argv.length && (ASSIGNMENT.test(argv[i] as string) || PREFIXES.has(argv[i] as string))) i++;
+    const word = argv[i];
+    if (word === undefined || KEYWORDS.has(word) || word.startsWith('$') || !PROGRAM.test(word.replace(/^["']|["']$/g, ''))) continue;
+    const name = baseName(word);
+    if (name !== '' && name.length <= 64) return name;
+  }
+  return undefined;
+}
+
+/** The program a command runs: a shell's `-c` script is looked into. */
 export function executableOf(command: string | string[]): string | undefined {
-  let argv = typeof command === 'string' ? words(command) : command;
-  for (let depth = 0; depth < 3; depth++) {
+  let argv = typeof command === 'string' ? undefined : command;
+  let script = typeof command === 'string' ? command : undefined;
+  for (let depth = 0; depth < 3 && argv; depth++) {
     const first = argv[0];
     if (first === undefined || !SHELLS.test(baseName(first).toLowerCase())) break;
-    const script = argv.slice(1).find((a) => !SCRIPT_FLAGS.has(a));
-    if (script === undefined) break;
-    argv = words(script.replace(/^(["'])([\s\S]*)\1$/, '$2'));
+    const inner = argv.slice(1).find((a) => !SCRIPT_FLAGS.has(a))?.replace(/^(["'])([\s\S]*)\1$/, '$2');
+    if (inner === undefined) break;
+    script = inner;
+    argv = words(inner);
+    if (!SHELLS.test(baseName(argv[0] ?? '').toLowerCase())) break;
+    script = undefined;
   }
-  let i = 0;
-  for (;;) {
-    const w = argv[i];
-    if (w === undefined) return undefined;
-    if (ENV_ASSIGNMENT.test(w) || WRAPPERS.has(w)) i++;
-    else if (w === 'cd' && argv.indexOf('&&', i) > i) i = argv.indexOf('&&', i) + 1;
-    else break;
-  }
-  const name = baseName(argv[i] as string);
-  return name === '' || name.length > 64 ? undefined : name;
+  return firstProgram(script ?? argv?.join(' ') ?? '');
 }
 
 function commandText(command: unknown): string | undefined {
