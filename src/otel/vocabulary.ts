@@ -230,5 +230,6 @@ export const TREE_LABELS: readonly (readonly [string, string])[] = [
   ['gen_ai.conversation.compacted', 'compacted'],
   ['codex.compaction.kind', 'kind'],
   ['codex.tool.incomplete', 'incomplete'],
+  ['gen_ai.usage.cost.amount', 'usd'],
   ['rollout.source.line', 'line'],
 ];
