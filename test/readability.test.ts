@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { fixture, runCli, type CliResult } from './support/cli.ts';
 import { startReceiver, type Receiver, type ReceivedSpan } from './support/otlp-receiver.ts';
+import { calcPrice } from '@pydantic/genai-prices';
 import { priceOf } from '../src/otel/cost.ts';
 import { executableOf } from '../src/formats/codex/tool-summary.ts';
 
@@ -240,4 +241,17 @@ test('the program of a command is found past shells, set-up and PowerShell pream
     ['$x = 1', undefined],
   ];
   for (const [command, program] of cases) assert.equal(executableOf(command), program, JSON.stringify(command));
+});
+
+test('priced per call exactly as the price library prices it, below and above long-context tiers', () => {
+  const models: [string, string][] = [['gpt-5.3-codex', 'openai'], ['gpt-5.4', 'openai'], ['gpt-5.5', 'openai'], ['gpt-5.6-sol', 'openai'], ['gpt-5.1-codex', 'openai'], ['claude-sonnet-4-5-20250929', 'anthropic'], ['claude-opus-4-5-20251101', 'anthropic']];
+  const time = Date.parse('2026-09-01T12:00:00Z');
+  for (const [model, provider] of models) {
+    for (const input of [0, 1, 1200, 90_000, 199_999, 200_001, 271_999, 272_000, 600_000]) {
+      const usage = { input, cachedInput: Math.floor(input * 0.7), cacheWriteInput: provider === 'anthropic' ? Math.floor(input * 0.1) : undefined, output: 1_234, reasoningOutput: 200, total: input + 1_234 };
+      const want = calcPrice({ input_tokens: usage.input, cache_read_tokens: usage.cachedInput, cache_write_tokens: usage.cacheWriteInput, output_tokens: usage.output }, model, { providerId: provider, timestamp: new Date(time) })!.total_price;
+      const got = priceOf(usage, model, provider, time)!;
+      assert.ok(Math.abs(got - want) < 1e-9, `${model} ${input}: ${got} vs ${want}`);
+    }
+  }
 });

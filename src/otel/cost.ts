@@ -1,4 +1,4 @@
-import { calcPrice } from '@pydantic/genai-prices';
+import { calcPrice, type PriceCalculationResult } from '@pydantic/genai-prices';
 import type { TokenUsage } from '../model/events.js';
 
 // What a model response cost, priced locally from @pydantic/genai-prices (the price data ships
@@ -13,6 +13,54 @@ const PROVIDER_IDS: Record<string, string> = { azure_openai: 'azure', 'azure-ope
 const unknown = new Set<string>();
 
 /**
+ * Below a model's first long-context tier its price is linear in each kind of token, so the
+ * library is asked once per model and day for its rates (one probe per kind, plus a zero probe
+ * for any fixed fee) instead of once per response; above a tier, or where the data has no tiers
+ * to read, every response is priced by the library itself.
+ */
+interface Rates {
+  fixed: number;
+  input: number;
+  cacheRead: number;
+  cacheWrite: number;
+  output: number;
+  /** token counts above this are priced by the library */
+  flatBelow: number;
+}
+const rates = new Map<string, Rates | null>();
+const PROBE = 1000;
+const DAY_MS = 86_400_000;
+
+type Usage = Record<string, number | undefined>;
+
+function library(usage: Usage, model: string, providerId: string | undefined, time: number): PriceCalculationResult {
+  try {
+    return calcPrice(usage, model, { providerId, timestamp: new Date(time) });
+  } catch {
+    return null;
+  }
+}
+
+function ratesOf(model: string, providerId: string | undefined, time: number): Rates | null {
+  const zero = library({ input_tokens: 0, output_tokens: 0 }, model, providerId, time);
+  if (!zero) return null;
+  const per = (usage: Usage) => ((library(usage, model, providerId, time)?.total_price ?? NaN) - zero.total_price) / PROBE;
+  let flatBelow = Infinity;
+  for (const price of Object.values(zero.model_price)) {
+    if (typeof price === 'object' && price !== null && Array.isArray(price.tiers)) for (const t of price.tiers) flatBelow = Math.min(flatBelow, t.start);
+  }
+  const r: Rates = {
+    fixed: zero.total_price,
+    input: per({ input_tokens: PROBE }),
+    cacheRead: per({ input_tokens: PROBE, cache_read_tokens: PROBE }),
+    cacheWrite: per({ input_tokens: PROBE, cache_write_tokens: PROBE }),
+    output: per({ output_tokens: PROBE }),
+    flatBelow: Math.max(0, flatBelow - PROBE),
+  };
+  return Object.values(r).some((v) => Number.isNaN(v)) ? null : r;
+}
+
+/**
  * The price of one response in USD, or undefined when the model (or its provider) has no price.
  * `time` picks the price in force then; input tokens include cached and cache-written ones.
  */
@@ -21,16 +69,18 @@ export function priceOf(usage: TokenUsage, model: string | undefined, provider: 
   const providerId = provider ? (PROVIDER_IDS[provider] ?? provider) : undefined;
   const key = `${providerId ?? ''}\u0000${model}`;
   if (unknown.has(key)) return undefined;
-  let result;
-  try {
-    result = calcPrice(
-      { input_tokens: usage.input, cache_read_tokens: usage.cachedInput, cache_write_tokens: usage.cacheWriteInput, output_tokens: usage.output },
-      model,
-      { providerId, timestamp: new Date(time) },
-    );
-  } catch {
-    result = null;
+  const day = `${key}\u0000${Math.floor(time / DAY_MS)}`;
+  let r = rates.get(day);
+  if (r === undefined) {
+    r = ratesOf(model, providerId, time);
+    rates.set(day, r);
   }
+  const cacheWrite = usage.cacheWriteInput ?? 0;
+  if (r && usage.input <= r.flatBelow && usage.output <= r.flatBelow) {
+    const uncached = usage.input - usage.cachedInput - cacheWrite;
+    return r.fixed + uncached * r.input + usage.cachedInput * r.cacheRead + cacheWrite * r.cacheWrite + usage.output * r.output;
+  }
+  const result = library({ input_tokens: usage.input, cache_read_tokens: usage.cachedInput, cache_write_tokens: usage.cacheWriteInput, output_tokens: usage.output }, model, providerId, time);
   if (!result) {
     unknown.add(key);
     return undefined;
