@@ -112,6 +112,24 @@ describe('outcomes', () => {
   });
 });
 
+describe('tool times', () => {
+  test('a tool call covers the duration its end event recorded, ending there; call to output is the model\'s wait', () => {
+    const { turns } = assemble([
+      start, { kind: 'turn_start', turnId: 'a' },
+      { kind: 'tool_call', callId: 'c', name: 'exec_command', toolKind: 'function', summary: { executable: 'rg', command: 'rg x' } },
+      { kind: 'tool_output', callId: 'c', output: 'Process running with session ID 1', result: { stillRunning: true } },
+      { kind: 'tool_result', callId: 'c', result: { exitCode: 0, durationMs: 1500, summary: { executable: 'rg', commandKind: 'search', command: 'bash -lc rg x' } } },
+      { kind: 'turn_end', turnId: 'a', outcome: 'completed' },
+    ]);
+    const tool = turns[0]!.tools[0]!;
+    // events are 1 s apart: call at 3 s, output at 4 s, end event at 5 s
+    assert.equal(tool.end, 5000);
+    assert.equal(tool.start, 3500);
+    assert.equal(tool.facts?.modelWaitMs, 1000);
+    assert.deepEqual(tool.result.summary, { executable: 'rg', commandKind: 'search', command: 'bash -lc rg x' });
+  });
+});
+
 describe('model calls', () => {
   test('a token count whose cumulative total did not change is not a new model call', () => {
     const { turns } = assemble([start, { kind: 'turn_start', turnId: 'a' }, { kind: 'model_output', item: 'message' }, count(100), count(100), { kind: 'turn_end', turnId: 'a', outcome: 'completed' }]);
