@@ -5,7 +5,7 @@ import { ThreadAssembler } from '../src/model/assembler.ts';
 import { BundleAssembler } from '../src/model/bundle-assembler.ts';
 import type { BundleEvent } from '../src/model/bundle-events.ts';
 import type { RolloutEvent, TokenUsage } from '../src/model/events.ts';
-import { toolFailure, turnStatus } from '../src/model/outcome.ts';
+import { TOOL_ERRORS, toolFailure, turnStatus, turnStatusMessage } from '../src/model/outcome.ts';
 import type { Thread, Turn } from '../src/model/types.ts';
 
 type Ev = RolloutEvent extends infer E ? (E extends RolloutEvent ? Omit<E, 'time' | 'line'> : never) : never;
@@ -88,9 +88,45 @@ describe('outcomes', () => {
   test('a tool fails on a reported failure or a non-zero exit code, and on nothing else', () => {
     assert.equal(toolFailure({ exitCode: 0 }), undefined);
     assert.equal(toolFailure({}), undefined);
-    assert.deepEqual(toolFailure({ exitCode: 2 }), { type: '2', message: undefined });
-    assert.deepEqual(toolFailure({ success: false, errorType: 'patch_failed', errorMessage: 'no hunk' }), { type: 'patch_failed', message: 'no hunk' });
-    assert.deepEqual(toolFailure({ success: false }), { type: '_OTHER', message: undefined });
+    assert.deepEqual(toolFailure({ exitCode: 2 }), { type: 'exit_code', message: 'exit code 2' });
+    assert.deepEqual(toolFailure({ success: false, errorType: 'patch_failed', errorMessage: 'no hunk' }), { type: 'patch_failed', message: 'patch failed: no hunk' });
+    assert.deepEqual(toolFailure({ success: false }), { type: '_OTHER', message: 'failed' });
+  });
+
+  test('a tool failure is one of a documented set of kinds, told in words', () => {
+    assert.deepEqual(toolFailure({ exitCode: 128, success: false, errorType: '128' }), { type: 'exit_code', message: 'exit code 128' });
+    assert.deepEqual(toolFailure({ exitCode: 1, success: false, errorType: 'failed' }), { type: 'exit_code', message: 'exit code 1' });
+    assert.deepEqual(toolFailure({ success: false, errorType: 'aborted' }), { type: 'cancelled', message: 'cancelled' });
+    assert.deepEqual(toolFailure({ exitCode: 124, success: false, errorType: 'timeout' }), { type: 'timeout', message: 'timed out (exit code 124)' });
+    assert.deepEqual(toolFailure({ success: false, errorType: 'agent_errored' }), { type: 'tool_error', message: 'tool reported an error' });
+    assert.deepEqual(toolFailure({ success: false, errorType: 'something_new' }), { type: '_OTHER', message: 'failed: something_new' });
+    for (const raw of ['exit_code', 'patch_failed', 'script_failed', 'mcp_error', 'tool_error', 'timeout', 'sandbox_denied', 'declined', 'cancelled', 'aborted', 'failed', '7']) {
+      assert.ok(toolFailure({ success: false, errorType: raw })!.type in TOOL_ERRORS, raw);
+    }
+  });
+
+  test('a turn that did not simply complete says how it ended in words', () => {
+    assert.equal(turnStatusMessage({ status: 'completed' }), undefined);
+    assert.equal(turnStatusMessage({ status: 'aborted', abortReason: 'interrupted' }), 'aborted: interrupted');
+    assert.equal(turnStatusMessage({ status: 'failed', errorMessage: 'stream disconnected' }), 'stream disconnected');
+  });
+});
+
+describe('tool times', () => {
+  test('a tool call covers the duration its end event recorded, ending there; call to output is the model\'s wait', () => {
+    const { turns } = assemble([
+      start, { kind: 'turn_start', turnId: 'a' },
+      { kind: 'tool_call', callId: 'c', name: 'exec_command', toolKind: 'function', summary: { executable: 'rg', command: 'rg x' } },
+      { kind: 'tool_output', callId: 'c', output: 'Process running with session ID 1', result: { stillRunning: true } },
+      { kind: 'tool_result', callId: 'c', result: { exitCode: 0, durationMs: 1500, summary: { executable: 'rg', commandKind: 'search', command: 'bash -lc rg x' } } },
+      { kind: 'turn_end', turnId: 'a', outcome: 'completed' },
+    ]);
+    const tool = turns[0]!.tools[0]!;
+    // events are 1 s apart: call at 3 s, output at 4 s, end event at 5 s
+    assert.equal(tool.end, 5000);
+    assert.equal(tool.start, 3500);
+    assert.equal(tool.facts?.modelWaitMs, 1000);
+    assert.deepEqual(tool.result.summary, { executable: 'rg', commandKind: 'search', command: 'bash -lc rg x' });
   });
 });
 

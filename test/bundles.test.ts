@@ -164,7 +164,7 @@ describe('Codex rollout trace bundles', () => {
     const [childId] = [...r.spawns.keys()];
     const spawn = mine.find((s) => s.attributes['gen_ai.tool.call.id'] === r.spawns.get(childId!))!;
     const child = mine.find((s) => s.name === 'invoke_agent Kepler')!;
-    const root = mine.find((s) => s.name === 'invoke_agent codex')!;
+    const root = mine.find((s) => s.name.startsWith('invoke_agent codex'))!;
     assert.equal(spawn.name, 'execute_tool spawn_agent');
     assert.equal(child.parentSpanId, spawn.spanId);
     assert.equal(child.traceId, root.traceId);
@@ -208,10 +208,10 @@ describe('Codex rollout trace bundles', () => {
   test('a failing command: ERROR with its exit code, and the terminal operation beneath it', () => {
     const mine = of(FAILURES);
     const tool = mine.find((s) => s.attributes['gen_ai.tool.call.id'] === 'call_t1')!;
-    assert.equal(tool.name, 'execute_tool exec_command');
+    assert.equal(tool.name, 'execute_tool exec_command · cargo');
     assert.equal(tool.status.code, 2);
     assert.equal(tool.attributes['process.exit.code'], 101);
-    assert.equal(tool.attributes['error.type'], '101');
+    assert.equal(tool.attributes['error.type'], 'exit_code');
     const terminal = mine.find((s) => s.parentSpanId === tool.spanId)!;
     assert.equal(terminal.name, 'terminal exec_command');
     assert.equal(terminal.attributes['codex.terminal.id'], '4100');
@@ -265,7 +265,7 @@ describe('Codex rollout trace bundles', () => {
   test('a command that completed as a call but failed as a process: ERROR with its exit code', () => {
     const mine = of(REAL_V2);
     const tool = mine.find((s) => s.attributes['gen_ai.tool.call.id'] === 'call_x5')!;
-    assert.equal(tool.name, 'execute_tool exec_command');
+    assert.equal(tool.name, 'execute_tool exec_command · npm');
     assert.equal(tool.status.code, 2);
     assert.equal(tool.attributes['process.exit.code'], 2);
     assert.equal(tool.attributes['codex.tool.status'], undefined);
@@ -301,7 +301,7 @@ describe('Codex rollout trace bundles', () => {
     assert.equal(cell.attributes['codex.code_cell.status'], 'completed');
     assert.equal(cell.endNs, BigInt(1786000004000) * 1_000_000n, 'the cell ends when it ended, after the wait');
     const nested = mine.filter((s) => s.parentSpanId === cell.spanId);
-    assert.deepEqual(nested.map((s) => s.name).sort(), ['execute_tool apply_patch', 'execute_tool exec_command']);
+    assert.deepEqual(nested.map((s) => s.name).sort(), ['execute_tool apply_patch · 1 file', 'execute_tool exec_command · ls']);
     assert.ok(nested.every((s) => String(s.attributes['gen_ai.tool.call.id']).startsWith('exec-')));
     assert.deepEqual(nested.map((s) => s.attributes['codex.code_mode.tool_id']).sort(), ['tool-1', 'tool-2']);
     const wait = mine.find((s) => s.name === 'execute_tool wait')!;

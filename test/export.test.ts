@@ -132,7 +132,7 @@ describe('a small session, span by span', () => {
         assert.equal(run.code, 0, run.stderr);
         assert.equal(receiver.requests[0]?.encoding, protocol === 'http/json' ? 'json' : 'protobuf');
         const spans = receiver.spans();
-        assert.deepEqual(spans.map((s) => s.name).sort(), ['chat gpt-5.5', 'execute_tool web_search', 'handle_conversation_turn codex', 'invoke_agent codex']);
+        assert.deepEqual(spans.map((s) => s.name).sort(), ['chat gpt-5.5', 'execute_tool web_search · search', 'handle_conversation_turn codex', 'invoke_agent codex · Stellar-v1k@main']);
         const get = (prefix: string) => spans.find((s) => s.name.startsWith(prefix))!;
         const [thread, turn, chat, tool] = ['invoke_agent', 'handle_', 'chat', 'execute_tool'].map(get) as ReceivedSpan[];
         assert.equal(turn!.parentSpanId, thread!.spanId);
@@ -164,6 +164,10 @@ describe('a small session, span by span', () => {
             'gen_ai.usage.output_tokens': 492,
             'gen_ai.usage.cache_read.input_tokens': 20864,
             'gen_ai.usage.reasoning.output_tokens': 215,
+            // gpt-5.5: (33,020 - 20,864) x $5/M + 20,864 x $0.50/M + 492 x $30/M
+            'gen_ai.usage.cost.amount': 0.085972,
+            'gen_ai.usage.cost.currency': 'USD',
+            'gen_ai.usage.cost.source': 'local',
           },
         );
         assert.equal(turn!.attributes['gen_ai.usage.input_tokens'], 33020);

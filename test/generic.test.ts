@@ -19,7 +19,8 @@ async function exportTo(args: string[], protocol = 'http/protobuf'): Promise<{ s
   }
 }
 
-const byName = (spans: ReceivedSpan[], name: string) => spans.filter((s) => s.name === name);
+// a root span's name ends with the session's title
+const byName = (spans: ReceivedSpan[], name: string) => spans.filter((s) => s.name === name || s.name.startsWith(`${name} · `));
 
 describe('generic append-only rollouts ({"type","seq","item"})', () => {
   test('the session is one trace: thread, a turn per user message, chat per model response, tool per call_id', async () => {
@@ -77,8 +78,9 @@ describe('generic append-only rollouts ({"type","seq","item"})', () => {
       assert.equal(shell.attributes['rollout.source.line'], 4);
       const patch = byName(spans, 'execute_tool apply_patch')[0]!;
       assert.equal(patch.status.code, 2);
-      assert.equal(patch.status.message, 'patch did not apply');
-      assert.equal(patch.attributes['error.type'], 'PatchError');
+      // a tool's own kind of error outside the documented set is told in words
+      assert.equal(patch.status.message, 'PatchError: patch did not apply');
+      assert.equal(patch.attributes['error.type'], '_OTHER');
       assert.equal(patch.endNs, at('09:00:12.900'));
       // Lines appended out of order are read in `seq` order: the result pairs with its call.
       const read = byName(spans, 'execute_tool read_file')[0]!;
@@ -94,7 +96,7 @@ describe('generic append-only rollouts ({"type","seq","item"})', () => {
   test('lines without times are laid out in order and marked as inferred', async () => {
     const { spans, code, stderr } = await exportTo([fixture('generic/untimed.jsonl')]);
     assert.equal(code, 0, stderr);
-    assert.deepEqual(spans.map((s) => s.name).sort(), ['chat', 'chat', 'execute_tool lookup', 'handle_conversation_turn helper', 'invoke_agent helper']);
+    assert.deepEqual(spans.map((s) => s.name).sort(), ['chat', 'chat', 'execute_tool lookup', 'handle_conversation_turn helper', 'invoke_agent helper · (times inferred)']);
     assert.ok(spans.every((s) => s.attributes['rollout.timing'] === 'inferred'));
     assert.equal(byName(spans, 'invoke_agent helper')[0]!.attributes['gen_ai.agent.id'], 's-untimed');
     assert.ok(spans.every((s) => s.endNs > s.startNs));
@@ -129,8 +131,8 @@ describe('generic append-only rollouts ({"type","seq","item"})', () => {
     assert.match(stderr, /2 sessions read/);
     assert.match(stderr, /1 other \.jsonl file skipped \(not a rollout\)/);
     assert.equal(new Set(spans.map((s) => s.traceId)).size, 2);
-    assert.ok(spans.some((s) => s.name === 'invoke_agent codex'));
-    assert.ok(spans.some((s) => s.name === 'invoke_agent fixbot'));
+    assert.ok(spans.some((s) => s.name.startsWith('invoke_agent codex')));
+    assert.ok(spans.some((s) => s.name.startsWith('invoke_agent fixbot')));
   });
 
   test('--format overrides detection; a file given by name that is no rollout is an input error', async () => {

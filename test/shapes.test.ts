@@ -11,7 +11,7 @@ const MODEL_CALL = ['index', 'line', 'start', 'end', 'model', 'usage', 'compacte
 const TOOL_CALL = ['key', 'callId', 'name', 'namespace', 'toolKind', 'mcp', 'agents', 'line', 'start', 'end', 'incomplete', 'result', 'parentKey', 'arguments', 'output', 'terminal', 'facts', 'edges'];
 type Without<E> = E extends unknown ? Omit<E, 'time' | 'line'> : never;
 
-const RESULT = ['exitCode', 'durationMs', 'startedAtMs', 'completedAtMs', 'success', 'errorType', 'errorMessage', 'mcpServer', 'mcpTool', 'stillRunning'];
+const RESULT = ['exitCode', 'durationMs', 'startedAtMs', 'completedAtMs', 'success', 'errorType', 'errorMessage', 'mcpServer', 'mcpTool', 'stillRunning', 'summary'];
 
 test('the constructors lay out their fields in the pinned order', () => {
   assert.deepEqual(Object.keys(newModelCall(0, 1, 0, undefined, undefined, false)), MODEL_CALL);

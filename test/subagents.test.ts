@@ -41,7 +41,7 @@ describe('sub-agents (multi-agent v2, real 0.156.1 excerpts)', () => {
     assert.equal(new Set(spans.map((s) => s.traceId)).size, 1, 'one trace for the agent tree');
     const spawn = spans.find((s) => s.name === 'execute_tool spawn_agent')!;
     const child = spans.find((s) => s.name === 'invoke_agent Boyle')!;
-    const root = spans.find((s) => s.name === 'invoke_agent codex')!;
+    const root = spans.find((s) => s.name.startsWith('invoke_agent codex'))!;
     assert.equal(root.parentSpanId, '');
     assert.equal(child.parentSpanId, spawn.spanId);
     assert.equal(child.attributes['gen_ai.agent.name'], 'Boyle');
@@ -82,7 +82,7 @@ describe('sub-agents (multi-agent v2, real 0.156.1 excerpts)', () => {
     const { home } = codexHome();
     const together = await exportTo([join(home, 'sessions')]);
     const child = spans.find((s) => s.name === 'invoke_agent Boyle')!;
-    const parentThread = together.find((s) => s.name === 'invoke_agent codex')!;
+    const parentThread = together.find((s) => s.name.startsWith('invoke_agent codex'))!;
     assert.equal(child.traceId, parentThread.traceId);
     assert.equal(child.parentSpanId, parentThread.spanId);
     assert.match(String(child.attributes['codex.parent.link']), /not found/);

@@ -89,7 +89,7 @@ describe('watch: live export of growing rollouts', () => {
 
       w = startWatch(sessions, state, r.url);
       for (const l of lines.slice(ends[5]! + 1)) appendFileSync(file, `${l}\n`);
-      await until('the thread span after the idle timeout', () => r.spans().some((s) => s.name === 'invoke_agent codex'));
+      await until('the thread span after the idle timeout', () => r.spans().some((s) => s.name.startsWith('invoke_agent codex')));
       await sleep(500);
       w.proc.kill('SIGTERM');
       assert.equal(await w.exited, 0, w.stderr());
@@ -114,7 +114,7 @@ describe('watch: live export of growing rollouts', () => {
     const r = await startReceiver({ failFirst: 3, failStatus: 400 });
     const w = startWatch(sessions, state, r.url);
     try {
-      await until('the thread span', () => r.spans().some((s) => s.name === 'invoke_agent codex'), 30_000);
+      await until('the thread span', () => r.spans().some((s) => s.name.startsWith('invoke_agent codex')), 30_000);
       w.proc.kill('SIGINT');
       assert.equal(await w.exited, 0, w.stderr());
       assert.match(w.stderr(), /is not accepting spans \(HTTP 400/);
@@ -133,7 +133,7 @@ describe('watch: live export of growing rollouts', () => {
     const r = await startReceiver();
     let w = startWatch(sessions, state, r.url);
     try {
-      await until('the thread span', () => r.spans().some((s) => s.name === 'invoke_agent codex'));
+      await until('the thread span', () => r.spans().some((s) => s.name.startsWith('invoke_agent codex')));
       await sleep(300);
       w.proc.kill('SIGTERM');
       assert.equal(await w.exited, 0);
@@ -163,7 +163,7 @@ describe('watch: live export of growing rollouts', () => {
     const r = await startReceiver();
     const w = startWatch(sessions, state, r.url);
     try {
-      await until('the first session', () => r.spans().some((s) => s.name === 'invoke_agent codex'));
+      await until('the first session', () => r.spans().some((s) => s.name.startsWith('invoke_agent codex')));
       const other = fixture('localpush-sanitized-0.104-small.jsonl');
       writeFileSync(file, readFileSync(other));
       await until('the rewrite to be seen', () => /was rewritten/.test(w.stderr()));

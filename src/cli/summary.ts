@@ -1,5 +1,5 @@
 import type { Delivery, SpanSink } from '../export/sink.js';
-import type { SessionReport } from '../pipeline/report.js';
+import type { SessionReport, UsageTotals } from '../pipeline/report.js';
 
 export const EXIT = {
   ok: 0,
@@ -68,6 +68,11 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
     }
   }
   const err = (line: string) => o.stderr.write(`${line}\n`);
+  if (!o.quiet) {
+    for (const { report } of read) if (report.usage) err(`rollout-otel: ${report.path}: ${usageLine(report.usage)}`);
+    const withUsage = read.filter((s) => s.report.usage);
+    if (withUsage.length > 1) err(`rollout-otel: all ${n(withUsage.length)} sessions: ${usageLine(sumUsage(withUsage.map((s) => s.report.usage as UsageTotals)))}`);
+  }
   for (const { report } of unreadable) err(`rollout-otel: ${report.path}: ${report.error}`);
   for (const { report } of considered) {
     for (const w of report.samples) err(`rollout-otel: ${report.path}${w.line ? `:${w.line}` : ''}: ${w.type}: ${w.message}`);
@@ -137,4 +142,31 @@ function jaegerUi(target: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Tokens and cost of one session or of all: `tokens in 1,234 (cached 1,000), out 56 (reasoning 12); cost $0.0123 USD`. */
+function usageLine(u: UsageTotals): string {
+  if (u.pricedCalls + u.unpricedCalls === 0) return 'no token counts recorded';
+  const cache = [u.cachedInput ? `cached ${n(u.cachedInput)}` : '', u.cacheWriteInput ? `cache write ${n(u.cacheWriteInput)}` : ''].filter(Boolean).join(', ');
+  const tokens = `tokens in ${n(u.input)}${cache ? ` (${cache})` : ''}, out ${n(u.output)}${u.reasoningOutput ? ` (reasoning ${n(u.reasoningOutput)})` : ''}`;
+  const calls = u.pricedCalls + u.unpricedCalls;
+  const cost = u.pricedCalls === 0 && calls > 0 ? 'cost unknown' : `cost $${u.cost.toFixed(u.cost < 1 ? 4 : 2)} USD`;
+  const unpriced = u.unpricedCalls ? ` (${n(u.unpricedCalls)} of ${n(calls)} model calls not priced: ${u.unpricedModels.join(', ')})` : '';
+  return `${tokens}; ${cost}${unpriced}`;
+}
+
+function sumUsage(all: UsageTotals[]): UsageTotals {
+  const t: UsageTotals = { input: 0, cachedInput: 0, cacheWriteInput: 0, output: 0, reasoningOutput: 0, cost: 0, pricedCalls: 0, unpricedCalls: 0, unpricedModels: [] };
+  for (const u of all) {
+    t.input += u.input;
+    t.cachedInput += u.cachedInput;
+    t.cacheWriteInput += u.cacheWriteInput;
+    t.output += u.output;
+    t.reasoningOutput += u.reasoningOutput;
+    t.cost += u.cost;
+    t.pricedCalls += u.pricedCalls;
+    t.unpricedCalls += u.unpricedCalls;
+    for (const m of u.unpricedModels) if (!t.unpricedModels.includes(m)) t.unpricedModels.push(m);
+  }
+  return t;
 }

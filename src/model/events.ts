@@ -54,6 +54,37 @@ export interface ToolResultInfo {
   mcpTool?: string;
   /** the process kept running after the call returned (unified exec sessions, code cells) */
   stillRunning?: boolean;
+  /** what the call did, as far as its records tell */
+  summary?: ToolSummary;
+}
+
+/**
+ * What a tool call did, without content: the counts and kinds are exported always; `command`,
+ * `paths` and `query` are content (exported only when content is captured).
+ */
+export interface ToolSummary {
+  /** the program a command ran: first word, directory stripped */
+  executable?: string;
+  /** Codex's reading of the command: read, list_files, search, unknown (comma-joined when several) */
+  commandKind?: string;
+  command?: string;
+  /** apply_patch: files added, updated (or moved), deleted, and hunks */
+  filesAdded?: number;
+  filesUpdated?: number;
+  filesDeleted?: number;
+  hunks?: number;
+  paths?: string[];
+  /** web search: search, open_page, find_in_page */
+  searchAction?: string;
+  query?: string;
+}
+
+/** Fills what `into` does not know from `from`, field by field. */
+export function mergeSummary(into: ToolSummary | undefined, from: ToolSummary | undefined): ToolSummary | undefined {
+  if (!from) return into;
+  if (!into) return { ...from };
+  for (const k of Object.keys(from) as (keyof ToolSummary)[]) if (into[k] === undefined) (into as Record<string, unknown>)[k] = from[k];
+  return into;
 }
 
 export type ToolKind = 'function' | 'custom' | 'local_shell' | 'web_search' | 'tool_search' | 'image_generation' | 'mcp' | 'dynamic';
@@ -110,7 +141,7 @@ export type RolloutEvent =
       kind: 'model_output'; item: 'message' | 'reasoning' | 'tool_call'; text?: string; model?: string; usage?: TokenUsage;
       responseId?: string; requestId?: string; provider?: string;
     })
-  | (Base & ToolIdentity & { kind: 'tool_call'; arguments?: string; responseId?: string })
+  | (Base & ToolIdentity & { kind: 'tool_call'; arguments?: string; responseId?: string; summary?: ToolSummary })
   /** a spawn call's result names the agent it created */
   | (Base & { kind: 'agent_spawned'; callId: string; threadId?: string; path?: string })
   | (Base & { kind: 'tool_output'; callId: string; output: unknown; result: ToolResultInfo; facts?: ToolCallFacts })

@@ -30,11 +30,78 @@ export function turnStatus(ended: TurnStatus, errorRecorded: boolean): TurnStatu
   return ended === 'completed' || ended === 'incomplete' ? 'failed' : ended;
 }
 
+/**
+ * Why a tool call failed, one of a small set: a UI finds every failure of a kind by one value.
+ * The exit code itself goes beside it, never in it.
+ */
+export const TOOL_ERRORS = {
+  exit_code: 'the command exited with a non-zero code',
+  patch_failed: 'apply_patch could not apply the patch',
+  script_failed: 'a code-mode script threw or failed',
+  mcp_error: 'the MCP call itself failed (server unreachable, protocol error)',
+  tool_error: 'the tool reported an error in its result',
+  timeout: 'the command ran past its time limit',
+  sandbox_denied: 'the sandbox refused the command',
+  declined: 'the user declined the call',
+  cancelled: 'the call was interrupted or aborted before it finished',
+  [OTHER]: 'a failure of no known kind',
+} as const;
+
+export type ToolErrorType = keyof typeof TOOL_ERRORS;
+
+/** Raw kinds the inputs record, in the set above. */
+const TOOL_ERROR_ALIASES: Record<string, ToolErrorType> = {
+  aborted: 'cancelled',
+  interrupted: 'cancelled',
+  agent_errored: 'tool_error',
+  failed: OTHER,
+};
+
+const WORDS: Record<ToolErrorType, string> = {
+  exit_code: 'exit code',
+  patch_failed: 'patch failed',
+  script_failed: 'script failed',
+  mcp_error: 'MCP call failed',
+  tool_error: 'tool reported an error',
+  timeout: 'timed out',
+  sandbox_denied: 'denied by the sandbox',
+  declined: 'declined by the user',
+  cancelled: 'cancelled',
+  [OTHER]: 'failed',
+};
+
 /** A tool call failed when its result says so or its process exited non-zero. */
 export function toolFailure(r: ToolResultInfo): Failure | undefined {
-  const failed = r.success === false || (r.exitCode !== undefined && r.exitCode !== 0);
-  if (!failed) return undefined;
-  return { type: r.errorType ?? (r.exitCode !== undefined ? String(r.exitCode) : OTHER), message: r.errorMessage };
+  const exited = r.exitCode !== undefined && r.exitCode !== 0;
+  if (r.success !== false && !exited) return undefined;
+  const raw = r.errorType;
+  let type: ToolErrorType =
+    raw === undefined ? (exited ? 'exit_code' : OTHER)
+    : raw in TOOL_ERRORS ? (raw as ToolErrorType)
+    : /^-?\d+$/.test(raw) ? 'exit_code'
+    : (TOOL_ERROR_ALIASES[raw] ?? OTHER);
+  if (type === OTHER && exited) type = 'exit_code';
+  let message: string = WORDS[type];
+  if (exited && (type === 'exit_code' || type === 'timeout')) message = type === 'exit_code' ? `exit code ${r.exitCode}` : `timed out (exit code ${r.exitCode})`;
+  // a kind of its own the input recorded is kept in words
+  const own = type === OTHER && raw !== undefined && raw !== 'failed' ? raw : undefined;
+  if (own !== undefined) message = r.errorMessage ? own : `failed: ${own}`;
+  if (r.errorMessage) message = `${message}: ${r.errorMessage}`;
+  return { type, message };
+}
+
+/** A turn's status in words, for every outcome but a plain completion. */
+export function turnStatusMessage(turn: { status: TurnStatus; abortReason?: string; errorMessage?: string; errorType?: string }): string | undefined {
+  switch (turn.status) {
+    case 'failed':
+      return turn.errorMessage || turn.errorType || 'failed';
+    case 'aborted':
+      return turn.abortReason ? `aborted: ${turn.abortReason}` : 'aborted';
+    case 'incomplete':
+      return 'no end recorded: closed at the last recorded time';
+    default:
+      return undefined;
+  }
 }
 
 /**

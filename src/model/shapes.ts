@@ -15,7 +15,7 @@ export function newModelCall(index: number, line: number, time: number, model: s
 export function emptyResult(): ToolResultInfo {
   return {
     exitCode: undefined, durationMs: undefined, startedAtMs: undefined, completedAtMs: undefined, success: undefined,
-    errorType: undefined, errorMessage: undefined, mcpServer: undefined, mcpTool: undefined, stillRunning: undefined,
+    errorType: undefined, errorMessage: undefined, mcpServer: undefined, mcpTool: undefined, stillRunning: undefined, summary: undefined,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { RolloutEvent, TokenUsage, ToolIdentity } from './events.js';
+import { mergeSummary, type RolloutEvent, type TokenUsage, type ToolIdentity } from './events.js';
 import { noteError, OTHER, turnStatus, type Failure } from './outcome.js';
 import { newModelCall, newPendingTool as newTool, newToolCall, type PendingTool as ToolState } from './shapes.js';
 import { addUsage, emptyUsage, largestUsage, mergeResult, setFact, type Compaction, type ContentPart, type EmbeddedAgent, type ModelCall, type Note, type ToolCall, type Turn, type TurnStatus } from './types.js';
@@ -144,6 +144,7 @@ export class TurnBuilder {
     const parentKey = key.startsWith('exec-') ? this.lastExecCell : undefined;
     const tool = newTool(key, e, e.line, e.time, parentKey, true);
     tool.arguments = this.keepContent ? e.arguments : undefined;
+    tool.result.summary = e.summary;
     this.tools.set(key, tool);
     if (key !== e.callId && e.callId !== undefined) (this.repeats.get(e.callId) ?? this.repeats.set(e.callId, []).get(e.callId)!).push(tool);
     if (e.toolKind === 'custom' && e.name === 'exec') this.lastExecCell = key;
@@ -166,6 +167,7 @@ export class TurnBuilder {
 
   pairSearch(t: ToolState, e: Ev<'tool_call'>): void {
     t.searchItemSeen = true;
+    t.result.summary = mergeSummary(t.result.summary, e.summary);
     t.start = Math.min(t.callTime, e.time);
     t.callTime = t.start;
     t.outputTime = Math.max(t.resultTime ?? e.time, e.time);
@@ -215,6 +217,9 @@ export class TurnBuilder {
     t.incomplete = false;
     if (e.standalone && t.outputTime === undefined) t.outputTime = e.time;
     if (e.toolKind === 'mcp') t.toolKind = 'mcp';
+    // what an end event recorded of the work itself wins over what the call or its output said
+    if (e.result.durationMs !== undefined) t.result.durationMs = e.result.durationMs;
+    if (e.result.summary) t.result.summary = mergeSummary({ ...e.result.summary }, t.result.summary);
     mergeResult(t.result, e.result);
     if (this.keepContent && t.output === undefined && e.content !== undefined) t.output = e.content;
   }
@@ -367,16 +372,29 @@ export class TurnBuilder {
   }
 }
 
+/**
+ * A tool span covers the work as recorded: the item's own start and end; else the recorded
+ * duration ending at the end event that reported it (a process that outlived Codex's wait ends
+ * there, not at the output); else from the call to its output, stretched to a longer duration
+ * the output gives. How long the model waited for the output is kept apart (`modelWaitMs`).
+ */
 function finishTool(t: ToolState, turnEnd: number): ToolCall {
   const r = t.result;
+  const waitEnd = t.outputTime ?? t.resultTime;
   let start = t.callTime;
-  let end = t.outputTime ?? t.resultTime ?? turnEnd;
+  let end = waitEnd ?? turnEnd;
   if (r.startedAtMs !== undefined && r.completedAtMs !== undefined && r.completedAtMs >= r.startedAtMs) {
     start = r.startedAtMs;
     end = r.completedAtMs;
-  } else if (r.durationMs !== undefined && end - start < r.durationMs) {
-    // Older Codex wrote a call and its output in one batch after the tool ran.
-    end = start + r.durationMs;
+  } else if (r.durationMs !== undefined) {
+    const ended = r.completedAtMs ?? t.resultTime;
+    if (ended !== undefined && ended >= start) {
+      end = ended;
+      start = Math.max(start, ended - r.durationMs);
+    } else if (end - start < r.durationMs) {
+      // Older Codex wrote a call and its output in one batch after the tool ran.
+      end = start + r.durationMs;
+    }
   }
   const tool = newToolCall(t.key, t, t.line, start, t.parentKey, t.incomplete);
   tool.end = Math.max(end, start);
@@ -385,6 +403,7 @@ function finishTool(t: ToolState, turnEnd: number): ToolCall {
   tool.output = t.output;
   tool.terminal = t.terminal;
   tool.facts = t.facts;
+  if (waitEnd !== undefined && waitEnd >= t.callTime) setFact(tool, 'modelWaitMs', waitEnd - t.callTime);
   tool.edges = t.edges;
   return tool;
 }

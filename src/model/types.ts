@@ -1,4 +1,4 @@
-import type { ThreadMeta, TokenUsage, ToolIdentity, ToolResultInfo } from './events.js';
+import { mergeSummary, type ThreadMeta, type TokenUsage, type ToolIdentity, type ToolResultInfo } from './events.js';
 
 /**
  * Something that happened at one moment of a thread or turn, told by kind; `otel/` decides how it
@@ -45,6 +45,8 @@ export interface ToolCallFacts {
   status?: string;
   codeCellInitialStatus?: string;
   codeCellStatus?: string;
+  /** from the call to the output the model was given, where both were recorded (ms) */
+  modelWaitMs?: number;
 }
 
 export interface TurnFacts {
@@ -271,6 +273,8 @@ export function mergeResult(into: ToolResultInfo, from: ToolResultInfo): void {
     const v = source[k];
     if (v !== undefined && target[k] === undefined) target[k] = v;
   }
+  // a summary is merged field by field: the call tells the program, the end event its kind
+  if (from.summary && into.summary !== from.summary) into.summary = mergeSummary(into.summary, from.summary);
   if (from.success === false) into.success = false;
 }
 

@@ -1,14 +1,15 @@
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type SpanContext } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
-import type { ThreadMeta } from '../model/events.js';
-import type { AgentEdge, Compaction, EmbeddedAgent, ModelCall, Note, Placement, Thread, ToolCall, Turn } from '../model/types.js';
-import { contentValue, type ContentPolicy } from './content.js';
+import type { ThreadMeta, TokenUsage } from '../model/events.js';
+import { addUsage, emptyUsage, type AgentEdge, type Compaction, type EmbeddedAgent, type ModelCall, type Note, type Placement, type Thread, type ToolCall, type Turn } from '../model/types.js';
+import { contentValue, redact, type ContentPolicy } from './content.js';
 import { spanIdFor, spanKeys, traceIdFor } from './ids.js';
 import { SCOPE } from './resource.js';
-import { hr, messages, put, putFacts, putUsage, us } from './span-values.js';
+import { hr, messages, put, putCost, putFacts, putSummary, putUsage, summaryLabel, us } from './span-values.js';
+import { addCost, addTally, newTally, priceOf, type CostTally } from './cost.js';
 import { CALL_FACTS, COMPACTION_FACTS, eventOf, THREAD_FACTS, TOOL_FACTS, TURN_FACTS } from './vocabulary.js';
-import { toolFailure } from '../model/outcome.js';
+import { toolFailure, turnStatusMessage } from '../model/outcome.js';
 
 const MAX_EVENTS = 128;
 // most spans have neither: one shared empty list instead of two new ones per span
@@ -26,6 +27,8 @@ interface Draft {
   attributes: Attributes;
   events: Note[];
   error: { type: string; message?: string } | undefined;
+  /** how a span that did not fail ended, in words (an aborted turn) */
+  stopped: string | undefined;
   /** spans (same trace) this span links to: multi-agent interactions */
   links: { key: string; kind: string }[] | undefined;
 }
@@ -41,6 +44,12 @@ export class ThreadMapper {
   private maxEndUs = -Infinity;
   private readonly ids = new Map<string, string>();
   private minStartUs = Infinity;
+  /** what this thread's model calls cost and used, summed over the turns mapped so far */
+  private readonly cost = newTally();
+  private readonly usage = emptyUsage();
+  private readonly unpricedModels = new Set<string>();
+  private firstPrompt: string | undefined;
+  private lastAnswer: string | undefined;
 
   constructor(
     private readonly meta: ThreadMeta,
@@ -57,6 +66,20 @@ export class ThreadMapper {
     const tid = this.meta.threadId;
     const turnKey = spanKeys.turn(tid, turn.turnId, turn.index);
     const drafts: Draft[] = [];
+    const turnCost = newTally();
+    const prices: (number | undefined)[] = [];
+    for (const call of turn.modelCalls) {
+      const model = call.model ?? turn.model;
+      const price = call.usage ? priceOf(call.usage, model, call.provider ?? this.meta.provider ?? 'openai', call.start) : undefined;
+      if (call.usage) addCost(turnCost, price);
+      if (call.usage && price === undefined) this.unpricedModels.add(model ?? '(no model recorded)');
+      prices.push(price);
+    }
+    addTally(this.cost, turnCost);
+    addUsage(this.usage, turn.usage);
+    if (this.firstPrompt === undefined) this.firstPrompt = turn.prompt;
+    const answer = lastAnswer(turn);
+    if (answer !== undefined) this.lastAnswer = answer;
     drafts.push({
       key: turnKey,
       parentKey: spanKeys.thread(tid),
@@ -64,12 +87,13 @@ export class ThreadMapper {
       kind: SpanKind.INTERNAL,
       startUs: us(turn.start),
       endUs: us(turn.end),
-      attributes: this.turnAttributes(turn),
+      attributes: this.turnAttributes(turn, turnCost, answer),
       events: turn.notes,
       error: turn.status === 'failed' ? { type: turn.errorType ?? '_OTHER', message: turn.errorMessage } : undefined,
+      stopped: turnStatusMessage(turn),
       links: undefined,
     });
-    for (const call of turn.modelCalls) drafts.push(this.chatDraft(call, turnKey, turn));
+    for (let i = 0; i < turn.modelCalls.length; i++) drafts.push(this.chatDraft(turn.modelCalls[i] as ModelCall, turnKey, turn, prices[i]));
     for (const tool of turn.tools) {
       const parentKey = tool.parentKey ? spanKeys.tool(tid, tool.parentKey) : turnKey;
       drafts.push(this.toolDraft(tool, parentKey));
@@ -87,6 +111,7 @@ export class ThreadMapper {
         attributes: this.compactionAttributes(c),
         events: [],
         error: undefined,
+        stopped: undefined,
         links: undefined,
       });
       for (const a of c.attempts ?? []) drafts.push(this.attemptDraft(a, key));
@@ -111,19 +136,27 @@ export class ThreadMapper {
     return spans;
   }
 
+  /** What the thread's model calls used and cost, over the turns mapped so far. */
+  totals(): { usage: TokenUsage; cost: CostTally; unpricedModels: string[] } {
+    return { usage: { ...this.usage }, cost: { ...this.cost }, unpricedModels: [...this.unpricedModels] };
+  }
+
   /** `placement` replaces the one given at construction for the links and the parent span. */
   threadSpan(thread: Thread, placement: Placement = this.placement): ReadableSpan {
     const m = thread.meta;
+    // the root of a trace is what search lists show: it carries the session's title
+    const title = placement.spawnedBy || m.parentThreadId ? undefined : traceTitle(m, this.content.capture && this.firstPrompt !== undefined ? redact(this.firstPrompt) : undefined);
     const draft: Draft = {
       key: spanKeys.thread(m.threadId),
       parentKey: undefined,
-      name: `invoke_agent ${this.agentName}`,
+      name: title ? `invoke_agent ${this.agentName} · ${title}` : `invoke_agent ${this.agentName}`,
       kind: SpanKind.INTERNAL,
       startUs: Math.min(us(thread.start), this.minStartUs),
       endUs: Math.max(us(thread.end), this.maxEndUs),
-      attributes: this.threadAttributes(thread, placement),
+      attributes: this.threadAttributes(thread, placement, title),
       events: thread.notes,
       error: thread.error,
+      stopped: undefined,
       links: placement.addressedBy?.map((c) => ({ key: spanKeys.tool(c.threadId, c.callKey), kind: 'agent_interaction' })),
     };
     const by = placement.spawnedBy;
@@ -131,15 +164,18 @@ export class ThreadMapper {
     return span as ReadableSpan;
   }
 
-  private turnAttributes(turn: Turn): Attributes {
+  private turnAttributes(turn: Turn, cost: CostTally, answer: string | undefined): Attributes {
     const a: Attributes = {};
     put(a, 'gen_ai.operation.name', 'handle_conversation_turn');
+    put(a, 'openinference.span.kind', 'CHAIN');
     put(a, 'gen_ai.agent.name', this.agentName);
     put(a, 'gen_ai.agent.id', this.meta.threadId);
     put(a, 'gen_ai.conversation.id', this.placement.conversationId);
     put(a, 'gen_ai.request.model', turn.model);
     put(a, 'gen_ai.invocation.is_nested', this.meta.parentThreadId !== undefined ? true : undefined);
     putUsage(a, turn.modelCalls.some((c) => c.usage) ? turn.usage : undefined);
+    putCost(a, cost.priced > 0 ? cost.amount : undefined);
+    put(a, 'codex.cost.unpriced_calls', cost.unpriced || undefined);
     put(a, 'codex.turn.id', turn.turnId);
     put(a, 'codex.turn.index', turn.index);
     put(a, 'codex.turn.status', turn.status);
@@ -153,12 +189,14 @@ export class ThreadMapper {
     put(a, 'codex.sandbox_policy', turn.sandboxPolicy);
     put(a, 'codex.reasoning_effort', turn.effort);
     put(a, 'gen_ai.input.messages', contentValue(turn.prompt !== undefined ? [{ role: 'user', parts: [{ type: 'text', content: turn.prompt }] }] : undefined, this.content));
+    put(a, 'input.value', contentValue(turn.prompt, this.content));
+    put(a, 'output.value', contentValue(answer, this.content));
     putFacts(a, turn.incomplete, turn.facts, TURN_FACTS);
     this.putSource(a, turn.line);
     return a;
   }
 
-  private chatDraft(call: ModelCall, parentKey: string, turn: Turn): Draft {
+  private chatDraft(call: ModelCall, parentKey: string, turn: Turn, price: number | undefined): Draft {
     const model = call.model ?? turn.model;
     return {
       key: call.id !== undefined ? spanKeys.inference(this.meta.threadId, call.id) : spanKeys.chat(this.meta.threadId, call.index),
@@ -167,9 +205,10 @@ export class ThreadMapper {
       kind: SpanKind.CLIENT,
       startUs: us(call.start),
       endUs: us(call.end),
-      attributes: this.chatAttributes(call, model),
+      attributes: this.chatAttributes(call, model, price),
       events: call.notes ?? [],
       error: call.error,
+      stopped: undefined,
       links: edgeLinks(call.edges),
     };
   }
@@ -177,16 +216,19 @@ export class ThreadMapper {
   private toolDraft(tool: ToolCall, parentKey: string): Draft {
     const r = tool.result;
     const name = r.mcpTool ?? tool.mcp?.tool ?? tool.name;
+    const failure = toolFailure(r);
+    const label = summaryLabel(r.summary);
     return {
       key: spanKeys.tool(this.meta.threadId, tool.key),
       parentKey,
-      name: `execute_tool ${name}`,
+      name: label ? `execute_tool ${name} · ${label}` : `execute_tool ${name}`,
       kind: SpanKind.INTERNAL,
       startUs: us(tool.start),
       endUs: us(tool.end),
       attributes: this.toolAttributes(tool, name),
-      events: [],
-      error: toolFailure(r),
+      events: failure ? [{ kind: 'exception', time: tool.end, errorType: failure.type, message: failure.message ?? failure.type }] : [],
+      error: failure,
+      stopped: undefined,
       links: tool.agents || tool.edges
         ? [...(tool.agents?.threadIds ?? []).map((id) => ({ key: spanKeys.thread(id), kind: 'agent_interaction' })), ...(edgeLinks(tool.edges) ?? [])]
         : undefined,
@@ -206,6 +248,7 @@ export class ThreadMapper {
       attributes: this.terminalAttributes(t),
       events: [],
       error: undefined,
+      stopped: undefined,
       links: undefined,
     };
   }
@@ -221,12 +264,14 @@ export class ThreadMapper {
       attributes: this.attemptAttributes(a),
       events: [],
       error: a.error !== undefined ? { type: 'failed', message: a.error } : undefined,
+      stopped: undefined,
       links: undefined,
     };
   }
 
   private compactionAttributes(c: Compaction): Attributes {
     const a: Attributes = {};
+    put(a, 'openinference.span.kind', 'CHAIN');
     put(a, 'codex.compaction.kind', c.remote ? 'remote' : 'local');
     put(a, 'codex.compaction.replacement_items', c.replacementItems);
     put(a, 'codex.compaction.window_number', c.windowNumber);
@@ -237,14 +282,19 @@ export class ThreadMapper {
     return a;
   }
 
-  private threadAttributes(thread: Thread, placement: Placement): Attributes {
+  private threadAttributes(thread: Thread, placement: Placement, title: string | undefined): Attributes {
     const m = thread.meta;
     const a: Attributes = {};
     put(a, 'gen_ai.operation.name', 'invoke_agent');
+    put(a, 'openinference.span.kind', 'AGENT');
+    put(a, 'rollout.title', title);
     put(a, 'gen_ai.agent.name', this.agentName);
     put(a, 'gen_ai.agent.id', m.threadId);
     put(a, 'gen_ai.conversation.id', this.placement.conversationId);
+    put(a, 'session.id', this.placement.conversationId);
     put(a, 'gen_ai.provider.name', m.provider);
+    putCost(a, this.cost.priced > 0 ? this.cost.amount : undefined);
+    put(a, 'codex.cost.unpriced_calls', this.cost.unpriced || undefined);
     put(a, 'gen_ai.invocation.is_nested', m.parentThreadId !== undefined ? true : undefined);
     put(a, 'codex.thread.id', m.threadId);
     put(a, 'codex.session.id', m.sessionId);
@@ -266,19 +316,26 @@ export class ThreadMapper {
     put(a, 'vcs.repository.url.full', m.git?.repositoryUrl);
     put(a, 'vcs.ref.head.name', m.git?.branch);
     put(a, 'vcs.ref.head.revision', m.git?.commit);
+    put(a, 'input.value', contentValue(this.firstPrompt, this.content));
+    put(a, 'output.value', contentValue(this.lastAnswer, this.content));
     putFacts(a, thread.incomplete, thread.facts, THREAD_FACTS);
     this.putSource(a, thread.line);
     return a;
   }
 
-  private chatAttributes(call: ModelCall, model: string | undefined): Attributes {
+  private chatAttributes(call: ModelCall, model: string | undefined, price: number | undefined): Attributes {
     const a: Attributes = {};
+    const provider = call.provider ?? this.meta.provider ?? 'openai';
     put(a, 'gen_ai.operation.name', 'chat');
-    put(a, 'gen_ai.provider.name', call.provider ?? this.meta.provider ?? 'openai');
+    put(a, 'openinference.span.kind', 'LLM');
+    put(a, 'gen_ai.provider.name', provider);
     put(a, 'gen_ai.request.model', model);
+    put(a, 'llm.model_name', model);
+    put(a, 'llm.provider', provider);
     put(a, 'gen_ai.conversation.id', this.placement.conversationId);
     put(a, 'gen_ai.conversation.compacted', call.compacted || undefined);
     putUsage(a, call.usage);
+    putCost(a, price);
     put(a, 'codex.model_call.index', call.index);
     put(a, 'gen_ai.input.messages', contentValue(call.input && messages(call.input, 'input'), this.content));
     put(a, 'gen_ai.output.messages', contentValue(call.output && messages(call.output, 'output'), this.content));
@@ -291,6 +348,7 @@ export class ThreadMapper {
     const r = tool.result;
     const a: Attributes = {};
     put(a, 'gen_ai.operation.name', 'execute_tool');
+    put(a, 'openinference.span.kind', 'TOOL');
     put(a, 'gen_ai.tool.name', name);
     put(a, 'gen_ai.tool.call.id', tool.callId);
     put(a, 'gen_ai.tool.type', tool.toolKind === 'mcp' || tool.toolKind === 'web_search' || tool.toolKind === 'image_generation' ? 'extension' : 'function');
@@ -299,6 +357,7 @@ export class ThreadMapper {
     put(a, 'codex.tool.namespace', tool.namespace);
     put(a, 'codex.tool.kind', tool.toolKind);
     put(a, 'codex.mcp.server', r.mcpServer ?? tool.mcp?.server);
+    putSummary(a, r.summary, this.content);
     put(a, 'process.exit.code', r.exitCode);
     put(a, 'codex.tool.duration_ms', r.durationMs !== undefined ? Math.round(r.durationMs * 1000) / 1000 : undefined);
     put(a, 'codex.tool.incomplete', tool.incomplete || undefined);
@@ -312,6 +371,7 @@ export class ThreadMapper {
 
   private terminalAttributes(t: NonNullable<ToolCall['terminal']>): Attributes {
     const a: Attributes = {};
+    put(a, 'openinference.span.kind', 'TOOL');
     put(a, 'codex.terminal.operation', t.operation);
     put(a, 'codex.terminal.id', t.terminalId);
     put(a, 'process.exit.code', t.exitCode);
@@ -325,6 +385,9 @@ export class ThreadMapper {
 
   private attemptAttributes(at: NonNullable<Compaction['attempts']>[number]): Attributes {
     const a: Attributes = {};
+    // a request to the model that writes the summary: a chat call to GenAI and OpenInference readers
+    put(a, 'gen_ai.operation.name', 'chat');
+    put(a, 'openinference.span.kind', 'LLM');
     put(a, 'gen_ai.provider.name', at.provider);
     put(a, 'gen_ai.request.model', at.model);
     put(a, 'codex.compaction.request_id', at.id);
@@ -388,7 +451,7 @@ export class ThreadMapper {
       endTime: hr(d.endUs),
       duration: hr(d.endUs - d.startUs),
       ended: true,
-      status: d.error ? { code: SpanStatusCode.ERROR, message: d.error.message ?? d.error.type } : { code: SpanStatusCode.UNSET },
+      status: d.error ? { code: SpanStatusCode.ERROR, message: d.error.message ?? d.error.type } : d.stopped ? { code: SpanStatusCode.UNSET, message: d.stopped } : { code: SpanStatusCode.UNSET },
       attributes,
       links: d.links === undefined || d.links.length === 0 ? NO_LINKS : d.links.map(({ key, kind }) => ({
         context: { traceId: this.traceId, spanId: this.idOf(key), traceFlags: TraceFlags.SAMPLED },
@@ -415,3 +478,37 @@ function edgeLinks(edges: AgentEdge[] | undefined): Draft['links'] {
   return edges?.map((e) => ({ key: e.turnId !== undefined ? spanKeys.turn(e.threadId, e.turnId, 0) : spanKeys.thread(e.threadId), kind: e.kind }));
 }
 
+
+/** The last thing the agent said in a turn (content capture only: parts are kept only then). */
+function lastAnswer(turn: Turn): string | undefined {
+  for (let i = turn.modelCalls.length - 1; i >= 0; i--) {
+    const parts = turn.modelCalls[i]?.output;
+    if (!parts) continue;
+    for (let j = parts.length - 1; j >= 0; j--) {
+      const p = parts[j];
+      if (p?.type === 'text' && p.role === 'assistant' && p.text) return p.text;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A short human label for a session: the repository (or working directory) and branch, the first
+ * words of the first prompt when content is captured, and a mark when its times were inferred.
+ */
+export function traceTitle(meta: ThreadMeta, prompt: string | undefined): string | undefined {
+  const repo = lastSegment(meta.git?.repositoryUrl?.replace(/\.git$/, '')) ?? lastSegment(meta.cwd);
+  const parts: string[] = [];
+  if (repo) parts.push(meta.git?.branch ? `${repo}@${meta.git.branch}` : repo);
+  if (prompt) {
+    const words = prompt.trim().split(/\s+/).slice(0, 8).join(' ');
+    parts.push(`"${words.length > 60 ? `${words.slice(0, 60)}…` : words}${prompt.trim().length > words.length ? '…' : ''}"`);
+  }
+  if (meta.inferredTiming) parts.push('(times inferred)');
+  return parts.length ? parts.join(' ') : undefined;
+}
+
+function lastSegment(path: string | undefined): string | undefined {
+  const seg = path?.split(/[\\/:]/).filter((x) => x !== '').pop();
+  return seg || undefined;
+}

@@ -1,5 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
-import type { TokenUsage } from '../model/events.js';
+import type { TokenUsage, ToolSummary } from '../model/events.js';
+import { contentValue, type ContentPolicy } from './content.js';
+import { CURRENCY, roundCost } from './cost.js';
 import type { ContentPart } from '../model/types.js';
 
 // Small pure helpers that turn domain values into span attribute values and times.
@@ -19,6 +21,49 @@ export function putUsage(a: Attributes, u: TokenUsage | undefined): void {
   put(a, 'gen_ai.usage.cache_read.input_tokens', u.cachedInput);
   put(a, 'gen_ai.usage.reasoning.output_tokens', u.reasoningOutput);
   put(a, 'gen_ai.usage.cache_write.input_tokens', u.cacheWriteInput);
+  // the same counts as OpenInference readers (Phoenix, Arize) want them
+  put(a, 'llm.token_count.prompt', u.input);
+  put(a, 'llm.token_count.completion', u.output);
+  put(a, 'llm.token_count.total', u.input + u.output);
+  put(a, 'llm.token_count.prompt_details.cache_read', u.cachedInput);
+  put(a, 'llm.token_count.prompt_details.cache_write', u.cacheWriteInput);
+  put(a, 'llm.token_count.completion_details.reasoning', u.reasoningOutput);
+}
+
+/** A price in USD, priced here from the price library's data (`source = local`). */
+export function putCost(a: Attributes, amount: number | undefined): void {
+  if (amount === undefined) return;
+  const rounded = roundCost(amount);
+  a['gen_ai.usage.cost.amount'] = rounded;
+  a['gen_ai.usage.cost.currency'] = CURRENCY;
+  a['gen_ai.usage.cost.source'] = 'local';
+  a['llm.cost.total'] = rounded;
+}
+
+/** What a tool call did, without content: always; its command line, paths and query: content only. */
+export function putSummary(a: Attributes, s: ToolSummary | undefined, content: ContentPolicy): void {
+  if (!s) return;
+  put(a, 'process.executable.name', s.executable);
+  put(a, 'codex.command.kind', s.commandKind);
+  put(a, 'codex.patch.files_added', s.filesAdded);
+  put(a, 'codex.patch.files_updated', s.filesUpdated);
+  put(a, 'codex.patch.files_deleted', s.filesDeleted);
+  put(a, 'codex.patch.hunks', s.hunks);
+  put(a, 'codex.web_search.action', s.searchAction);
+  put(a, 'process.command_line', contentValue(s.command, content));
+  put(a, 'codex.patch.paths', contentValue(s.paths?.join('\n'), content));
+  put(a, 'codex.web_search.query', contentValue(s.query, content));
+}
+
+/** The short fact a tool row shows after its name: the program, the patch's size, the search action. */
+export function summaryLabel(s: ToolSummary | undefined): string | undefined {
+  if (!s) return undefined;
+  if (s.executable) return s.executable;
+  if (s.filesAdded !== undefined) {
+    const files = (s.filesAdded ?? 0) + (s.filesUpdated ?? 0) + (s.filesDeleted ?? 0);
+    return `${files} file${files === 1 ? '' : 's'}`;
+  }
+  return s.searchAction;
 }
 
 export function messages(parts: ContentPart[], side: 'input' | 'output'): unknown[] | undefined {

@@ -8,7 +8,7 @@ import { ThreadMapper } from '../otel/map.js';
 import { resourceFor } from '../otel/resource.js';
 import { openRollout } from '../sources/files.js';
 import { readLines } from '../sources/lines.js';
-import { newReport, noteProblem, type SessionReport } from './report.js';
+import { addUsageTotals, newReport, noteProblem, type SessionReport } from './report.js';
 import type { SessionOptions } from './session.js';
 
 export type BundleOptions = Omit<SessionOptions, 'place' | 'dialect'>;
@@ -63,6 +63,7 @@ export async function exportBundle(dialect: BundleDialect, path: string, opts: B
     }
     report.spans++;
     await opts.emit([mapper.threadSpan(t.thread)], Infinity);
+    addUsageTotals(report, mapper.totals());
   }
   return report;
 }

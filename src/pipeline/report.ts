@@ -1,4 +1,4 @@
-import type { DecodeWarning } from '../model/events.js';
+import type { DecodeWarning, TokenUsage } from '../model/events.js';
 
 // What became of one input, kept apart from the pipeline so the CLI can report on inputs it never
 // opened without loading the pipeline.
@@ -21,6 +21,36 @@ export interface SessionReport {
   error?: string;
   /** the input dialect (its name), once recognised */
   format?: string;
+  /** tokens and local cost of the model calls, summed over the input's threads */
+  usage?: UsageTotals;
+}
+
+export interface UsageTotals {
+  input: number;
+  cachedInput: number;
+  cacheWriteInput: number;
+  output: number;
+  reasoningOutput: number;
+  /** USD, of the priced calls */
+  cost: number;
+  pricedCalls: number;
+  unpricedCalls: number;
+  /** models of the calls that have no price */
+  unpricedModels: string[];
+}
+
+/** Adds one thread's totals (`ThreadMapper.totals()`) to its input's report. */
+export function addUsageTotals(report: SessionReport, t: { usage: TokenUsage; cost: { amount: number; priced: number; unpriced: number }; unpricedModels: string[] }): void {
+  const u = (report.usage ??= { input: 0, cachedInput: 0, cacheWriteInput: 0, output: 0, reasoningOutput: 0, cost: 0, pricedCalls: 0, unpricedCalls: 0, unpricedModels: [] });
+  u.input += t.usage.input;
+  u.cachedInput += t.usage.cachedInput;
+  u.cacheWriteInput += t.usage.cacheWriteInput ?? 0;
+  u.output += t.usage.output;
+  u.reasoningOutput += t.usage.reasoningOutput;
+  u.cost += t.cost.amount;
+  u.pricedCalls += t.cost.priced;
+  u.unpricedCalls += t.cost.unpriced;
+  for (const m of t.unpricedModels) if (!u.unpricedModels.includes(m)) u.unpricedModels.push(m);
 }
 
 const MAX_SAMPLES = 20;

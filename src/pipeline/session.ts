@@ -10,7 +10,7 @@ import type { ContentPolicy } from '../otel/content.js';
 import { ThreadMapper } from '../otel/map.js';
 import { resourceFor } from '../otel/resource.js';
 import { readRolloutLines } from '../sources/files.js';
-import { newReport, noteProblem, type SessionReport } from './report.js';
+import { addUsageTotals, newReport, noteProblem, type SessionReport } from './report.js';
 import { MAX_LINE_BYTES, type SourceLine } from '../sources/lines.js';
 
 export interface SessionOptions {
@@ -122,6 +122,7 @@ export class RolloutSession {
       const placement = this.opts.placeAtFinish ? await (this.opts.place ?? defaultPlacement)(thread.meta) : undefined;
       report.spans++;
       await this.opts.emit([m.threadSpan(thread, placement)], Infinity);
+      addUsageTotals(report, m.totals());
     }
     return report;
   }

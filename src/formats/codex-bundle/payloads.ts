@@ -3,6 +3,7 @@ import type { TokenUsage, ToolResultInfo } from '../../model/events.js';
 import type { ThreadFacts } from '../../model/bundle-events.js';
 import { durationMs, errorInfoName, mcpFailure, parseToolOutput } from '../codex/tool-output.js';
 import { contentText } from '../text.js';
+import { commandSummary, patchChangesSummary } from '../codex/tool-summary.js';
 import * as S from './schemas.js';
 
 // What the translator takes from each kind of payload file. Every reader takes `bad`, where the
@@ -73,6 +74,9 @@ export function runtimeFacts(value: unknown, bad: string[]): RuntimeFacts | unde
   // a declined command or patch was not run: not a failure (the call's own status says what the model got)
   if (d.status === 'failed') result.success = false;
   if (d.success === false && d.status !== 'declined') fail(result, 'patch_failed');
+  const raw = value as { parsed_cmd?: unknown; changes?: unknown };
+  const summary = commandSummary(d.command, raw.parsed_cmd) ?? patchChangesSummary(raw.changes);
+  if (summary) result.summary = summary;
   if (d.invocation) {
     if (d.invocation.server) result.mcpServer = d.invocation.server;
     if (d.invocation.tool) result.mcpTool = d.invocation.tool;

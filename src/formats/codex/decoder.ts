@@ -6,6 +6,7 @@ import { contentText } from '../text.js';
 import { usableTime } from '../time.js';
 import * as S from './schemas.js';
 import { decodeMcpName, durationMs, errorInfoName, mcpFailure, parseToolOutput } from './tool-output.js';
+import { argumentsSummary, commandSummary, patchChangesSummary, searchSummary } from './tool-summary.js';
 import { IGNORED_EVENT_MSGS, IGNORED_LINE_TYPES, IGNORED_RESPONSE_ITEMS } from './known.js';
 
 export type { Decoded };
@@ -141,6 +142,7 @@ export class CodexDecoder implements LineDecoder {
             mcp,
             agents: AGENT_TOOLS.has(c.name) ? agentsNamed(c.arguments) : undefined,
             arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments),
+            summary: argumentsSummary(c.name, c.arguments),
           };
         });
       case 'custom_tool_call':
@@ -151,14 +153,16 @@ export class CodexDecoder implements LineDecoder {
           namespace: c.namespace ?? undefined,
           toolKind: 'custom',
           arguments: typeof c.input === 'string' ? c.input : JSON.stringify(c.input),
+          summary: argumentsSummary(c.name, c.input),
         }));
       case 'local_shell_call':
         return one(parse(S.LocalShellCall, p, line, type), (c) => ({
           kind: 'tool_call', ...base, callId: c.call_id ?? undefined, name: 'local_shell', toolKind: 'local_shell',
           arguments: JSON.stringify(c.action ?? null),
+          summary: isObject(c.action) ? commandSummary(c.action.command) : undefined,
         }));
       case 'web_search_call':
-        return { events: [{ kind: 'tool_call', ...base, name: 'web_search', toolKind: 'web_search', arguments: JSON.stringify(p.action ?? null) }] };
+        return { events: [{ kind: 'tool_call', ...base, name: 'web_search', toolKind: 'web_search', arguments: JSON.stringify(p.action ?? null), summary: searchSummary(p.action) }] };
       case 'image_generation_call':
         return { events: [{ kind: 'tool_call', ...base, callId: typeof p.id === 'string' ? p.id : undefined, name: 'image_generation', toolKind: 'image_generation' }] };
       case 'tool_search_call':
@@ -227,10 +231,11 @@ export class CodexDecoder implements LineDecoder {
           durationMs: durationMs(e.duration),
           completedAtMs: e.completed_at_ms || undefined,
           ...statusFailure(e.status),
+          summary: commandSummary(p.command, p.parsed_cmd),
         }, { name: 'exec_command', content: p.aggregated_output }));
       case 'patch_apply_end':
         return one(parse(S.PatchApplyEnd, p, line, type), (e) => result(base, e.call_id,
-          e.success === false || e.status === 'failed' ? { success: false, errorType: 'patch_failed' } : statusFailure(e.status),
+          { ...(e.success === false || e.status === 'failed' ? { success: false, errorType: 'patch_failed' } : statusFailure(e.status)), summary: patchChangesSummary(p.changes) },
           { name: 'apply_patch', content: p.stdout }));
       case 'mcp_tool_call_end':
         return one(parse(S.McpToolCallEnd, p, line, type), (e) => result(base, e.call_id, {
@@ -241,7 +246,7 @@ export class CodexDecoder implements LineDecoder {
         }, { name: e.invocation?.tool ?? undefined, toolKind: 'mcp', content: e.result }));
       case 'web_search_end':
         return one(parse(S.WebSearchEnd, p, line, type), (e) =>
-          result(base, e.call_id, {}, { name: 'web_search', toolKind: 'web_search', standalone: true, content: e.query }));
+          result(base, e.call_id, { summary: searchSummary(p.action, e.query) }, { name: 'web_search', toolKind: 'web_search', standalone: true, content: e.query }));
       case 'collab_agent_spawn_end': {
         const decoded = this.callIdEvent(p, base, type);
         if (typeof p.new_thread_id === 'string' && typeof p.call_id === 'string') {
@@ -318,6 +323,7 @@ export class CodexDecoder implements LineDecoder {
           exitCode: typeof item.exit_code === 'number' ? item.exit_code : undefined,
           durationMs: d.success ? durationMs(d.data) : undefined,
           ...statusFailure(item.status),
+          summary: itemSummary(item),
         };
         if (item.type === 'McpToolCall') {
           info.mcpServer = typeof item.server === 'string' ? item.server : undefined;
@@ -452,6 +458,14 @@ function result(
 /** A failure as the result of the call, without its text (that is content). */
 function failed(f: { errorType: string } | undefined): ToolResultInfo {
   return f ? { success: false, errorType: f.errorType } : {};
+}
+
+/** item_completed items: CommandExecution, FileChange, WebSearch carry what the call did. */
+function itemSummary(item: Record<string, unknown>): ToolResultInfo['summary'] {
+  if (item.type === 'CommandExecution') return commandSummary(item.command, item.parsed_cmd);
+  if (item.type === 'FileChange') return patchChangesSummary(item.changes);
+  if (item.type === 'WebSearch') return searchSummary(item.action, item.query);
+  return undefined;
 }
 
 function statusFailure(status: unknown): ToolResultInfo {

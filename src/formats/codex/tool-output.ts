@@ -37,9 +37,14 @@ export function parseToolOutput(output: unknown): ToolResultInfo {
   // the literal test first: a regex that may match after any newline scans the whole head
   const exit = (head.includes('Exit code: ') ? EXIT_CODE.exec(head) : null) ?? (head.includes('Process exited') ? PROCESS_EXITED.exec(head) : null);
   if (exit?.[1]) info.exitCode = Number(exit[1]);
-  const wall = head.includes('Wall time') ? WALL_TIME.exec(head) : null;
-  if (wall?.[1]) info.durationMs = Number(wall[1]) * 1000;
   if (STILL_RUNNING.test(head)) info.stillRunning = true;
+  // the wall time of a process still running is how long Codex waited, not how long it ran
+  const wall = head.includes('Wall time') && !info.stillRunning ? WALL_TIME.exec(head) : null;
+  if (wall?.[1]) info.durationMs = Number(wall[1]) * 1000;
+  if (info.exitCode === 124 && head.includes('timed out')) {
+    info.success = false;
+    info.errorType = 'timeout';
+  }
   if (head.startsWith('Script failed')) {
     info.success = false;
     info.errorType = 'script_failed';
@@ -62,7 +67,7 @@ export function parseToolOutput(output: unknown): ToolResultInfo {
 function finish(info: ToolResultInfo): ToolResultInfo {
   if (info.exitCode !== undefined && info.exitCode !== 0 && info.success === undefined) {
     info.success = false;
-    info.errorType = String(info.exitCode);
+    info.errorType = 'exit_code';
   }
   return info;
 }
