@@ -242,7 +242,7 @@ describe('show', () => {
     const tree = dry.stdout.split('\n').slice(1).join('\n').trim();
     assert.ok(run.stdout.includes(tree), 'the dry-run tree');
     assert.match(run.stdout, /^session 019f2241-882c-7f02-83c0-98d016ea60da {2}codex {2}started 2026-07-02T09:55:54\.837Z .* 2 turns {2}123421 tokens/m);
-    assert.match(run.stdout, /^1 failed:\n {2}execute_tool shell_command {2}line 50/m);
+    assert.match(run.stdout, /^1 failed:\n {2}execute_tool shell_command( · \S+)? {2}line 50/m);
   });
 
   test('--json: one span per line, the same spans the export sends', async () => {
