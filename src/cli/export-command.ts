@@ -1,18 +1,21 @@
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { resolveOtlpConfig, type OtlpFlags } from '../export/config.js';
-import { FileSink } from '../export/file-sink.js';
+import { FileSink, OutFileError } from '../export/file-sink.js';
+import { DeliveryLedger, type LedgerEntry } from '../export/ledger.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import type { Delivery, SinkStats, SpanSink } from '../export/sink.js';
 import { renderTree } from '../export/tree.js';
 import { DEFAULT_CONTENT_LIMIT, type ContentPolicy } from '../otel/content.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
-import { exportInput, type Exported, type InputFormat } from '../pipeline/export-input.js';
+import { defaultStateDir } from '../pipeline/checkpoints.js';
+import { exportInput, ledgerKey, type Exported, type InputFormat, type InputPlan } from '../pipeline/export-input.js';
 import { exportInParallel } from '../pipeline/parallel.js';
 import { newReport } from '../pipeline/report.js';
 import { discover, InputError, type DiscoveredInput } from '../sources/discover.js';
-import { printSummary, UsageError, type SessionOutcome } from './summary.js';
+import { EXIT, printSummary, UsageError, type SessionOutcome } from './summary.js';
 
 export interface ExportFlags extends OtlpFlags {
   dryRun?: boolean;
@@ -25,6 +28,10 @@ export interface ExportFlags extends OtlpFlags {
   sessionsDir?: string[];
   format?: InputFormat;
   jobs?: string;
+  /** send sessions the delivery ledger says were delivered */
+  force?: boolean;
+  /** where the delivery ledger is kept */
+  state?: string;
 }
 
 export interface Io {
@@ -37,18 +44,38 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
   const content = contentPolicy(flags, io.env);
   const jobs = jobsFlag(flags.jobs);
   const serviceName = flags.serviceName ?? io.env.OTEL_SERVICE_NAME;
-  const sink = createSink(flags, io);
+  let sink: SpanSink | undefined;
+  try {
+    sink = createSink(flags, io);
+  } catch (err) {
+    if (!(err instanceof OutFileError)) throw err;
+    io.stderr.write(`rollout-otel: ${err.message}\n`);
+    return EXIT.notDelivered;
+  }
 
-  const inputs: DiscoveredInput[] = [];
+  const found: DiscoveredInput[] = [];
   const outcomes: SessionOutcome[] = [];
   for (const p of paths) {
     try {
-      const found = await discover([p]);
-      if (found.length === 0) outcomes.push(missing(p, 'no *.jsonl or *.jsonl.zst files or trace bundles found here'));
-      inputs.push(...found);
+      const got = await discover([p]);
+      if (got.length === 0) outcomes.push(missing(p, 'no *.jsonl or *.jsonl.zst files or trace bundles found here'));
+      found.push(...got);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       outcomes.push(missing(p, err.message.replace(`${p}: `, '')));
+    }
+  }
+
+  // What reached this backend before is not sent again: only sessions that are new or have grown.
+  const ledger = sink instanceof OtlpSink ? await new DeliveryLedger(flags.state ?? defaultStateDir(io.env), sink.target).load() : undefined;
+  const inputs: DiscoveredInput[] = [];
+  const plans: Planned[] = [];
+  for (const input of found) {
+    const planned = ledger ? planInput(input, ledger, content.capture, flags.force ?? false) : undefined;
+    if (planned?.skip) outcomes.push({ report: { ...newReport(input.path), traceId: planned.entry?.traceId }, delivery: { delivered: 0, failed: 0 }, alreadyDelivered: planned.skip });
+    else {
+      inputs.push(input);
+      plans.push(planned ?? {});
     }
   }
 
@@ -61,11 +88,11 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
   let spanCount = 0;
   const knownFiles = inputs.filter((i) => i.kind === 'rollout').map((i) => i.path);
   const tree = new AgentTree(knownFiles, flags.sessionsDir ?? [], io.env);
-  const here = async (input: DiscoveredInput): Promise<Exported> => {
+  const here = async (input: DiscoveredInput, i: number): Promise<Exported> => {
     const delivery: Delivery = { delivered: 0, failed: 0 };
     const collected: ReadableSpan[] | undefined = flags.dryRun ? [] : undefined;
     const result = await exportInput(input, {
-      serviceName, format: flags.format, content, tree,
+      serviceName, format: flags.format, content, tree, plan: plans[i]!.plan,
       emit: async (batch) => {
         if (collected) collected.push(...batch);
         else await sink?.add(batch, delivery);
@@ -97,20 +124,28 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
         said.add(message);
       };
       sink.onStatus = status;
-      const setup = { config: sink.config, serviceName, format: flags.format, content, knownFiles, sessionsDirs: flags.sessionsDir ?? [] };
+      const setup = { config: sink.config, serviceName, format: flags.format, content, knownFiles, sessionsDirs: flags.sessionsDir ?? [], plans: plans.map((p) => p.plan) };
       const parallel = await exportInParallel(inputs, workers, setup, { env: io.env, here, done, status });
       stats.push(...parallel.stats);
       threads = parallel.threads;
     } else {
-      for (let i = 0; i < inputs.length; i++) done(i, await here(inputs[i]!));
+      for (let i = 0; i < inputs.length; i++) done(i, await here(inputs[i]!, i));
     }
   } finally {
     bar?.stop();
   }
   await sink?.close();
-  outcomes.push(...results);
+  if (ledger) {
+    results.forEach((r, i) => record(ledger, plans[i]!, r, content.capture));
+    try {
+      await ledger.save();
+    } catch (err) {
+      io.stderr.write(`rollout-otel: cannot save the delivery ledger ${ledger.file} (${(err as Error).message}): the next export will send these sessions again\n`);
+    }
+  }
+  outcomes.push(...results.map((r) => (r.unchanged ? { ...r, alreadyDelivered: 'delivered' as const } : r)));
   const delivered = sink && { target: sink.target, stats: sumStats(stats) };
-  return printSummary(outcomes, { sink: delivered, threads, dryRun: flags.dryRun ?? false, quiet: flags.quiet ?? false, stdout: io.stdout, stderr: io.stderr });
+  return printSummary(outcomes, { sink: delivered, threads, dryRun: flags.dryRun ?? false, quiet: flags.quiet ?? false, capture: content.capture, stdout: io.stdout, stderr: io.stderr });
 }
 
 const DEFAULT_JOBS = 2;
@@ -139,12 +174,13 @@ function workerCount(jobs: number | undefined, inputs: DiscoveredInput[]): numbe
 }
 
 function sumStats(all: SinkStats[]): SinkStats {
-  const sum: SinkStats = { delivered: 0, failed: 0, requests: 0, failedRequests: 0 };
+  const sum: SinkStats = { delivered: 0, failed: 0, requests: 0, failedRequests: 0, partialRequests: 0 };
   for (const s of all) {
     sum.delivered += s.delivered;
     sum.failed += s.failed;
     sum.requests += s.requests;
     sum.failedRequests += s.failedRequests;
+    sum.partialRequests += s.partialRequests;
     sum.lastError ??= s.lastError;
   }
   return sum;
@@ -163,6 +199,50 @@ export function contentPolicy(flags: Pick<ExportFlags, 'captureContent' | 'conte
   const limit = flags.contentLimit !== undefined ? Number(flags.contentLimit) : DEFAULT_CONTENT_LIMIT;
   if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--content-limit must be a positive number of characters, got "${flags.contentLimit}"`);
   return { capture: flags.captureContent === true || fromEnv, limit };
+}
+
+interface Planned {
+  key?: string;
+  /** the file's size when planned (a bundle's trace.jsonl) */
+  size?: number;
+  entry?: LedgerEntry;
+  plan?: InputPlan;
+  skip?: 'delivered' | 'content';
+}
+
+/** What of an input to send, from what the ledger says this backend has. */
+function planInput(input: DiscoveredInput, ledger: DeliveryLedger, capture: boolean, force: boolean): Planned {
+  if (input.path === '-') return {};
+  const key = ledgerKey(input);
+  const bundle = input.kind === 'bundle';
+  const size = statSync(bundle ? bundleTrace(input.path) : input.path, { throwIfNoEntry: false })?.size;
+  const entry = ledger.get(key);
+  if (!entry || force) return { key, size };
+  if (entry.content !== capture) return { key, size, entry, skip: 'content' };
+  if (!entry.closed) return { key, size, entry, plan: { skipThrough: entry.through, segment: entry.segment } };
+  if (size === entry.size) return { key, size, entry, skip: 'delivered' };
+  // Grown since its thread span was delivered: what follows goes into a trace of its own.
+  if (bundle) return { key, size, entry, plan: { skipThrough: 0, segment: entry.segment + 1 } };
+  return { key, size, entry, plan: { skipThrough: entry.through, segment: entry.segment + 1, closedThrough: entry.through } };
+}
+
+/** Notes in the ledger what an input delivered, once every span it sent was accepted. */
+function record(ledger: DeliveryLedger, planned: Planned, r: Exported, capture: boolean): void {
+  const { key } = planned;
+  if (!key || r.unchanged || r.skipped || r.report.error || !r.report.traceId || r.delivery.failed > 0) return;
+  const plain = !key.endsWith('/trace.jsonl') && r.report.bytes !== undefined && !r.report.path.endsWith('.zst');
+  ledger.set(key, {
+    traceId: r.report.traceId,
+    segment: planned.plan?.segment ?? 0,
+    through: r.report.through ?? r.report.lines,
+    size: plain ? r.report.bytes! : planned.size ?? 0,
+    closed: true,
+    content: capture,
+  });
+}
+
+function bundleTrace(path: string): string {
+  return /(^|[\\/])(trace\.jsonl|manifest\.json)$/.test(path) ? join(path, '..', 'trace.jsonl') : join(path, 'trace.jsonl');
 }
 
 function missing(path: string, error: string): SessionOutcome {

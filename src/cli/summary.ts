@@ -22,6 +22,8 @@ export interface SessionOutcome {
   delivery: Delivery;
   /** found in a directory walk but in no rollout format: not an error */
   skipped?: boolean;
+  /** not sent: the delivery ledger says the backend has it all, or has it with the other content setting */
+  alreadyDelivered?: 'delivered' | 'content';
 }
 
 interface SummaryOptions {
@@ -30,6 +32,8 @@ interface SummaryOptions {
   threads?: number;
   dryRun: boolean;
   quiet: boolean;
+  /** whether this export captures content */
+  capture?: boolean;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
 }
@@ -39,7 +43,9 @@ const n = (x: number) => (Number.isSafeInteger(x) && !Object.is(x, -0) ? String(
 
 export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): number {
   const ui = o.sink ? jaegerUi(o.sink.target) : undefined;
-  const read = outcomes.filter((s) => s.report.traceId);
+  const read = outcomes.filter((s) => s.report.traceId && !s.alreadyDelivered);
+  const already = outcomes.filter((s) => s.alreadyDelivered === 'delivered');
+  const otherContent = outcomes.filter((s) => s.alreadyDelivered === 'content');
   const unreadable = outcomes.filter((s) => s.report.error && !s.skipped);
   const skipped = outcomes.filter((s) => s.skipped);
   // a file skipped as no rollout says nothing about its lines
@@ -65,10 +71,15 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
 
   err(`rollout-otel: ${n(read.length)} session${read.length === 1 ? '' : 's'} read, ${n(spans)} spans built` +
     (unreadable.length ? `, ${n(unreadable.length)} input${unreadable.length === 1 ? '' : 's'} not read` : '') +
+    (already.length ? `, ${n(already.length)} already delivered (not sent again; --force sends them)` : '') +
     (skipped.length ? `, ${n(skipped.length)} other .jsonl file${skipped.length === 1 ? '' : 's'} skipped (not a rollout)` : '') +
     (warnings ? `, ${n(warnings)} unknown line${warnings === 1 ? '' : 's'} skipped (warnings above)` : '') +
     (gaps ? `, ${n(gaps)} incomplete record${gaps === 1 ? '' : 's'} (missing or refused payloads, unmatched events; warnings above)` : '') +
     (withBadLines.length ? `, ${n(withBadLines.reduce((a, s) => a + s.report.badLines, 0))} line(s) not valid JSON` : ''));
+  if (otherContent.length && o.sink) {
+    const had = o.capture ? 'without' : 'with';
+    err(`rollout-otel: ${n(otherContent.length)} session${otherContent.length === 1 ? ' was' : 's were'} delivered to ${o.sink.target} before ${had} captured content; not sent again, as the backend would then hold each of their spans twice: it keeps showing them ${had} content. To replace them, delete them there (or use a fresh backend) and export again with --force`);
+  }
   let code: number = EXIT.ok;
   if (o.sink) {
     const s = o.sink.stats;

@@ -4,13 +4,16 @@ import { BundleAssembler } from '../model/bundle-assembler.js';
 import type { BundleThread } from '../model/bundle-finish.js';
 import type { DecodeWarning } from '../model/events.js';
 import type { Placement } from '../model/types.js';
-import { traceIdFor } from '../otel/ids.js';
+import { bundleTraceId, segmentTraceId } from '../otel/ids.js';
 import { ThreadMapper } from '../otel/map.js';
 import { resourceFor } from '../otel/resource.js';
 import { newReport, noteProblem, type SessionReport } from './report.js';
-import type { SessionOptions } from './session.js';
+import { stableSourcePath, type SessionOptions } from './session.js';
 
-export type BundleOptions = Omit<SessionOptions, 'place'>;
+export type BundleOptions = Omit<SessionOptions, 'place'> & {
+  /** a bundle that grew after it was delivered is sent whole again, into the trace of this continuation */
+  segment?: number;
+};
 
 /**
  * Exports one Codex rollout trace bundle (given as its directory, `trace.jsonl` or `manifest.json`):
@@ -53,12 +56,13 @@ export async function exportBundle(path: string, opts: BundleOptions): Promise<S
   }
 
   const root = bundle.rootThreadId;
-  const traceId = otelTraceId(bundle.traceId) ?? traceIdFor(`bundle/${root}`);
+  const traceId = segmentTraceId(bundleTraceId(bundle.traceId, root), opts.segment ?? 0);
   report.threadId = root;
   report.traceId = traceId;
   const resource = resourceFor(opts.serviceName ?? 'codex', undefined);
+  const sourcePath = stableSourcePath(files.trace);
   for (const t of bundle.threads) {
-    const mapper = new ThreadMapper(t.thread.meta, files.trace, placementOf(t, root, traceId), resource, opts.content);
+    const mapper = new ThreadMapper(t.thread.meta, sourcePath, placementOf(t, root, traceId), resource, opts.content);
     for (const turn of t.turns) {
       const spans = mapper.turnSpans(turn);
       report.turns++;
@@ -73,11 +77,4 @@ export async function exportBundle(path: string, opts: BundleOptions): Promise<S
 
 function placementOf(t: BundleThread, root: string, traceId: string): Placement {
   return { rootThreadId: root, conversationId: root, traceId, spawnedBy: t.spawnedBy, parentNote: t.parentNote };
-}
-
-/** The bundle's trace id is a UUID: its 32 hex digits name the OTel trace, so the two can be matched by eye. */
-function otelTraceId(uuid: string | undefined): string | undefined {
-  const hex = uuid?.replace(/-/g, '').toLowerCase();
-  if (!hex || !/^[0-9a-f]{32}$/.test(hex) || /^0{16}/.test(hex) || /^0+$/.test(hex)) return undefined;
-  return hex;
 }

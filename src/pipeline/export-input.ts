@@ -1,13 +1,25 @@
+import { basename, dirname } from 'node:path';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Delivery } from '../export/sink.js';
 import type { FormatName } from '../formats/detect.js';
 import type { ContentPolicy } from '../otel/content.js';
+import { segmentTraceId, traceIdFor } from '../otel/ids.js';
 import type { DiscoveredInput } from '../sources/discover.js';
 import type { AgentTree } from './agent-tree.js';
 import type { SessionReport } from './report.js';
-import { exportSession } from './session.js';
+import { exportSession, stableSourcePath } from './session.js';
 
 export type InputFormat = Exclude<FormatName, 'codex-trace'> | 'bundle';
+
+/** What of an input was delivered before, from the delivery ledger: only the rest is sent. */
+export interface InputPlan {
+  /** spans of turns closed by a line up to this one were delivered: not sent again */
+  skipThrough: number;
+  /** 0: the session's own trace; n: the trace of its n-th continuation (see segmentTraceId) */
+  segment: number;
+  /** the session was closed when read through this line: nothing is sent unless it has grown */
+  closedThrough?: number;
+}
 
 export interface InputOptions {
   serviceName?: string;
@@ -15,6 +27,7 @@ export interface InputOptions {
   format?: InputFormat;
   content: ContentPolicy;
   tree: AgentTree;
+  plan?: InputPlan;
   emit: (spans: ReadableSpan[]) => Promise<void>;
 }
 
@@ -22,24 +35,53 @@ export interface InputResult {
   report: SessionReport;
   /** found in a directory walk but in no rollout format: not an error */
   skipped: boolean;
+  /** read, but it holds nothing beyond what was delivered before */
+  unchanged?: boolean;
 }
 
 /** An input's result with what became of its spans (final once its sink has closed). */
 export interface Exported extends InputResult {
   delivery: Delivery;
+  /** not read: the ledger says the backend has it all (`delivered`), or has it with the other content setting (`content`) */
+  alreadyDelivered?: 'delivered' | 'content';
 }
 
 /** Exports one discovered input (a rollout file or a trace bundle) to `emit`. */
 export async function exportInput(input: DiscoveredInput, o: InputOptions): Promise<InputResult> {
-  const { serviceName, content, emit } = o;
+  const { serviceName, content } = o;
   const format = o.format === 'bundle' ? undefined : o.format;
+  const skipThrough = o.plan?.skipThrough ?? 0;
+  const segment = o.plan?.segment ?? 0;
+  let skippedSpans = 0;
+  const emit = async (spans: ReadableSpan[], closedAt: number) => {
+    if (closedAt <= skipThrough) skippedSpans += spans.length;
+    else await o.emit(spans);
+  };
   // bundles and their schemas are loaded only when one is met: they are a good part of start-up
-  const exportBundle = async (path: string) => (await import('./bundle.js')).exportBundle(path, { serviceName, content, emit });
+  const exportBundle = async (path: string) => (await import('./bundle.js')).exportBundle(path, { serviceName, content, emit, segment });
   let report = input.kind === 'bundle' || o.format === 'bundle'
     ? await exportBundle(input.path)
-    : await exportSession(input.path, { serviceName, format, content, place: (meta) => o.tree.place(meta), emit });
+    : await exportSession(input.path, {
+      serviceName, format, content, emit, closedThrough: o.plan?.closedThrough,
+      place: async (meta) => {
+        const p = await o.tree.place(meta);
+        // a continuation is a trace of its own: its thread span is that trace's root
+        return segment === 0 ? p : { ...p, traceId: segmentTraceId(p.traceId ?? traceIdFor(p.rootThreadId), segment), spawnedBy: undefined, addressedBy: undefined };
+      },
+    });
   // A bundle's event log found on its own (no manifest beside it) is still a bundle.
   if (report.format === 'codex-trace' && input.path !== '-') report = await exportBundle(input.path);
+  report.spans -= skippedSpans;
   const skipped = !input.explicit && report.spans === 0 && /^(not a rollout|empty file)/.test(report.error ?? '');
+  const closed = o.plan?.closedThrough;
+  if (closed !== undefined && !report.error && (report.through ?? 0) <= closed) return { report, skipped, unchanged: true };
   return { report, skipped };
+}
+
+/** The name an input has in the delivery ledger: its stable source path (a bundle's `trace.jsonl`). */
+export function ledgerKey(input: DiscoveredInput): string {
+  if (input.kind !== 'bundle') return stableSourcePath(input.path);
+  const name = basename(input.path);
+  const dir = name === 'trace.jsonl' || name === 'manifest.json' ? dirname(input.path) : input.path;
+  return stableSourcePath(`${dir}/trace.jsonl`);
 }

@@ -8,7 +8,7 @@ import type { Delivery, SinkStats } from '../export/sink.js';
 import type { ContentPolicy } from '../otel/content.js';
 import type { DiscoveredInput } from '../sources/discover.js';
 import { AgentTree } from './agent-tree.js';
-import { exportInput, type InputFormat, type InputResult } from './export-input.js';
+import { exportInput, type InputFormat, type InputPlan, type InputResult } from './export-input.js';
 
 export interface WorkerSetup {
   config: OtlpConfig;
@@ -19,6 +19,8 @@ export interface WorkerSetup {
   knownFiles: string[];
   sessionsDirs: string[];
   inputs: DiscoveredInput[];
+  /** per input, what of it the delivery ledger says was delivered before */
+  plans: (InputPlan | undefined)[];
   /** the inputs any thread may take, in order */
   order: number[];
   /** shared by every thread: the position in `order` of the next input to take */
@@ -54,6 +56,7 @@ if (port) {
         format: setup.format,
         content: setup.content,
         tree,
+        plan: setup.plans[index],
         emit: (batch) => sink.add(batch, delivery),
       });
       post({ type: 'done', index, result });

@@ -31,7 +31,7 @@ export async function exportInParallel(
   setup: Omit<WorkerSetup, 'inputs' | 'order' | 'next'>,
   o: {
     env: NodeJS.ProcessEnv;
-    here: (input: DiscoveredInput) => Promise<Exported>;
+    here: (input: DiscoveredInput, index: number) => Promise<Exported>;
     done: (index: number, result: Exported) => void;
     status: (message: string) => void;
   },
@@ -49,7 +49,7 @@ export async function exportInParallel(
   };
   const onMainThread = async (indices: Iterable<number>) => {
     for (const i of indices) {
-      results[i] = await o.here(inputs[i]!);
+      results[i] = await o.here(inputs[i]!, i);
       o.done(i, results[i]);
     }
   };

@@ -9,6 +9,9 @@ export interface SessionReport {
   threadId?: string;
   traceId?: string;
   lines: number;
+  /** the last whole line read (a half-written last line is not), and the bytes up to its end (of the decompressed text for an archive) */
+  through?: number;
+  bytes?: number;
   spans: number;
   turns: number;
   /** lines whose type or shape is unknown: reported, nothing derived from them */

@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { LineDecoder } from '../formats/decoder.js';
 import { decoderFor, detectFormat, type FormatName } from '../formats/detect.js';
@@ -6,6 +7,7 @@ import { ThreadAssembler } from '../model/assembler.js';
 import type { ThreadMeta } from '../model/events.js';
 import type { Placement, Turn } from '../model/types.js';
 import type { ContentPolicy } from '../otel/content.js';
+import { threadIdFromContent } from '../otel/ids.js';
 import { ThreadMapper } from '../otel/map.js';
 import { resourceFor } from '../otel/resource.js';
 import { threadIdFromName } from '../sources/discover.js';
@@ -27,6 +29,33 @@ export interface SessionOptions {
   place?: (meta: ThreadMeta) => Placement | Promise<Placement>;
   /** receives spans as turns close, with the line that closed them (Infinity at the end); awaiting it is the backpressure */
   emit: (spans: ReadableSpan[], closedAtLine: number) => Promise<void>;
+  /** `rollout.source.path`; default: the file's stable source path */
+  sourcePath?: string;
+  /**
+   * The session was closed before (its last turn and thread span delivered) after reading through
+   * this line: they are made again at `finish` only when a whole line beyond it was read.
+   */
+  closedThrough?: number;
+}
+
+const CODEX_NAME = /^rollout-(\d{4})-(\d{2})-(\d{2})T\d{2}-\d{2}-\d{2}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}.*?\.jsonl(?:\.zst)?$/;
+
+/**
+ * Where a rollout is, spelled the same however it was reached, so that its spans do not depend on
+ * the path given. A Codex rollout (`rollout-<time>-<id>.jsonl`) is named relative to the Codex home
+ * as Codex first wrote it, `sessions/YYYY/MM/DD/<name>.jsonl`, also when it is read from
+ * `archived_sessions/` or as a `.zst` archive; any other file by its absolute real path.
+ */
+export function stableSourcePath(path: string): string {
+  if (path === '-') return path;
+  const name = basename(path);
+  const codex = CODEX_NAME.exec(name);
+  if (codex) return `sessions/${codex[1]}/${codex[2]}/${codex[3]}/${name.replace(/\.zst$/, '')}`;
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
 }
 
 export function defaultPlacement(meta: ThreadMeta): Placement {
@@ -64,15 +93,16 @@ export class RolloutSession {
   readonly report: SessionReport;
   format: FormatName | undefined;
   private decoder: LineDecoder | undefined;
-  private readonly assembler: ThreadAssembler;
+  /** made at the first line: a file that records no thread id is named by that line */
+  private assembler: ThreadAssembler | undefined;
   private mapper: ThreadMapper | undefined;
-  private readonly fallbackThreadId: string | undefined;
+  private fallbackThreadId: string | undefined;
+  private readonly sourcePath: string;
 
   constructor(readonly path: string, private readonly opts: SessionOptions) {
     this.report = newReport(path);
-    this.fallbackThreadId = threadIdFromName(path);
+    this.sourcePath = opts.sourcePath ?? stableSourcePath(path);
     this.format = opts.format;
-    this.assembler = new ThreadAssembler({ path, keepContent: opts.content.capture, fallbackThreadId: this.fallbackThreadId });
   }
 
   /**
@@ -81,9 +111,17 @@ export class RolloutSession {
    */
   push(l: SourceLine, value?: unknown): Promise<void> | undefined {
     if (l.line > this.report.lines) this.report.lines = l.line;
+    if (l.complete) {
+      this.report.through = l.line;
+      this.report.bytes = l.offset + l.bytes;
+    }
     if (this.report.error) return;
+    if (value === undefined && isBlank(l.text)) return;
+    if (!this.assembler) {
+      this.fallbackThreadId = threadIdFromName(this.path) ?? threadIdFromContent(l.text);
+      this.assembler = new ThreadAssembler({ path: this.sourcePath, keepContent: this.opts.content.capture, fallbackThreadId: this.fallbackThreadId });
+    }
     if (value === undefined) {
-      if (isBlank(l.text)) return;
       try {
         value = JSON.parse(l.text);
       } catch {
@@ -96,8 +134,9 @@ export class RolloutSession {
     const decoded = decoder.decode(value, l.line);
     if (decoded.warning) noteProblem(this.report, decoded.warning, 'warnings');
     let sending: Promise<void> | undefined;
+    const assembler = this.assembler;
     for (const e of decoded.events) {
-      const closed = this.assembler.push(e);
+      const closed = assembler.push(e);
       if (closed.length === 0) continue;
       sending = sending ? sending.then(() => this.send(closed, e.line)) : this.send(closed, e.line);
     }
@@ -107,12 +146,13 @@ export class RolloutSession {
   /** Closes what is still open (end of file, or a live session gone idle) and emits the thread span. */
   async finish(): Promise<SessionReport> {
     const report = this.report;
-    if (!this.assembler.started) {
+    if (!this.assembler?.started) {
       report.error ??= report.lines === 0 ? 'empty file'
         : this.format ? `no session start found: not a ${this.format} rollout`
         : 'not a rollout: no line in a known format (Codex rollout, generic {"type","seq","item"} rollout)';
       return report;
     }
+    if ((report.through ?? 0) <= (this.opts.closedThrough ?? -1)) return report;
     const { turns, thread } = this.assembler.finish();
     await this.send(turns, Infinity);
     if (thread) {
@@ -142,15 +182,15 @@ export class RolloutSession {
     this.format = format;
     this.report.format = format;
     const mtimeMs = () => this.opts.mtimeMs ?? (this.path === '-' ? undefined : statSync(this.path, { throwIfNoEntry: false })?.mtimeMs) ?? Date.now();
-    this.decoder = decoderFor(format, { path: this.path, fallbackThreadId: this.fallbackThreadId, mtimeMs });
+    this.decoder = decoderFor(format, { path: this.sourcePath, fallbackThreadId: this.fallbackThreadId, mtimeMs });
     return this.decoder;
   }
 
   private async ensureMapper(): Promise<ThreadMapper> {
     if (!this.mapper) {
-      const meta = this.assembler.meta as ThreadMeta;
+      const meta = this.assembler!.meta as ThreadMeta;
       const placement = await (this.opts.place ?? defaultPlacement)(meta);
-      this.mapper = new ThreadMapper(meta, this.path, placement, resourceFor(this.opts.serviceName ?? meta.agentName ?? 'codex', meta.cliVersion), this.opts.content);
+      this.mapper = new ThreadMapper(meta, this.sourcePath, placement, resourceFor(this.opts.serviceName ?? meta.agentName ?? 'codex', meta.cliVersion), this.opts.content);
       this.report.threadId = meta.threadId;
       this.report.traceId = this.mapper.traceId;
     }
