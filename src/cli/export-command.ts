@@ -11,7 +11,7 @@ import { renderTree } from '../export/tree.js';
 import { DEFAULT_CONTENT_LIMIT, type ContentPolicy } from '../otel/content.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
 import { defaultStateDir } from '../pipeline/checkpoints.js';
-import { exportInput, ledgerKey, type Exported, type InputFormat, type InputPlan } from '../pipeline/export-input.js';
+import { exportInput, ledgerKey, planAfter, type Exported, type InputFormat, type InputPlan } from '../pipeline/export-input.js';
 import { exportInParallel } from '../pipeline/parallel.js';
 import { newReport } from '../pipeline/report.js';
 import { discover, InputError, type DiscoveredInput } from '../sources/discover.js';
@@ -219,11 +219,10 @@ function planInput(input: DiscoveredInput, ledger: DeliveryLedger, capture: bool
   const entry = ledger.get(key);
   if (!entry || force) return { key, size };
   if (entry.content !== capture) return { key, size, entry, skip: 'content' };
-  if (!entry.closed) return { key, size, entry, plan: { skipThrough: entry.through, segment: entry.segment } };
-  if (size === entry.size) return { key, size, entry, skip: 'delivered' };
-  // Grown since its thread span was delivered: what follows goes into a trace of its own.
+  if (entry.closed && size === entry.size) return { key, size, entry, skip: 'delivered' };
+  // A bundle is only whole as a whole: one that grew is sent again, whole, into a trace of its own.
   if (bundle) return { key, size, entry, plan: { skipThrough: 0, segment: entry.segment + 1 } };
-  return { key, size, entry, plan: { skipThrough: entry.through, segment: entry.segment + 1, closedThrough: entry.through } };
+  return { key, size, entry, plan: planAfter(entry) };
 }
 
 /** Notes in the ledger what an input delivered, once every span it sent was accepted. */

@@ -57,6 +57,14 @@ export class DeliveryLedger {
     if (this.entries.delete(key)) this.changed.add(key);
   }
 
+  /** The entry as another process may have written it since: it replaces this one's unless this one changed it. */
+  async refresh(key: string): Promise<LedgerEntry | undefined> {
+    if (this.changed.has(key)) return this.entries.get(key);
+    const e = (await this.read()).get(key);
+    if (e) this.entries.set(key, e);
+    return e;
+  }
+
   async save(): Promise<void> {
     if (this.changed.size === 0) return;
     const merged = await this.read();

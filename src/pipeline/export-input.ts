@@ -4,6 +4,8 @@ import type { Delivery } from '../export/sink.js';
 import type { FormatName } from '../formats/detect.js';
 import type { ContentPolicy } from '../otel/content.js';
 import { segmentTraceId, traceIdFor } from '../otel/ids.js';
+import type { LedgerEntry } from '../export/ledger.js';
+import type { Placement } from '../model/types.js';
 import type { DiscoveredInput } from '../sources/discover.js';
 import type { AgentTree } from './agent-tree.js';
 import type { SessionReport } from './report.js';
@@ -63,11 +65,7 @@ export async function exportInput(input: DiscoveredInput, o: InputOptions): Prom
     ? await exportBundle(input.path)
     : await exportSession(input.path, {
       serviceName, format, content, emit, closedThrough: o.plan?.closedThrough,
-      place: async (meta) => {
-        const p = await o.tree.place(meta);
-        // a continuation is a trace of its own: its thread span is that trace's root
-        return segment === 0 ? p : { ...p, traceId: segmentTraceId(p.traceId ?? traceIdFor(p.rootThreadId), segment), spawnedBy: undefined, addressedBy: undefined };
-      },
+      place: async (meta) => inSegment(await o.tree.place(meta), segment),
     });
   // A bundle's event log found on its own (no manifest beside it) is still a bundle.
   if (report.format === 'codex-trace' && input.path !== '-') report = await exportBundle(input.path);
@@ -76,6 +74,23 @@ export async function exportInput(input: DiscoveredInput, o: InputOptions): Prom
   const closed = o.plan?.closedThrough;
   if (closed !== undefined && !report.error && (report.through ?? 0) <= closed) return { report, skipped, unchanged: true };
   return { report, skipped };
+}
+
+/**
+ * What of a session to send after what the ledger says was delivered: the turns after it, in the
+ * same trace while the session is open; once its thread span was delivered, only when it has grown,
+ * and then into the trace of a new segment.
+ */
+export function planAfter(entry: LedgerEntry | undefined): InputPlan {
+  if (!entry) return { skipThrough: 0, segment: 0 };
+  if (!entry.closed) return { skipThrough: entry.through, segment: entry.segment };
+  return { skipThrough: entry.through, segment: entry.segment + 1, closedThrough: entry.through };
+}
+
+/** A continuation is a trace of its own: its thread span is that trace's root. */
+export function inSegment(p: Placement, segment: number): Placement {
+  if (segment === 0) return p;
+  return { ...p, traceId: segmentTraceId(p.traceId ?? traceIdFor(p.rootThreadId), segment), spawnedBy: undefined, addressedBy: undefined };
 }
 
 /** The name an input has in the delivery ledger: its stable source path (a bundle's `trace.jsonl`). */
