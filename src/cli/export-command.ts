@@ -70,12 +70,20 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
   const ledger = sink instanceof OtlpSink ? await new DeliveryLedger(flags.state ?? defaultStateDir(io.env), sink.target).load() : undefined;
   const inputs: DiscoveredInput[] = [];
   const plans: Planned[] = [];
-  for (const input of found) {
-    const planned = ledger ? planInput(input, ledger, content.capture, flags.force ?? false) : undefined;
-    if (planned?.skip) outcomes.push({ report: { ...newReport(input.path), traceId: planned.entry?.traceId }, delivery: { delivered: 0, failed: 0 }, alreadyDelivered: planned.skip });
+  const planned = found.map((input) => (ledger ? planInput(input, ledger, content.capture, flags.force ?? false) : {}));
+  // The same session twice (sessions/ and archived_sessions/, a file and its .zst): the larger copy is sent.
+  const best = new Map<string, number>();
+  planned.forEach((p, i) => {
+    const b = p.key === undefined ? undefined : best.get(p.key);
+    if (p.key !== undefined && (b === undefined || (p.size ?? 0) > (planned[b]!.size ?? 0))) best.set(p.key, i);
+  });
+  for (const [i, input] of found.entries()) {
+    const p = planned[i]!;
+    if (p.key !== undefined && best.get(p.key) !== i) p.skip = 'copy';
+    if (p.skip) outcomes.push({ report: { ...newReport(input.path), traceId: p.entry?.traceId }, delivery: { delivered: 0, failed: 0 }, alreadyDelivered: p.skip });
     else {
       inputs.push(input);
-      plans.push(planned ?? {});
+      plans.push(p);
     }
   }
 
@@ -207,7 +215,7 @@ interface Planned {
   size?: number;
   entry?: LedgerEntry;
   plan?: InputPlan;
-  skip?: 'delivered' | 'content';
+  skip?: 'delivered' | 'content' | 'copy';
 }
 
 /** What of an input to send, from what the ledger says this backend has. */

@@ -23,7 +23,7 @@ export interface SessionOutcome {
   /** found in a directory walk but in no rollout format: not an error */
   skipped?: boolean;
   /** not sent: the delivery ledger says the backend has it all, or has it with the other content setting */
-  alreadyDelivered?: 'delivered' | 'content';
+  alreadyDelivered?: 'delivered' | 'content' | 'copy';
 }
 
 interface SummaryOptions {
@@ -46,6 +46,7 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
   const read = outcomes.filter((s) => s.report.traceId && !s.alreadyDelivered);
   const already = outcomes.filter((s) => s.alreadyDelivered === 'delivered');
   const otherContent = outcomes.filter((s) => s.alreadyDelivered === 'content');
+  const copies = outcomes.filter((s) => s.alreadyDelivered === 'copy');
   const unreadable = outcomes.filter((s) => s.report.error && !s.skipped);
   const skipped = outcomes.filter((s) => s.skipped);
   // a file skipped as no rollout says nothing about its lines
@@ -72,6 +73,7 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
   err(`rollout-otel: ${n(read.length)} session${read.length === 1 ? '' : 's'} read, ${n(spans)} spans built` +
     (unreadable.length ? `, ${n(unreadable.length)} input${unreadable.length === 1 ? '' : 's'} not read` : '') +
     (already.length ? `, ${n(already.length)} already delivered (not sent again; --force sends them)` : '') +
+    (copies.length ? `, ${n(copies.length)} other cop${copies.length === 1 ? 'y' : 'ies'} of a session skipped (the larger is sent)` : '') +
     (skipped.length ? `, ${n(skipped.length)} other .jsonl file${skipped.length === 1 ? '' : 's'} skipped (not a rollout)` : '') +
     (warnings ? `, ${n(warnings)} unknown line${warnings === 1 ? '' : 's'} skipped (warnings above)` : '') +
     (gaps ? `, ${n(gaps)} incomplete record${gaps === 1 ? '' : 's'} (missing or refused payloads, unmatched events; warnings above)` : '') +

@@ -45,7 +45,7 @@ export interface InputResult {
 export interface Exported extends InputResult {
   delivery: Delivery;
   /** not read: the ledger says the backend has it all (`delivered`), or has it with the other content setting (`content`) */
-  alreadyDelivered?: 'delivered' | 'content';
+  alreadyDelivered?: 'delivered' | 'content' | 'copy';
 }
 
 /** Exports one discovered input (a rollout file or a trace bundle) to `emit`. */
