@@ -96,11 +96,13 @@ export class RolloutSession {
   /** made at the first line: a file that records no thread id is named by that line */
   private assembler: ThreadAssembler | undefined;
   private mapper: ThreadMapper | undefined;
-  private fallbackThreadId: string | undefined;
+  /** the thread id a Codex file name carries */
+  private readonly nameThreadId: string | undefined;
   private readonly sourcePath: string;
 
   constructor(readonly path: string, private readonly opts: SessionOptions) {
     this.report = newReport(path);
+    this.nameThreadId = threadIdFromName(path);
     this.sourcePath = opts.sourcePath ?? stableSourcePath(path);
     this.format = opts.format;
   }
@@ -118,8 +120,9 @@ export class RolloutSession {
     if (this.report.error) return;
     if (value === undefined && isBlank(l.text)) return;
     if (!this.assembler) {
-      this.fallbackThreadId = threadIdFromName(this.path) ?? threadIdFromContent(l.text);
-      this.assembler = new ThreadAssembler({ path: this.sourcePath, keepContent: this.opts.content.capture, fallbackThreadId: this.fallbackThreadId });
+      // a rollout that records no thread id anywhere is named by its first line, never by a shared constant
+      const fallbackThreadId = this.nameThreadId ?? threadIdFromContent(l.text);
+      this.assembler = new ThreadAssembler({ path: this.sourcePath, keepContent: this.opts.content.capture, fallbackThreadId });
     }
     if (value === undefined) {
       try {
@@ -182,7 +185,8 @@ export class RolloutSession {
     this.format = format;
     this.report.format = format;
     const mtimeMs = () => this.opts.mtimeMs ?? (this.path === '-' ? undefined : statSync(this.path, { throwIfNoEntry: false })?.mtimeMs) ?? Date.now();
-    this.decoder = decoderFor(format, { path: this.sourcePath, fallbackThreadId: this.fallbackThreadId, mtimeMs });
+    // a generic log that names no session is named by its file (the dialect's rule)
+    this.decoder = decoderFor(format, { path: this.sourcePath, fallbackThreadId: this.nameThreadId, mtimeMs });
     return this.decoder;
   }
 
