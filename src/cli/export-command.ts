@@ -11,11 +11,11 @@ import { renderTree } from '../export/tree.js';
 import { DEFAULT_CONTENT_LIMIT, type ContentPolicy } from '../otel/content.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
 import { defaultStateDir } from '../pipeline/checkpoints.js';
-import { exportInput, ledgerKey, planAfter, type Exported, type InputFormat, type InputPlan } from '../pipeline/export-input.js';
+import { exportInput, ledgerKey, planAfter, type InputFormat, type InputPlan } from '../pipeline/export-input.js';
 import { exportInParallel } from '../pipeline/parallel.js';
-import { newReport } from '../pipeline/report.js';
+import { newReport, type InputOutcome } from '../pipeline/report.js';
 import { discover, InputError, type DiscoveredInput } from '../sources/discover.js';
-import { EXIT, printSummary, UsageError, type SessionOutcome } from './summary.js';
+import { EXIT, printSummary, UsageError } from './summary.js';
 
 export interface ExportFlags extends OtlpFlags {
   dryRun?: boolean;
@@ -54,7 +54,7 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
   }
 
   const found: DiscoveredInput[] = [];
-  const outcomes: SessionOutcome[] = [];
+  const outcomes: InputOutcome[] = [];
   for (const p of paths) {
     try {
       const got = await discover([p]);
@@ -96,11 +96,11 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
   let spanCount = 0;
   const knownFiles = inputs.filter((i) => i.kind === 'rollout').map((i) => i.path);
   const tree = new AgentTree(knownFiles, flags.sessionsDir ?? [], io.env);
-  const here = async (input: DiscoveredInput, i: number): Promise<Exported> => {
+  const here = async (input: DiscoveredInput, i: number): Promise<InputOutcome> => {
     const delivery: Delivery = { delivered: 0, failed: 0 };
     const collected: ReadableSpan[] | undefined = flags.dryRun ? [] : undefined;
     const result = await exportInput(input, {
-      serviceName, format: flags.format, content, tree, plan: plans[i]!.plan,
+      serviceName, format: flags.format, content, tree, plan: plans[i]!.plan, delivery,
       emit: async (batch) => {
         if (collected) collected.push(...batch);
         else await sink?.add(batch, delivery);
@@ -108,11 +108,11 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
     });
     if (collected && collected.length > 0) io.stdout.write(`${result.report.path}  trace ${result.report.traceId}\n${renderTree(collected)}\n\n`);
     if (collected) delivery.delivered = collected.length;
-    return { ...result, delivery };
+    return result;
   };
-  const results: Exported[] = [];
+  const results: InputOutcome[] = [];
   // an input a failed worker had is done again: counted once
-  const done = (i: number, r: Exported) => {
+  const done = (i: number, r: InputOutcome) => {
     const before = results[i];
     results[i] = r;
     spanCount += r.report.spans - (before?.report.spans ?? 0);
@@ -234,7 +234,7 @@ function planInput(input: DiscoveredInput, ledger: DeliveryLedger, capture: bool
 }
 
 /** Notes in the ledger what an input delivered, once every span it sent was accepted. */
-function record(ledger: DeliveryLedger, planned: Planned, r: Exported, capture: boolean): void {
+function record(ledger: DeliveryLedger, planned: Planned, r: InputOutcome, capture: boolean): void {
   const { key } = planned;
   if (!key || r.unchanged || r.skipped || r.report.error || !r.report.traceId || r.delivery.failed > 0) return;
   const plain = !key.endsWith('/trace.jsonl') && r.report.bytes !== undefined && !r.report.path.endsWith('.zst');
@@ -252,6 +252,6 @@ function bundleTrace(path: string): string {
   return /(^|[\\/])(trace\.jsonl|manifest\.json)$/.test(path) ? join(path, '..', 'trace.jsonl') : join(path, 'trace.jsonl');
 }
 
-function missing(path: string, error: string): SessionOutcome {
+function missing(path: string, error: string): InputOutcome {
   return { report: newReport(path, error), delivery: { delivered: 0, failed: 0 } };
 }

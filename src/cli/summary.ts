@@ -1,5 +1,5 @@
-import type { Delivery, SpanSink } from '../export/sink.js';
-import type { SessionReport } from '../pipeline/report.js';
+import type { SpanSink } from '../export/sink.js';
+import type { InputOutcome } from '../pipeline/report.js';
 
 export const EXIT = {
   ok: 0,
@@ -17,15 +17,6 @@ export class UsageError extends Error {
   readonly exitCode = EXIT.usage;
 }
 
-export interface SessionOutcome {
-  report: SessionReport;
-  delivery: Delivery;
-  /** found in a directory walk but in no rollout format: not an error */
-  skipped?: boolean;
-  /** not sent: the delivery ledger says the backend has it all, or has it with the other content setting */
-  alreadyDelivered?: 'delivered' | 'content' | 'copy';
-}
-
 interface SummaryOptions {
   sink: Pick<SpanSink, 'target' | 'stats'> | undefined;
   /** threads that exported at once */
@@ -41,7 +32,7 @@ interface SummaryOptions {
 // counts as en-US writes them (1,234), without the ICU start-up toLocaleString costs
 const n = (x: number) => (Number.isSafeInteger(x) && !Object.is(x, -0) ? String(x).replace(/\B(?=(\d{3})+$)/g, ',') : x.toLocaleString('en-US'));
 
-export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): number {
+export function printSummary(outcomes: InputOutcome[], o: SummaryOptions): number {
   const ui = o.sink ? jaegerUi(o.sink.target) : undefined;
   const read = outcomes.filter((s) => s.report.traceId && !s.alreadyDelivered);
   const already = outcomes.filter((s) => s.alreadyDelivered === 'delivered');

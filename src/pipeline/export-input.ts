@@ -8,7 +8,7 @@ import type { LedgerEntry } from '../export/ledger.js';
 import type { Placement } from '../model/types.js';
 import type { DiscoveredInput } from '../sources/discover.js';
 import type { AgentTree } from './agent-tree.js';
-import type { SessionReport } from './report.js';
+import type { InputOutcome } from './report.js';
 import { exportSession, stableSourcePath } from './session.js';
 
 export type InputFormat = Exclude<FormatName, 'codex-trace'> | 'bundle';
@@ -30,26 +30,13 @@ export interface InputOptions {
   content: ContentPolicy;
   tree: AgentTree;
   plan?: InputPlan;
+  /** what becomes of the spans `emit` is given: the input's outcome reports it */
+  delivery: Delivery;
   emit: (spans: ReadableSpan[]) => Promise<void>;
 }
 
-export interface InputResult {
-  report: SessionReport;
-  /** found in a directory walk but in no rollout format: not an error */
-  skipped: boolean;
-  /** read, but it holds nothing beyond what was delivered before */
-  unchanged?: boolean;
-}
-
-/** An input's result with what became of its spans (final once its sink has closed). */
-export interface Exported extends InputResult {
-  delivery: Delivery;
-  /** not read: the ledger says the backend has it all (`delivered`), or has it with the other content setting (`content`) */
-  alreadyDelivered?: 'delivered' | 'content' | 'copy';
-}
-
 /** Exports one discovered input (a rollout file or a trace bundle) to `emit`. */
-export async function exportInput(input: DiscoveredInput, o: InputOptions): Promise<InputResult> {
+export async function exportInput(input: DiscoveredInput, o: InputOptions): Promise<InputOutcome> {
   const { serviceName, content } = o;
   const format = o.format === 'bundle' ? undefined : o.format;
   const skipThrough = o.plan?.skipThrough ?? 0;
@@ -72,8 +59,8 @@ export async function exportInput(input: DiscoveredInput, o: InputOptions): Prom
   report.spans -= skippedSpans;
   const skipped = !input.explicit && report.spans === 0 && /^(not a rollout|empty file)/.test(report.error ?? '');
   const closed = o.plan?.closedThrough;
-  if (closed !== undefined && !report.error && (report.through ?? 0) <= closed) return { report, skipped, unchanged: true };
-  return { report, skipped };
+  const unchanged = closed !== undefined && !report.error && (report.through ?? 0) <= closed;
+  return { report, delivery: o.delivery, skipped, unchanged };
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { Delivery } from '../export/sink.js';
 import type { FormatName } from '../formats/detect.js';
 import type { DecodeWarning } from '../model/events.js';
 
@@ -25,6 +26,19 @@ export interface SessionReport {
   error?: string;
   /** the input format, once recognised */
   format?: FormatName;
+}
+
+/** What became of one input: what was read of it, and what of its spans reached the backend. */
+export interface InputOutcome {
+  report: SessionReport;
+  /** final once the sink that sent its spans has closed */
+  delivery: Delivery;
+  /** found in a directory walk but in no rollout format: not an error */
+  skipped?: boolean;
+  /** read, but it holds nothing beyond what was delivered before */
+  unchanged?: boolean;
+  /** not read: the delivery ledger says the backend has it all, or has it with the other content setting; or another copy of it is sent */
+  alreadyDelivered?: 'delivered' | 'content' | 'copy';
 }
 
 const MAX_SAMPLES = 20;
