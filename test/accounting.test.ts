@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixture, runCli } from './support/cli.ts';
+import { BIN, fixture, ROOT, runCli } from './support/cli.ts';
 import { startReceiver } from './support/otlp-receiver.ts';
 
 // What the summary and the exit code say is delivered is what the collector kept.
@@ -44,6 +46,37 @@ describe('a collector that refuses some spans (OTLP partial_success)', () => {
       assert.doesNotMatch(again.stderr, /already delivered/);
       assert.equal(r.requests.length, 2, 'sent twice');
     } finally {
+      await r.close();
+    }
+  });
+
+  test('watch: a refused span holds the ledger back, so nothing is taken as delivered', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'rollout-otel-accounting-watch-'));
+    const day = join(root, 'sessions', '2026', '03', '01');
+    mkdirSync(day, { recursive: true });
+    copyFileSync(XEUS, join(day, 'rollout-2026-03-01T10-00-00-019c0000-0000-7000-8000-00000000abcd.jsonl'));
+    const r = await startReceiver({ reject: { spans: 1, message: 'quota' } });
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')));
+    const w = spawn(process.execPath, [BIN, 'watch', join(root, 'sessions'), '--state', join(root, 'state'), '--idle-timeout', '1s', '--poll', '100ms'], {
+      env: { ...base, OTEL_EXPORTER_OTLP_ENDPOINT: r.url, CODEX_HOME: join(root, 'no-home') },
+      cwd: ROOT,
+    });
+    let err = '';
+    w.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((resolve) => w.on('close', resolve));
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!/is not accepting spans \(the collector refused 1 of \d+ spans in a request: quota\)/.test(err)) {
+        assert.ok(Date.now() < deadline, `no refusal reported: ${err}`);
+        await sleep(100);
+      }
+      w.kill('SIGTERM');
+      assert.equal(await exited, 1, `stopped while the collector still refuses: ${err}`);
+      const ledger = existsSync(join(root, 'state')) ? readdirSync(join(root, 'state')).filter((f) => f.startsWith('delivered-')) : [];
+      const entries = ledger.flatMap((f) => Object.keys((JSON.parse(readFileSync(join(root, 'state', f), 'utf8')) as { sessions: object }).sessions));
+      assert.deepEqual(entries, [], 'no session noted as delivered');
+    } finally {
+      w.kill('SIGKILL');
       await r.close();
     }
   });

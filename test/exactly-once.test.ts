@@ -293,6 +293,19 @@ describe('exactly once, into a real Jaeger', () => {
     await jaeger?.stop();
   });
 
+  test('its UI port is not taken for OTLP: nothing is claimed, and the summary says where OTLP goes', async (t) => {
+    if (!jaeger) return t.skip(skip);
+    const h = codexHome();
+    const run = await runCli(['export', '-e', jaeger.queryUrl, h.file], env(jaeger.queryUrl, h));
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /delivered 0 spans .*answered 200 with text\/html that is not an OTLP response; nothing was stored: is this the OTLP port\? \(Jaeger takes OTLP\/HTTP on 4318/);
+    assert.doesNotMatch(run.stderr, /<!DOCTYPE|<html/i);
+    // and nothing was noted as delivered: the same export to the OTLP port sends it all
+    const right = await runCli(['export', h.file], env(jaeger.otlpEndpoint, h));
+    assert.equal(right.code, 0, right.stderr);
+    assert.match(right.stdout, / 253 spans /);
+  });
+
   let n = 0;
   for (const [name, run] of Object.entries(scenarios)) {
     test(`${name}: one root, each span id once, no Jaeger warnings`, async (t) => {

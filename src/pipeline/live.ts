@@ -51,6 +51,7 @@ export class Watcher {
   private readonly files = new Map<string, Followed>();
   private readonly bundles = new Map<string, BundleFollower>();
   private failedSeen = 0;
+  private deliveredSeen = 0;
   /** the last flush failed: what it held will be read again from the files */
   outage = false;
   private backoffMs = 0;
@@ -240,6 +241,9 @@ export class Watcher {
   private async deliver(): Promise<void> {
     await this.o.sink.flush();
     const stats = this.o.sink.stats;
+    // Only spans taken again end an outage: a flush with nothing to send says nothing of the collector.
+    const took = stats.delivered > this.deliveredSeen;
+    this.deliveredSeen = stats.delivered;
     if (stats.failed > this.failedSeen) {
       this.failedSeen = stats.failed;
       if (!this.outage) this.o.log(`collector at ${this.o.sink.target} is not accepting spans (${stats.lastError}); holding, and re-reading from the files once it is back`, true);
@@ -249,6 +253,7 @@ export class Watcher {
       for (const b of this.bundles.values()) b.settle(false);
       return;
     }
+    if (this.outage && !took) return;
     if (this.outage) this.o.log(`collector at ${this.o.sink.target} is accepting spans again`, true);
     this.outage = false;
     this.backoffMs = 0;
