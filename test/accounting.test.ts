@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
@@ -143,6 +145,21 @@ describe('retries that give up', () => {
       assert.match(run.stderr, /gave up after 6 attempts: last answer HTTP 429 Too Many Requests, Retry-After: 0\)/);
     } finally {
       await r.close();
+    }
+  });
+});
+
+describe('a collector that never answers', () => {
+  test('is given up at the timeout, and says so', async () => {
+    const server = createServer(() => {});
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const run = await runCli(['export', '--timeout', '1000', XEUS], { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr, /NOT delivered: 4 spans \(gave up after 1 attempt: last answer none within the 1\.0 s timeout\)/);
+    } finally {
+      server.closeAllConnections();
+      server.close();
     }
   });
 });

@@ -70,7 +70,9 @@ export class OtlpHttpTransport {
         last = `${status}${answer.retryAfter !== undefined ? `, Retry-After: ${answer.retryAfter}` : ''}`;
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
-        if (e.name === 'TimeoutError' || e.code === 'ETIMEDOUT') last = 'no answer in time';
+        // the request's deadline (AbortSignal.timeout) ends it as an abort
+        if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'ABORT_ERR') last = `none within the ${seconds(this.config.timeoutMillis)} timeout`;
+        else if (e.code === 'ETIMEDOUT') last = 'the connection timed out';
         else if (typeof e.code === 'string' && RETRYABLE_NETWORK.has(e.code)) last = e.code === 'ECONNREFUSED' ? 'connection refused' : `${e.code}: ${e.message}`;
         else return { ok: false, message: e.message };
       }

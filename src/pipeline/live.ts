@@ -289,6 +289,15 @@ export class Watcher {
         changed = true;
       }
     }
-    if (changed) await this.o.ledger.save();
+    if (changed) {
+      try {
+        await this.o.ledger.save();
+        this.saveFailed = false;
+      } catch (err) {
+        if (!this.saveFailed) this.o.log(`cannot save the delivery ledger ${this.o.ledger.file} (${(err as Error).message}); following on, but after a restart what it does not hold is sent again`, true);
+        this.saveFailed = true;
+      }
+    }
   }
+  private saveFailed = false;
 }
