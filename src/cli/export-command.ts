@@ -94,7 +94,8 @@ export async function runExport(paths: string[], flags: ExportFlags, io: Io): Pr
     : undefined;
   bar?.start(inputs.length, 0, { spans: 0 });
   let spanCount = 0;
-  const knownFiles = inputs.filter((i) => i.kind === 'rollout').map((i) => i.path);
+  // parents of sub-agents are looked up among every file given, sent this time or not
+  const knownFiles = found.filter((i) => i.kind === 'rollout').map((i) => i.path);
   const tree = new AgentTree(knownFiles, flags.sessionsDir ?? [], io.env);
   const here = async (input: DiscoveredInput, i: number): Promise<InputOutcome> => {
     const delivery: Delivery = { delivered: 0, failed: 0 };
