@@ -4,10 +4,11 @@
 //   export:   the real CLI (bin/rollout-otel.js) exporting the tree to a local OTLP/HTTP receiver (protobuf).
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -92,7 +93,8 @@ async function exportRun(endpoint: string): Promise<{ seconds: number; cpuSecond
   const t0 = performance.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['-e', script, 'rollout-otel', 'export', out, '--quiet', '--no-progress'], {
-      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint },
+      // a delivery ledger of its own, so that every run sends the whole tree (and writes its ledger, as an export does)
+      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'rollout-otel-bench-state-')) },
     });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));

@@ -405,7 +405,8 @@ describe('Codex rollout trace bundles', () => {
     assert.equal(mixed.stdout.trim().split('\n').length, 2);
     const fromBundle = got.filter((s) => String(s.attributes['rollout.source.path']).endsWith('trace.jsonl'));
     assert.deepEqual(shape(fromBundle), shape(of(MULTI_AGENT)));
-    assert.ok(got.some((s) => String(s.attributes['rollout.source.path']).endsWith(rollout)));
+    // the archive is named as the session Codex first wrote
+    assert.ok(got.some((s) => s.attributes['rollout.source.path'] === `sessions/2026/05/08/${rollout.replace(/\.zst$/, '')}`));
   });
 
   test('with --capture-content, content comes from the payload files', async () => {

@@ -138,7 +138,7 @@ describe('watch: live export of growing rollouts', () => {
       w.proc.kill('SIGTERM');
       assert.equal(await w.exited, 0);
       const sent = r.spans().length;
-      assert.ok(existsSync(state) && readdirSync(state).some((f) => f.startsWith('watch-')), 'a checkpoint was written');
+      assert.ok(existsSync(state) && readdirSync(state).some((f) => f.startsWith('delivered-')), 'the delivery ledger was written');
 
       w = startWatch(sessions, state, r.url);
       await until('the watcher to follow the file', () => /following 1 rollout file/.test(w.stderr()));
@@ -177,7 +177,7 @@ describe('watch: live export of growing rollouts', () => {
     }
   });
 
-  test('a trace bundle written while watched: its spans follow the log, and end equal to a backfill', async () => {
+  test('a trace bundle written while watched: sent whole once still; grown after that, sent whole again into a trace of its own', async () => {
     const { sessions, state } = dirs();
     const source = fixture('bundles/trace-7f0c1e2a-3b4d-4c5e-8f60-718293a4b5c6-019e1a2b-0000-7000-8000-00000000a001');
     const bundle = join(sessions, 'traces', 'trace-7f0c1e2a-3b4d-4c5e-8f60-718293a4b5c6-019e1a2b-0000-7000-8000-00000000a001');
@@ -187,15 +187,26 @@ describe('watch: live export of growing rollouts', () => {
     writeFileSync(join(bundle, 'trace.jsonl'), `${log.slice(0, half).join('\n')}\n`);
     const r = await startReceiver();
     const w = startWatch(sessions, state, r.url);
+    const untraced = (spans: ReceivedSpan[]) => new Set(spans.map((s) => `${s.spanId}<-${s.parentSpanId} ${s.name}`));
     try {
       await until('the first half', () => r.spans().length > 0);
+      await sleep(300);
+      const first = r.spans()[0]!.traceId;
+      const firstCount = r.spans().length;
       appendFileSync(join(bundle, 'trace.jsonl'), `${log.slice(half).join('\n')}\n`);
       const expected = await backfill(source);
-      await until('the whole bundle', () => [...ids(expected)].every((id) => ids(r.spans()).has(id)));
+      await until('the whole bundle', () => r.spans().length >= firstCount + expected.length);
       await sleep(300);
       w.proc.kill('SIGTERM');
       assert.equal(await w.exited, 0, w.stderr());
-      assert.deepEqual([...ids(r.spans())].sort(), [...ids(expected)].sort());
+      const later = r.spans().filter((s) => s.traceId !== first);
+      assert.equal(new Set(later.map((s) => s.traceId)).size, 1, 'the grown bundle is one new trace');
+      assert.deepEqual([...untraced(later)].sort(), [...untraced(expected)].sort(), 'the new trace holds the whole bundle');
+      for (const trace of [first, later[0]!.traceId]) {
+        const spans = r.spans().filter((s) => s.traceId === trace);
+        assert.equal(new Set(spans.map((s) => s.spanId)).size, spans.length, 'each span id once in its trace');
+        assert.equal(spans.filter((s) => s.parentSpanId === '').length, 1, 'one root');
+      }
       assert.match(w.stderr(), /following bundle/);
     } finally {
       w.proc.kill('SIGKILL');

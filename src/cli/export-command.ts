@@ -1,19 +1,21 @@
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { resolveOtlpConfig, type OtlpFlags } from '../export/config.js';
-import { FileSink } from '../export/file-sink.js';
+import { FileSink, OutFileError } from '../export/file-sink.js';
+import { DeliveryLedger, type LedgerEntry } from '../export/ledger.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import type { Delivery, SinkStats, SpanSink } from '../export/sink.js';
 import { renderTree } from '../export/tree.js';
 import { DEFAULT_CONTENT_LIMIT, type ContentPolicy } from '../otel/content.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
-import { exportInput, type Exported } from '../pipeline/export-input.js';
+import { defaultStateDir } from '../pipeline/checkpoints.js';
+import { exportInput, ledgerKey, planAfter, type InputPlan } from '../pipeline/export-input.js';
 import { exportInParallel } from '../pipeline/parallel.js';
-import { newReport } from '../pipeline/report.js';
+import { newReport, type InputOutcome } from '../pipeline/report.js';
 import type { DiscoveredInput } from '../sources/discover.js';
 import { isSelective, pathsAndIds, select, selectionOf, type SelectionFlags } from './selection.js';
-import { printSummary, UsageError, type SessionOutcome } from './summary.js';
+import { EXIT, printSummary, UsageError } from './summary.js';
 
 export interface ExportFlags extends OtlpFlags, SelectionFlags {
   dryRun?: boolean;
@@ -26,6 +28,10 @@ export interface ExportFlags extends OtlpFlags, SelectionFlags {
   sessionsDir?: string[];
   format?: string;
   jobs?: string;
+  /** send sessions the delivery ledger says were delivered */
+  force?: boolean;
+  /** where the delivery ledger is kept */
+  state?: string;
   json?: boolean;
 }
 
@@ -42,21 +48,49 @@ export async function runExport(args: string[], flags: ExportFlags, io: Io): Pro
   const serviceName = flags.serviceName ?? io.env.OTEL_SERVICE_NAME;
   const { paths: given, ids } = pathsAndIds(args);
   const selection = selectionOf(flags, ids);
-  const { defaultHomes, findInputs, homesLooked } = await import('../pipeline/catalog.js');
+  const { defaultHomes, findInputs, homesLooked, logOf } = await import('../pipeline/catalog.js');
   const paths = given.length ? given : defaultHomes(io.env);
   if (paths.length === 0) throw new UsageError(`no paths given, and no sessions home found (looked for ${homesLooked(io.env)})`);
-  const sink = createSink(flags, io);
   // with --out -, stdout carries the OTLP/JSON lines and nothing else
   const stdout = flags.out === '-' ? io.stderr : io.stdout;
+  let sink: SpanSink | undefined;
+  try {
+    sink = createSink(flags, io);
+  } catch (err) {
+    if (!(err instanceof OutFileError)) throw err;
+    io.stderr.write(`rollout-otel: ${err.message}\n`);
+    return EXIT.notDelivered;
+  }
 
-  const found = await findInputs(paths);
-  const outcomes: SessionOutcome[] = found.missing.map((m) => missing(m.path, m.error));
-  let inputs: DiscoveredInput[] = found.inputs;
+  const searched = await findInputs(paths);
+  const outcomes: InputOutcome[] = searched.missing.map((m) => missing(m.path, m.error));
+  let found: DiscoveredInput[] = searched.inputs;
   if (isSelective(selection)) {
-    const picked = await select(inputs, selection, { depth: 'head', env: io.env });
-    inputs = picked.inputs;
+    const picked = await select(found, selection, { depth: 'head', env: io.env });
+    found = picked.inputs;
     for (const id of picked.unmatched) outcomes.push(missing(id, `no such file or directory, and no session id starts with this under ${paths.join(', ')}`));
-    if (!flags.quiet) io.stderr.write(`rollout-otel: ${picked.entries.length} session${picked.entries.length === 1 ? '' : 's'} selected of ${found.inputs.length} input${found.inputs.length === 1 ? '' : 's'}\n`);
+    if (!flags.quiet) io.stderr.write(`rollout-otel: ${picked.entries.length} session${picked.entries.length === 1 ? '' : 's'} selected of ${searched.inputs.length} input${searched.inputs.length === 1 ? '' : 's'}\n`);
+  }
+
+  // What reached this backend before is not sent again: only sessions that are new or have grown.
+  const ledger = sink instanceof OtlpSink ? await new DeliveryLedger(flags.state ?? defaultStateDir(io.env), sink.target).load() : undefined;
+  const inputs: DiscoveredInput[] = [];
+  const plans: Planned[] = [];
+  const planned = found.map((input) => (ledger ? planInput(input, logOf(input), ledger, content.capture, flags.force ?? false) : {}));
+  // The same session twice (sessions/ and archived_sessions/, a file and its .zst): the larger copy is sent.
+  const best = new Map<string, number>();
+  planned.forEach((p, i) => {
+    const b = p.key === undefined ? undefined : best.get(p.key);
+    if (p.key !== undefined && (b === undefined || (p.size ?? 0) > (planned[b]!.size ?? 0))) best.set(p.key, i);
+  });
+  for (const [i, input] of found.entries()) {
+    const p = planned[i]!;
+    if (p.key !== undefined && best.get(p.key) !== i) p.skip = 'copy';
+    if (p.skip) outcomes.push({ report: { ...newReport(input.path), traceId: p.entry?.traceId }, delivery: { delivered: 0, failed: 0 }, alreadyDelivered: p.skip });
+    else {
+      inputs.push(input);
+      plans.push(p);
+    }
   }
 
   // cli-progress is loaded only for a bar, on a terminal
@@ -66,13 +100,14 @@ export async function runExport(args: string[], flags: ExportFlags, io: Io): Pro
     : undefined;
   bar?.start(inputs.length, 0, { spans: 0 });
   let spanCount = 0;
-  const knownFiles = inputs.filter((i) => i.kind === 'rollout').map((i) => i.path);
+  // parents of sub-agents are looked up among every file given, sent this time or not
+  const knownFiles = found.filter((i) => i.kind === 'rollout').map((i) => i.path);
   const tree = new AgentTree(knownFiles, flags.sessionsDir ?? [], io.env);
-  const here = async (input: DiscoveredInput): Promise<Exported> => {
+  const here = async (input: DiscoveredInput, i: number): Promise<InputOutcome> => {
     const delivery: Delivery = { delivered: 0, failed: 0 };
     const collected: ReadableSpan[] | undefined = flags.dryRun ? [] : undefined;
     const result = await exportInput(input, {
-      serviceName, format: flags.format, content, tree,
+      serviceName, format: flags.format, content, tree, plan: plans[i]!.plan, delivery,
       emit: async (batch) => {
         if (collected) collected.push(...batch);
         else await sink?.add(batch, delivery);
@@ -80,11 +115,11 @@ export async function runExport(args: string[], flags: ExportFlags, io: Io): Pro
     });
     if (collected && collected.length > 0 && !flags.json) stdout.write(`${result.report.path}  trace ${result.report.traceId}\n${renderTree(collected)}\n\n`);
     if (collected) delivery.delivered = collected.length;
-    return { ...result, delivery };
+    return result;
   };
-  const results: Exported[] = [];
+  const results: InputOutcome[] = [];
   // an input a failed worker had is done again: counted once
-  const done = (i: number, r: Exported) => {
+  const done = (i: number, r: InputOutcome) => {
     const before = results[i];
     results[i] = r;
     spanCount += r.report.spans - (before?.report.spans ?? 0);
@@ -104,20 +139,28 @@ export async function runExport(args: string[], flags: ExportFlags, io: Io): Pro
         said.add(message);
       };
       sink.onStatus = status;
-      const setup = { config: sink.config, serviceName, format: flags.format, content, knownFiles, sessionsDirs: flags.sessionsDir ?? [] };
+      const setup = { config: sink.config, serviceName, format: flags.format, content, knownFiles, sessionsDirs: flags.sessionsDir ?? [], plans: plans.map((p) => p.plan) };
       const parallel = await exportInParallel(inputs, workers, setup, { env: io.env, here, done, status });
       stats.push(...parallel.stats);
       threads = parallel.threads;
     } else {
-      for (let i = 0; i < inputs.length; i++) done(i, await here(inputs[i]!));
+      for (let i = 0; i < inputs.length; i++) done(i, await here(inputs[i]!, i));
     }
   } finally {
     bar?.stop();
   }
   await sink?.close();
-  outcomes.push(...results);
+  if (ledger) {
+    results.forEach((r, i) => record(ledger, plans[i]!, r, content.capture));
+    try {
+      await ledger.save();
+    } catch (err) {
+      io.stderr.write(`rollout-otel: cannot save the delivery ledger ${ledger.file} (${(err as Error).message}): the next export will send these sessions again\n`);
+    }
+  }
+  outcomes.push(...results.map((r) => (r.unchanged ? { ...r, alreadyDelivered: 'delivered' as const } : r)));
   const delivered = sink && { target: sink.target, stats: sumStats(stats) };
-  return printSummary(outcomes, { sink: delivered, threads, dryRun: flags.dryRun ?? false, quiet: flags.quiet ?? false, json: flags.json, stdout, stderr: io.stderr });
+  return printSummary(outcomes, { sink: delivered, threads, dryRun: flags.dryRun ?? false, quiet: flags.quiet ?? false, capture: content.capture, json: flags.json, stdout, stderr: io.stderr });
 }
 
 const DEFAULT_JOBS = 2;
@@ -146,12 +189,13 @@ function workerCount(jobs: number | undefined, inputs: DiscoveredInput[]): numbe
 }
 
 function sumStats(all: SinkStats[]): SinkStats {
-  const sum: SinkStats = { delivered: 0, failed: 0, requests: 0, failedRequests: 0 };
+  const sum: SinkStats = { delivered: 0, failed: 0, requests: 0, failedRequests: 0, partialRequests: 0 };
   for (const s of all) {
     sum.delivered += s.delivered;
     sum.failed += s.failed;
     sum.requests += s.requests;
     sum.failedRequests += s.failedRequests;
+    sum.partialRequests += s.partialRequests;
     sum.lastError ??= s.lastError;
   }
   return sum;
@@ -172,6 +216,47 @@ export function contentPolicy(flags: Pick<ExportFlags, 'captureContent' | 'conte
   return { capture: flags.captureContent === true || fromEnv, limit };
 }
 
-function missing(path: string, error: string): SessionOutcome {
+interface Planned {
+  key?: string;
+  /** a directory input: whole or not at all */
+  directory?: boolean;
+  /** the file's size when planned (a bundle's trace.jsonl) */
+  size?: number;
+  entry?: LedgerEntry;
+  plan?: InputPlan;
+  skip?: 'delivered' | 'content' | 'copy';
+}
+
+/** What of an input to send, from what the ledger says this backend has. */
+function planInput(input: DiscoveredInput, log: string, ledger: DeliveryLedger, capture: boolean, force: boolean): Planned {
+  if (input.path === '-') return {};
+  const key = ledgerKey(input);
+  const directory = input.kind === 'bundle';
+  const size = statSync(log, { throwIfNoEntry: false })?.size;
+  const entry = ledger.get(key);
+  if (!entry || force) return { key, directory, size };
+  if (entry.content !== capture) return { key, directory, size, entry, skip: 'content' };
+  if (entry.closed && size === entry.size) return { key, directory, size, entry, skip: 'delivered' };
+  // A bundle is only whole as a whole: one that grew is sent again, whole, into a trace of its own.
+  if (directory) return { key, directory, size, entry, plan: { skipThrough: 0, segment: entry.segment + 1 } };
+  return { key, directory, size, entry, plan: planAfter(entry) };
+}
+
+/** Notes in the ledger what an input delivered, once every span it sent was accepted. */
+function record(ledger: DeliveryLedger, planned: Planned, r: InputOutcome, capture: boolean): void {
+  const { key } = planned;
+  if (!key || r.unchanged || r.skipped || r.report.error || !r.report.traceId || r.delivery.failed > 0) return;
+  const plain = !planned.directory && r.report.bytes !== undefined && !r.report.path.endsWith('.zst');
+  ledger.set(key, {
+    traceId: r.report.traceId,
+    segment: planned.plan?.segment ?? 0,
+    through: r.report.through ?? r.report.lines,
+    size: plain ? r.report.bytes! : planned.size ?? 0,
+    closed: true,
+    content: capture,
+  });
+}
+
+function missing(path: string, error: string): InputOutcome {
   return { report: newReport(path, error), delivery: { delivered: 0, failed: 0 } };
 }

@@ -87,6 +87,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .option('--dry-run', 'print each session\'s span tree instead of sending')
     .option('--json', 'one JSON object per session (trace id, spans built and delivered, link) and a summary object, instead of the session lines')
     .option('-o, --out <file>', 'write OTLP/JSON requests (one per line) to a file instead of sending; - for stdout')
+    .option('--force', 'send sessions again that the delivery ledger says this endpoint already has')
+    .option('--state <dir>', 'where the delivery ledger is kept, shared with watch (default $XDG_STATE_HOME/rollout-otel, else the platform\'s state directory, ~/.local/state/rollout-otel on Linux)')
     .option('--no-progress', 'no progress bar')
     .option('-j, --jobs <n>', 'threads exporting files at once when sending over OTLP, at most one per core (default 2 for exports over 32 MB on a machine with 2 or more cores, else 1; each thread adds ~40 MB of memory)')
     .action(async (paths: string[], flags: ExportFlags) => {
@@ -98,7 +100,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .description('follow every rollout under a directory as it is written and send spans as turns finish (until SIGINT/SIGTERM)')
     .argument('[dir]', 'directory to watch (default $CODEX_HOME/sessions, else ~/.codex/sessions)'))
     .option('--idle-timeout <duration>', 'close a session silent this long (e.g. 2s, 90s, 10m) and send its thread span', DEFAULT_IDLE_TIMEOUT)
-    .option('--state <dir>', 'where checkpoints are kept (default $XDG_STATE_HOME/rollout-otel, else the platform\'s state directory, ~/.local/state/rollout-otel on Linux)')
+    .option('--state <dir>', 'where the delivery ledger is kept, shared with export (default $XDG_STATE_HOME/rollout-otel, else the platform\'s state directory, ~/.local/state/rollout-otel on Linux)')
     .addOption(new Option('--poll <duration>', 'how often files are checked for new lines').default('250ms').hideHelp())
     .action(async (dir: string | undefined, flags: WatchFlags) => {
       code = await (await import('./watch-command.js')).runWatch(dir, { ...flags, headers: (flags as { header?: string[] }).header }, io);

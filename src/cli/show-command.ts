@@ -31,7 +31,7 @@ export async function runShow(session: string, paths: string[], flags: ShowFlags
   const spans: ReadableSpan[] = [];
   const tree = new AgentTree(input.kind === 'rollout' ? [input.path] : [], flags.sessionsDir ?? [], io.env);
   const { report } = await exportInput(input, {
-    format: flags.format, content, tree,
+    format: flags.format, content, tree, delivery: { delivered: 0, failed: 0 },
     emit: async (batch) => {
       spans.push(...batch);
     },

@@ -1,5 +1,5 @@
-import type { Delivery, SpanSink } from '../export/sink.js';
-import type { SessionReport, UsageTotals } from '../pipeline/report.js';
+import type { SpanSink } from '../export/sink.js';
+import type { InputOutcome, UsageTotals } from '../pipeline/report.js';
 
 export const EXIT = {
   ok: 0,
@@ -17,13 +17,6 @@ export class UsageError extends Error {
   readonly exitCode = EXIT.usage;
 }
 
-export interface SessionOutcome {
-  report: SessionReport;
-  delivery: Delivery;
-  /** found in a directory walk but in no rollout format: not an error */
-  skipped?: boolean;
-}
-
 interface SummaryOptions {
   sink: Pick<SpanSink, 'target' | 'stats'> | undefined;
   /** threads that exported at once */
@@ -32,6 +25,8 @@ interface SummaryOptions {
   quiet: boolean;
   /** one JSON object per session, then a summary object, on `stdout` instead of the session lines */
   json?: boolean;
+  /** whether this export captures content */
+  capture?: boolean;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
 }
@@ -39,9 +34,12 @@ interface SummaryOptions {
 // counts as en-US writes them (1,234), without the ICU start-up toLocaleString costs
 const n = (x: number) => (Number.isSafeInteger(x) && !Object.is(x, -0) ? String(x).replace(/\B(?=(\d{3})+$)/g, ',') : x.toLocaleString('en-US'));
 
-export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): number {
+export function printSummary(outcomes: InputOutcome[], o: SummaryOptions): number {
   const ui = o.sink ? jaegerUi(o.sink.target) : undefined;
-  const read = outcomes.filter((s) => s.report.traceId);
+  const read = outcomes.filter((s) => s.report.traceId && !s.alreadyDelivered);
+  const already = outcomes.filter((s) => s.alreadyDelivered === 'delivered');
+  const otherContent = outcomes.filter((s) => s.alreadyDelivered === 'content');
+  const copies = outcomes.filter((s) => s.alreadyDelivered === 'copy');
   const unreadable = outcomes.filter((s) => s.report.error && !s.skipped);
   const skipped = outcomes.filter((s) => s.skipped);
   // a file skipped as no rollout says nothing about its lines
@@ -82,10 +80,16 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
 
   err(`rollout-otel: ${n(read.length)} session${read.length === 1 ? '' : 's'} read, ${n(spans)} spans built` +
     (unreadable.length ? `, ${n(unreadable.length)} input${unreadable.length === 1 ? '' : 's'} not read` : '') +
+    (already.length ? `, ${n(already.length)} already delivered (not sent again; --force sends them)` : '') +
+    (copies.length ? `, ${n(copies.length)} other cop${copies.length === 1 ? 'y' : 'ies'} of a session skipped (the larger is sent)` : '') +
     (skipped.length ? `, ${n(skipped.length)} other .jsonl file${skipped.length === 1 ? '' : 's'} skipped (not a rollout)` : '') +
     (warnings ? `, ${n(warnings)} unknown line${warnings === 1 ? '' : 's'} skipped (warnings above)` : '') +
     (gaps ? `, ${n(gaps)} incomplete record${gaps === 1 ? '' : 's'} (missing or refused payloads, unmatched events; warnings above)` : '') +
     (withBadLines.length ? `, ${n(withBadLines.reduce((a, s) => a + s.report.badLines, 0))} line(s) not valid JSON` : ''));
+  if (otherContent.length && o.sink) {
+    const had = o.capture ? 'without' : 'with';
+    err(`rollout-otel: ${n(otherContent.length)} session${otherContent.length === 1 ? ' was' : 's were'} delivered to ${o.sink.target} before ${had} captured content; not sent again, as the backend would then hold each of their spans twice: it keeps showing them ${had} content. To replace them, delete them there (or use a fresh backend) and export again with --force`);
+  }
   let code: number = EXIT.ok;
   if (o.sink) {
     const s = o.sink.stats;
@@ -115,7 +119,7 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
   return code;
 }
 
-function sessionObject(report: SessionReport, delivery: SessionOutcome['delivery'], o: SummaryOptions, ui: string | undefined): Record<string, unknown> {
+function sessionObject(report: InputOutcome['report'], delivery: InputOutcome['delivery'], o: SummaryOptions, ui: string | undefined): Record<string, unknown> {
   const delivered = o.sink ? report.spans - delivery.failed : 0;
   return {
     type: 'session', path: report.path, sessionId: report.threadId ?? null, traceId: report.traceId, format: report.format ?? null,

@@ -1,8 +1,9 @@
 import { statSync } from 'node:fs';
 import { resolveOtlpConfig } from '../export/config.js';
+import { DeliveryLedger } from '../export/ledger.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
-import { CheckpointStore, defaultStateDir } from '../pipeline/checkpoints.js';
+import { defaultStateDir } from '../pipeline/checkpoints.js';
 import { Watcher } from '../pipeline/live.js';
 import { defaultWatchHome, dialectNamed, lineDialect } from '../formats/registry.js';
 import type { DiscoveredInput } from '../sources/discover.js';
@@ -30,7 +31,7 @@ export async function runWatch(dir: string | undefined, flags: WatchFlags, io: I
   const selection = selectionOf(flags);
   const config = resolveOtlpConfig(flags, io.env);
   const sink = new OtlpSink(config, undefined, false);
-  const store = new CheckpointStore(stateDir, watched);
+  const ledger = await new DeliveryLedger(stateDir, config.url).load();
   const log = (message: string, problem = false) => {
     if (!flags.quiet || problem) io.stderr.write(`${new Date().toISOString()} rollout-otel: ${message}\n`);
   };
@@ -44,12 +45,12 @@ export async function runWatch(dir: string | undefined, flags: WatchFlags, io: I
   for (const [sig, h] of handlers) process.once(sig, h);
   signal?.addEventListener('abort', () => stop.abort(), { once: true });
 
-  log(`watching ${watched} (idle timeout ${flags.idleTimeout}, checkpoints in ${store.file}) → ${config.url}`);
+  log(`watching ${watched} (idle timeout ${flags.idleTimeout}, delivery ledger ${ledger.file}) → ${config.url}`);
   const watcher = new Watcher({
     dir: watched,
     idleTimeoutMs,
     pollMs,
-    store,
+    ledger,
     sink,
     tree: new AgentTree([], [watched, ...(flags.sessionsDir ?? [])], io.env),
     session: { serviceName: flags.serviceName ?? io.env.OTEL_SERVICE_NAME, content: contentPolicy(flags, io.env), dialect: lineDialect(flags.format) },

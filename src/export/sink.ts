@@ -1,16 +1,30 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 
-/** Per-session delivery counters, updated as batches succeed or fail. */
+/**
+ * Per-session delivery counters, updated as batches succeed or fail. A span is counted delivered
+ * only when its request was accepted whole: when a collector refuses some spans of a request
+ * (OTLP partial success) it does not say which, so every span of that request counts as failed
+ * for its session, while the sink's totals keep the collector's exact count.
+ */
 export interface Delivery {
   delivered: number;
   failed: number;
+}
+
+/** A batch not delivered, or not wholly: why, and how many of its spans were refused (all when absent). */
+export interface Refusal {
+  message: string;
+  spans?: number;
 }
 
 export interface SinkStats {
   delivered: number;
   failed: number;
   requests: number;
+  /** requests none of whose spans were delivered */
   failedRequests: number;
+  /** requests the collector accepted but for some spans (OTLP partial success) */
+  partialRequests: number;
   lastError?: string;
 }
 
@@ -43,7 +57,7 @@ export const DEFAULT_LIMITS: BatchLimits = { maxSpans: 512, maxBytes: 4 * 1024 *
  * outlive their turn.
  */
 export abstract class BatchingSink<Batch = ReadableSpan[]> implements SpanSink {
-  readonly stats: SinkStats = { delivered: 0, failed: 0, requests: 0, failedRequests: 0 };
+  readonly stats: SinkStats = { delivered: 0, failed: 0, requests: 0, failedRequests: 0, partialRequests: 0 };
   abstract readonly target: string;
   /** the owner of each staged span, in order */
   private owners: Delivery[] = [];
@@ -55,8 +69,8 @@ export abstract class BatchingSink<Batch = ReadableSpan[]> implements SpanSink {
 
   constructor(private readonly limits: BatchLimits = DEFAULT_LIMITS) {}
 
-  /** Delivers one batch; resolves with an error message when it was not delivered. */
-  protected abstract send(batch: Batch): Promise<string | undefined>;
+  /** Delivers one batch; resolves with what was refused, if anything. */
+  protected abstract send(batch: Batch): Promise<Refusal | undefined>;
 
   /** Takes a span into the batch being gathered; returns what it adds to the request, in bytes (estimated here). */
   protected stage(span: ReadableSpan): number {
@@ -97,35 +111,38 @@ export abstract class BatchingSink<Batch = ReadableSpan[]> implements SpanSink {
     const owners = this.owners;
     this.owners = [];
     this.stagedBytes = 0;
-    let sealed: { batch: Batch } | { error: string };
+    let sealed: { batch: Batch } | { error: Refusal };
     try {
       const batch = this.seal();
-      sealed = this.stageError === undefined ? { batch } : { error: this.stageError };
+      sealed = this.stageError === undefined ? { batch } : { error: { message: this.stageError } };
     } catch (err) {
-      sealed = { error: messageOf(err) };
+      sealed = { error: { message: messageOf(err) } };
     }
     this.stageError = undefined;
     const p = this.deliver(sealed, owners).finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
   }
 
-  private async deliver(sealed: { batch: Batch } | { error: string }, owners: Delivery[]): Promise<void> {
-    let error: string | undefined;
+  private async deliver(sealed: { batch: Batch } | { error: Refusal }, owners: Delivery[]): Promise<void> {
+    let refusal: Refusal | undefined;
     try {
-      error = 'error' in sealed ? sealed.error : await this.send(sealed.batch);
+      refusal = 'error' in sealed ? sealed.error : await this.send(sealed.batch);
     } catch (err) {
-      error = messageOf(err);
+      refusal = { message: messageOf(err) };
     }
     this.stats.requests++;
-    if (error === undefined) {
+    if (refusal === undefined) {
       this.stats.delivered += owners.length;
       for (const o of owners) o.delivered++;
-    } else {
-      this.stats.failedRequests++;
-      this.stats.failed += owners.length;
-      this.stats.lastError = error;
-      for (const o of owners) o.failed++;
+      return;
     }
+    const refused = Math.min(owners.length, refusal.spans ?? owners.length);
+    if (refused === owners.length) this.stats.failedRequests++;
+    else this.stats.partialRequests++;
+    this.stats.delivered += owners.length - refused;
+    this.stats.failed += refused;
+    this.stats.lastError = refusal.message;
+    for (const o of owners) o.failed++;
   }
 }
 

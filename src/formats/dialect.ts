@@ -78,6 +78,8 @@ export interface ThreadLogDialect extends DialectBase {
   decoder(ctx: DecoderContext): LineDecoder;
   /** the thread id the file name carries, when the log names none */
   threadIdFromName?(path: string): string | undefined;
+  /** the file's name relative to its agent's home, the same however it was reached (copies, archives) */
+  sourcePathOf?(path: string): string | undefined;
   /** the log folders a file sits in (its parent agents are looked up there) */
   treeRootsOf?(file: string): string[] | undefined;
   /** lines carry an order of their own (several writers append): the key to replay them by */

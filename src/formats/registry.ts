@@ -20,6 +20,35 @@ export function lineDialect(name: string | undefined): ThreadLogDialect | undefi
   return d?.shape === 'thread-log' ? d : undefined;
 }
 
+const LINE_DIALECTS = DIALECTS.filter((d): d is ThreadLogDialect => d.shape === 'thread-log');
+
+/** The thread id a log's file name carries, as the first dialect that knows the name says. */
+export function threadIdFromName(path: string): string | undefined {
+  for (const d of LINE_DIALECTS) {
+    const id = d.threadIdFromName?.(path);
+    if (id) return id;
+  }
+  return undefined;
+}
+
+/** A log's name that does not depend on how it was reached, where its dialect gives one. */
+export function dialectSourcePath(path: string): string | undefined {
+  for (const d of LINE_DIALECTS) {
+    const p = d.sourcePathOf?.(path);
+    if (p) return p;
+  }
+  return undefined;
+}
+
+/** The log folders a file sits in, as the first dialect that knows its layout says. */
+export function logRootsOf(file: string): string[] | undefined {
+  for (const d of LINE_DIALECTS) {
+    const roots = d.treeRootsOf?.(file);
+    if (roots) return roots;
+  }
+  return undefined;
+}
+
 /** Recognises a file's dialect from its first JSON line. */
 export function detectDialect(first: unknown): Dialect | undefined {
   if (!isObject(first)) return undefined;

@@ -33,3 +33,30 @@ export const spanKeys = {
   compactionRequest: (threadId: string, requestId: string) => `compaction-request/${threadId}/${requestId}`,
   terminal: (threadId: string, toolKey: string) => `terminal/${threadId}/${toolKey}`,
 };
+
+/**
+ * A trace bundle's trace: the 32 hex digits of its recorded trace UUID, so the two can be matched by
+ * eye; a hash of its root thread when it records none that can be used.
+ */
+export function bundleTraceId(recordedUuid: string | undefined, rootThreadId: string): string {
+  const hex = recordedUuid?.replace(/-/g, '').toLowerCase();
+  if (hex && /^[0-9a-f]{32}$/.test(hex) && !/^0{16}/.test(hex)) return hex;
+  return traceIdFor(`bundle/${rootThreadId}`);
+}
+
+/**
+ * A session that goes on after its thread span was delivered (a resume after an idle close, a file
+ * exported while still being written) continues in a trace of its own, one per segment: a span
+ * once delivered is never sent again in another version.
+ */
+export function segmentTraceId(traceId: string, segment: number): string {
+  return segment === 0 ? traceId : traceIdFor(`${traceId}/segment/${segment}`);
+}
+
+/**
+ * The thread id of a rollout that records none (no session id, no id in its file name): a hash of
+ * its first line, so every copy of the file agrees, under any name, and two sessions do not.
+ */
+export function threadIdFromContent(firstLine: string): string {
+  return `file-${hexDigest(`rollout-otel/thread/${firstLine}`).slice(0, 32)}`;
+}

@@ -1,8 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { LineDecoder } from '../formats/decoder.js';
-import type { ThreadLogDialect } from '../formats/dialect.js';
-import { agentHomes, DIALECTS, detectDialect } from '../formats/registry.js';
+import { agentHomes, detectDialect, logRootsOf, threadIdFromName } from '../formats/registry.js';
 import type { RolloutEvent, ThreadMeta } from '../model/events.js';
 import type { Placement } from '../model/types.js';
 import { openRollout } from '../sources/files.js';
@@ -36,7 +35,7 @@ export class AgentTree {
 
   constructor(knownFiles: string[], extraDirs: string[] = [], env: NodeJS.ProcessEnv = process.env) {
     for (const f of knownFiles) this.remember(f);
-    const around = knownFiles.flatMap(logRootsOf);
+    const around = knownFiles.flatMap((f) => logRootsOf(f) ?? [dirname(f)]);
     this.searchDirs = [...new Set([...extraDirs, ...around, ...agentHomes(env)])];
   }
 
@@ -117,30 +116,12 @@ export class AgentTree {
   }
 
   remember(path: string): void {
-    const id = threadIdOfName(path);
+    const id = threadIdFromName(path);
     // the plain file wins over its .zst archive
     if (id && (!this.paths.has(id) || !path.endsWith('.zst'))) this.paths.set(id, path);
   }
 }
 
-const LINE_DIALECTS = DIALECTS.filter((d): d is ThreadLogDialect => d.shape === 'thread-log');
-
-/** The log folders a file sits in, as its dialects lay them out; else its own folder. */
-function logRootsOf(file: string): string[] {
-  for (const d of LINE_DIALECTS) {
-    const roots = d.treeRootsOf?.(file);
-    if (roots) return roots;
-  }
-  return [dirname(file)];
-}
-
-function threadIdOfName(path: string): string | undefined {
-  for (const d of LINE_DIALECTS) {
-    const id = d.threadIdFromName?.(path);
-    if (id) return id;
-  }
-  return undefined;
-}
 
 /** Reads a parent's log through its dialect's decoder and keeps only what places its children. */
 async function readFacts(path: string, threadId: string): Promise<ParentFacts | undefined> {

@@ -3,15 +3,18 @@ import { BundleAssembler } from '../model/bundle-assembler.js';
 import type { BundleThread } from '../model/bundle-finish.js';
 import type { DecodeWarning } from '../model/events.js';
 import type { Placement } from '../model/types.js';
-import { traceIdFor } from '../otel/ids.js';
+import { bundleTraceId, segmentTraceId } from '../otel/ids.js';
 import { ThreadMapper } from '../otel/map.js';
 import { resourceFor } from '../otel/resource.js';
 import { openRollout } from '../sources/files.js';
 import { readLines } from '../sources/lines.js';
 import { addUsageTotals, newReport, noteProblem, type SessionReport } from './report.js';
-import type { SessionOptions } from './session.js';
+import { stableSourcePath, type SessionOptions } from './session.js';
 
-export type BundleOptions = Omit<SessionOptions, 'place' | 'dialect'>;
+export type BundleOptions = Omit<SessionOptions, 'place' | 'dialect'> & {
+  /** a bundle that grew after it was delivered is sent whole again, into the trace of this continuation */
+  segment?: number;
+};
 
 const io = { lines: (path: string) => readLines(openRollout(path)) };
 
@@ -49,12 +52,13 @@ export async function exportBundle(dialect: BundleDialect, path: string, opts: B
   }
 
   const root = bundle.rootThreadId;
-  const traceId = otelTraceId(bundle.traceId) ?? traceIdFor(`bundle/${root}`);
+  const traceId = segmentTraceId(bundleTraceId(bundle.traceId, root), opts.segment ?? 0);
   report.threadId = root;
   report.traceId = traceId;
   const resource = resourceFor(opts.serviceName ?? dialect.agent, undefined);
+  const sourcePath = stableSourcePath(log.source);
   for (const t of bundle.threads) {
-    const mapper = new ThreadMapper(t.thread.meta, log.source, placementOf(t, root, traceId), resource, opts.content);
+    const mapper = new ThreadMapper(t.thread.meta, sourcePath, placementOf(t, root, traceId), resource, opts.content);
     for (const turn of t.turns) {
       const spans = mapper.turnSpans(turn);
       report.turns++;
@@ -70,11 +74,4 @@ export async function exportBundle(dialect: BundleDialect, path: string, opts: B
 
 function placementOf(t: BundleThread, root: string, traceId: string): Placement {
   return { rootThreadId: root, conversationId: root, traceId, spawnedBy: t.spawnedBy, parentNote: t.parentNote };
-}
-
-/** The bundle's trace id is a UUID: its 32 hex digits name the OTel trace, so the two can be matched by eye. */
-function otelTraceId(uuid: string | undefined): string | undefined {
-  const hex = uuid?.replace(/-/g, '').toLowerCase();
-  if (!hex || !/^[0-9a-f]{32}$/.test(hex) || /^0{16}/.test(hex) || /^0+$/.test(hex)) return undefined;
-  return hex;
 }

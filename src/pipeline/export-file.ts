@@ -40,6 +40,7 @@ export async function exportFile(path: string, o: ExportFileOptions = {}): Promi
     format: o.format,
     content: { capture: o.captureContent ?? false, limit: o.contentLimit ?? DEFAULT_CONTENT_LIMIT },
     tree: new AgentTree([input.path]),
+    delivery,
     emit: (spans) => sink.add(spans, delivery),
   });
   await sink.close();

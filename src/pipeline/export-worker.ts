@@ -8,7 +8,8 @@ import type { Delivery, SinkStats } from '../export/sink.js';
 import type { ContentPolicy } from '../otel/content.js';
 import type { DiscoveredInput } from '../sources/discover.js';
 import { AgentTree } from './agent-tree.js';
-import { exportInput, type InputResult } from './export-input.js';
+import { exportInput, type InputPlan } from './export-input.js';
+import type { InputOutcome } from './report.js';
 
 export interface WorkerSetup {
   config: OtlpConfig;
@@ -19,6 +20,8 @@ export interface WorkerSetup {
   knownFiles: string[];
   sessionsDirs: string[];
   inputs: DiscoveredInput[];
+  /** per input, what of it the delivery ledger says was delivered before */
+  plans: (InputPlan | undefined)[];
   /** the inputs any thread may take, in order */
   order: number[];
   /** shared by every thread: the position in `order` of the next input to take */
@@ -26,7 +29,8 @@ export interface WorkerSetup {
 }
 
 export type FromWorker =
-  | { type: 'done'; index: number; result: InputResult }
+  /** the outcome's delivery counts are final only once the worker is `closed` */
+  | { type: 'done'; index: number; result: InputOutcome }
   | { type: 'status'; message: string }
   /** no input left to take: the main thread may close this worker */
   | { type: 'drained' }
@@ -54,6 +58,8 @@ if (port) {
         format: setup.format,
         content: setup.content,
         tree,
+        plan: setup.plans[index],
+        delivery,
         emit: (batch) => sink.add(batch, delivery),
       });
       post({ type: 'done', index, result });

@@ -1,20 +1,22 @@
 import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DeliveryLedger, LedgerEntry } from '../export/ledger.js';
 import type { Delivery, SpanSink } from '../export/sink.js';
 import { dialectNamed, findInputs } from '../formats/registry.js';
 import type { DiscoveredInput } from '../sources/discover.js';
 import { FileTail } from '../sources/tail.js';
 import type { AgentTree } from './agent-tree.js';
-import type { CheckpointStore, FileCheckpoint } from './checkpoints.js';
+import { inSegment, ledgerKey, planAfter, type InputPlan } from './export-input.js';
 import { BundleFollower } from './live-bundles.js';
-import { RolloutSession, type SessionOptions } from './session.js';
+import { RolloutSession, stableSourcePath, type SessionOptions } from './session.js';
 
 export interface WatchOptions {
   dir: string;
   idleTimeoutMs: number;
   pollMs?: number;
   scanMs?: number;
-  store: CheckpointStore;
+  /** what reached the collector, shared with export */
+  ledger: DeliveryLedger;
   sink: SpanSink;
   tree: AgentTree;
   session: Omit<SessionOptions, 'emit' | 'place' | 'mtimeMs' | 'placeAtFinish'>;
@@ -26,12 +28,15 @@ export interface WatchOptions {
 
 interface Followed {
   path: string;
+  /** its name in the ledger */
+  key: string;
   tail: FileTail;
   session?: RolloutSession;
-  /** spans of turns closed up to this line were delivered before: not sent again */
-  skipThrough: number;
+  /** what of the file was delivered before: not sent again */
+  plan: InputPlan;
   closed: boolean;
-  saved?: FileCheckpoint;
+  /** the ledger's entry, as last written */
+  saved?: LedgerEntry;
   delivery: Delivery;
   reported: number;
 }
@@ -40,14 +45,16 @@ const MAX_BACKOFF_MS = 30_000;
 
 /**
  * Follows every rollout under a directory as it grows and sends spans as turns close. A file's
- * checkpoint advances only after a flush delivered everything it covers; after a crash or an
- * outage the files are read again and only what was not delivered is sent.
+ * ledger entry advances only after a flush delivered everything it covers; after a crash or an
+ * outage the files are read again and only what was not delivered is sent. A session that grows
+ * after its thread span was delivered goes on in a trace of its own (a segment): nothing delivered
+ * is ever sent again in another version.
  */
 export class Watcher {
   private readonly files = new Map<string, Followed>();
   private readonly bundles = new Map<string, BundleFollower>();
-  private checkpoints = new Map<string, FileCheckpoint>();
   private failedSeen = 0;
+  private deliveredSeen = 0;
   /** the last flush failed: what it held will be read again from the files */
   outage = false;
   private backoffMs = 0;
@@ -57,7 +64,6 @@ export class Watcher {
   constructor(private readonly o: WatchOptions) {}
 
   async run(signal: AbortSignal): Promise<void> {
-    this.checkpoints = await this.o.store.load();
     const pollMs = this.o.pollMs ?? 250;
     while (!signal.aborted) {
       const scanning = Date.now() >= this.nextScan;
@@ -87,7 +93,8 @@ export class Watcher {
       for (const b of inputs.filter((d) => d.kind === 'bundle' && !this.bundles.has(d.path))) {
         const dialect = dialectNamed(b.claimedBy ?? '');
         if (dialect?.shape !== 'bundle') continue;
-        this.bundles.set(b.path, new BundleFollower(dialect, b.path, this.checkpoints.get(b.path)));
+        const key = ledgerKey(b);
+        this.bundles.set(b.path, new BundleFollower(dialect, b.path, key, this.o.ledger.get(key), this.o.idleTimeoutMs));
         this.o.log(`following bundle ${b.path} (${dialect.title})`);
       }
       if (this.dirMissing) this.o.log(`${this.o.dir} now exists`);
@@ -119,17 +126,22 @@ export class Watcher {
 
   private add(path: string): void {
     this.o.tree.remember(path);
-    const f: Followed = { path, tail: new FileTail(path), skipThrough: 0, closed: false, saved: this.checkpoints.get(path), delivery: { delivered: 0, failed: 0 }, reported: 0 };
+    const key = stableSourcePath(path);
+    const saved = this.o.ledger.get(key);
+    const f: Followed = { path, key, tail: new FileTail(path), plan: planAfter(undefined), closed: false, saved, delivery: { delivered: 0, failed: 0 }, reported: 0 };
+    if (saved && saved.content !== this.o.session.content.capture) {
+      this.o.log(`${path}: delivered before ${saved.content ? 'with' : 'without'} captured content; the backend keeps that, and only what is new is sent, ${saved.content ? 'without' : 'with'} it`, true);
+    }
     this.files.set(path, f);
     this.resume(f);
   }
 
-  /** Continues from the checkpoint: after a closed session's end, else by reading again what it covers without sending it. */
+  /** Continues from the ledger: after a closed session's end, else by reading again what it covers without sending it. */
   private resume(f: Followed): void {
     f.session = undefined;
     if (f.saved?.closed) {
       f.closed = true;
-      f.tail.pos = { offset: f.saved.offset, line: f.saved.deliveredThrough + 1 };
+      f.tail.pos = { offset: f.saved.size, line: f.saved.through + 1 };
     } else this.replay(f);
   }
 
@@ -138,25 +150,28 @@ export class Watcher {
     f.session = undefined;
     f.closed = false;
     f.tail.pos = { offset: 0, line: 1 };
-    f.skipThrough = f.saved?.deliveredThrough ?? 0;
+    f.plan = planAfter(f.saved);
   }
 
   private rename(f: Followed, to: string): void {
     this.files.delete(f.path);
-    const saved = this.checkpoints.get(f.path);
-    this.checkpoints.delete(f.path);
-    if (saved) this.checkpoints.set(to, saved);
+    const key = stableSourcePath(to);
+    const saved = this.o.ledger.get(f.key);
+    if (key !== f.key && saved) {
+      this.o.ledger.delete(f.key);
+      this.o.ledger.set(key, saved);
+    }
     f.path = to;
+    f.key = key;
     f.tail.path = to;
     this.files.set(to, f);
     this.o.tree.remember(to);
   }
 
-  /** The file left the directory (archived elsewhere or deleted): its session ends as it is. */
+  /** The file left the directory (archived elsewhere or deleted): its session ends as it is; the ledger keeps what it delivered. */
   private async drop(f: Followed): Promise<void> {
     if (f.session && !f.closed) await this.close(f, 'left the watched directory');
     this.files.delete(f.path);
-    this.checkpoints.delete(f.path);
   }
 
   private async follow(f: Followed, scanning: boolean): Promise<void> {
@@ -164,8 +179,8 @@ export class Watcher {
     if (f.closed && !scanning) return;
     const r = await f.tail.read();
     if (r.kind === 'gone') return;
-    if (f.saved && f.saved.ino !== f.tail.ino) {
-      // Another file now has this name: the checkpoint says nothing about it.
+    if (f.saved?.ino !== undefined && f.saved.ino !== f.tail.ino) {
+      // Another file now has this name: the ledger says nothing about it.
       f.saved = undefined;
       this.replay(f);
       return;
@@ -177,8 +192,8 @@ export class Watcher {
       return;
     }
     if (r.lines.length > 0 && f.closed) {
-      this.o.log(`${f.path} grew after its session was closed: reading it again`);
       this.replay(f);
+      this.o.log(`${f.path} grew after its session was closed: what follows goes into a trace of its own (segment ${f.plan.segment})`);
       return;
     }
     if (r.lines.length > 0) {
@@ -195,16 +210,18 @@ export class Watcher {
 
   private open(f: Followed): RolloutSession {
     const tree = this.o.tree;
+    const plan = f.plan;
     f.session = new RolloutSession(f.path, {
       ...this.o.session,
       mtimeMs: f.tail.mtimeMs,
       placeAtFinish: true,
-      place: (meta) => {
+      closedThrough: plan.closedThrough,
+      place: async (meta) => {
         if (meta.parentThreadId) tree.forget(meta.parentThreadId);
-        return tree.place(meta);
+        return inSegment(await tree.place(meta), plan.segment);
       },
       emit: async (spans, closedAt) => {
-        if (closedAt <= f.skipThrough) return;
+        if (closedAt <= plan.skipThrough) return;
         await this.o.sink.add(spans, f.delivery);
       },
     });
@@ -214,6 +231,15 @@ export class Watcher {
   private async close(f: Followed, why: string): Promise<void> {
     const session = f.session;
     if (!session) return;
+    // An export may have closed this segment meanwhile: its thread span must not be sent twice.
+    const now = await this.o.ledger.refresh(f.key);
+    if (now?.closed && now.segment >= f.plan.segment && now.through >= f.tail.pos.line - 1) {
+      f.closed = true;
+      f.saved = now;
+      f.session = undefined;
+      this.o.log(`${f.path}: ${why}; its session was delivered meanwhile (trace ${now.traceId})`);
+      return;
+    }
     const report = await session.finish();
     f.closed = true;
     if (report.error) this.o.log(`${f.path}: ${report.error}`, true);
@@ -221,10 +247,13 @@ export class Watcher {
     if (!report.error) this.o.log(`${f.path}: ${why}; session closed (trace ${report.traceId}, ${report.turns} turn${report.turns === 1 ? '' : 's'})`);
   }
 
-  /** Flushes the sink; advances checkpoints if everything arrived, else re-reads from them. */
+  /** Flushes the sink; advances the ledger if everything arrived, else re-reads from it. */
   private async deliver(): Promise<void> {
     await this.o.sink.flush();
     const stats = this.o.sink.stats;
+    // Only spans taken again end an outage: a flush with nothing to send says nothing of the collector.
+    const took = stats.delivered > this.deliveredSeen;
+    this.deliveredSeen = stats.delivered;
     if (stats.failed > this.failedSeen) {
       this.failedSeen = stats.failed;
       if (!this.outage) this.o.log(`collector at ${this.o.sink.target} is not accepting spans (${stats.lastError}); holding, and re-reading from the files once it is back`, true);
@@ -234,6 +263,7 @@ export class Watcher {
       for (const b of this.bundles.values()) b.settle(false);
       return;
     }
+    if (this.outage && !took) return;
     if (this.outage) this.o.log(`collector at ${this.o.sink.target} is accepting spans again`, true);
     this.outage = false;
     this.backoffMs = 0;
@@ -244,31 +274,40 @@ export class Watcher {
         this.o.log(`${f.path}: delivered ${f.delivery.delivered - f.reported} span${f.delivery.delivered - f.reported === 1 ? '' : 's'}${traceId ? ` (trace ${traceId})` : ''}`);
         f.reported = f.delivery.delivered;
       }
-      if (f.tail.ino === undefined || !f.session) continue;
+      const traceId = f.session?.report.traceId;
+      if (f.tail.ino === undefined || !f.session || !traceId) continue;
       const through = f.tail.pos.line - 1;
-      // Still re-reading what an earlier checkpoint covers: that checkpoint stays.
-      if (through < f.skipThrough) continue;
-      const next: FileCheckpoint = { ino: f.tail.ino, deliveredThrough: through, offset: f.tail.pos.offset, closed: f.closed };
-      const prev = this.checkpoints.get(f.path);
-      if (!prev || prev.deliveredThrough !== next.deliveredThrough || prev.closed !== next.closed || prev.ino !== next.ino) {
-        this.checkpoints.set(f.path, next);
+      // Still re-reading what the ledger covers: its entry stays.
+      if (through < f.plan.skipThrough) continue;
+      const next: LedgerEntry = { traceId, segment: f.plan.segment, through, size: f.tail.pos.offset, closed: f.closed, content: this.o.session.content.capture, ino: f.tail.ino };
+      const prev = f.saved;
+      if (!prev || prev.through !== next.through || prev.closed !== next.closed || prev.ino !== next.ino || prev.segment !== next.segment) {
+        this.o.ledger.set(f.key, next);
         f.saved = next;
         changed = true;
       }
       if (f.closed) f.session = undefined;
     }
     for (const b of this.bundles.values()) {
-      b.settle(true);
+      const entry = b.settle(true);
       if (b.delivery.delivered > b.reported) {
         this.o.log(`${b.dir}: delivered ${b.delivery.delivered - b.reported} spans (trace ${b.traceId})`);
         b.reported = b.delivery.delivered;
       }
-      const prev = this.checkpoints.get(b.dir);
-      if (b.ino !== undefined && b.exportedSize >= 0 && (prev?.offset !== b.exportedSize || prev.ino !== b.ino)) {
-        this.checkpoints.set(b.dir, { ino: b.ino, deliveredThrough: 0, offset: b.exportedSize, closed: true });
+      if (entry) {
+        this.o.ledger.set(b.key, entry);
         changed = true;
       }
     }
-    if (changed) await this.o.store.save(this.checkpoints);
+    if (changed) {
+      try {
+        await this.o.ledger.save();
+        this.saveFailed = false;
+      } catch (err) {
+        if (!this.saveFailed) this.o.log(`cannot save the delivery ledger ${this.o.ledger.file} (${(err as Error).message}); following on, but after a restart what it does not hold is sent again`, true);
+        this.saveFailed = true;
+      }
+    }
   }
+  private saveFailed = false;
 }

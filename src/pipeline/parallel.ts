@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { SinkStats } from '../export/sink.js';
 import type { DiscoveredInput } from '../sources/discover.js';
-import type { Exported } from './export-input.js';
+import type { InputOutcome } from './report.js';
 import type { FromWorker, WorkerSetup } from './export-worker.js';
 
 // A worker's young generation, half V8's default. Smaller (12 MB) promoted so much that the old
@@ -31,8 +31,8 @@ export async function exportInParallel(
   setup: Omit<WorkerSetup, 'inputs' | 'order' | 'next'>,
   o: {
     env: NodeJS.ProcessEnv;
-    here: (input: DiscoveredInput) => Promise<Exported>;
-    done: (index: number, result: Exported) => void;
+    here: (input: DiscoveredInput, index: number) => Promise<InputOutcome>;
+    done: (index: number, result: InputOutcome) => void;
     status: (message: string) => void;
   },
 ): Promise<{ stats: SinkStats[]; threads: number }> {
@@ -40,7 +40,7 @@ export async function exportInParallel(
   const mainOnly = inputs.flatMap((input, i) => (input.path === '-' ? [i] : []));
   const order = inputs.flatMap((input, i) => (input.path === '-' ? [] : [i]));
   const next = new Int32Array(new SharedArrayBuffer(4));
-  const results: (Exported | undefined)[] = [];
+  const results: (InputOutcome | undefined)[] = [];
   /** which worker exported an input */
   const owners = new Map<number, ExportWorker>();
   const take = () => {
@@ -49,7 +49,7 @@ export async function exportInParallel(
   };
   const onMainThread = async (indices: Iterable<number>) => {
     for (const i of indices) {
-      results[i] = await o.here(inputs[i]!);
+      results[i] = await o.here(inputs[i]!, i);
       o.done(i, results[i]);
     }
   };
@@ -97,12 +97,12 @@ class ExportWorker {
     setup: WorkerSetup,
     env: NodeJS.ProcessEnv,
     status: (message: string) => void,
-    done: (index: number, result: Exported, by: ExportWorker) => void,
+    done: (index: number, result: InputOutcome, by: ExportWorker) => void,
   ) {
     this.worker = new Worker(WORKER_URL, { workerData: setup, env, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB, maxOldGenerationSizeMb: OLD_GENERATION_MB } });
     this.worker.on('message', (m: FromWorker) => {
       if (m.type === 'status') status(m.message);
-      else if (m.type === 'done') done(m.index, { ...m.result, delivery: { delivered: 0, failed: 0 } }, this);
+      else if (m.type === 'done') done(m.index, m.result, this);
       else if (m.type === 'drained') this.drain.resolve();
       else this.closed.resolve(m);
     });

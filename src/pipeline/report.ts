@@ -1,3 +1,4 @@
+import type { Delivery } from '../export/sink.js';
 import type { DecodeWarning, TokenUsage } from '../model/events.js';
 
 // What became of one input, kept apart from the pipeline so the CLI can report on inputs it never
@@ -8,6 +9,9 @@ export interface SessionReport {
   threadId?: string;
   traceId?: string;
   lines: number;
+  /** the last whole line read (a half-written last line is not), and the bytes up to its end (of the decompressed text for an archive) */
+  through?: number;
+  bytes?: number;
   spans: number;
   turns: number;
   /** lines whose type or shape is unknown: reported, nothing derived from them */
@@ -51,6 +55,19 @@ export function addUsageTotals(report: SessionReport, t: { usage: TokenUsage; co
   u.pricedCalls += t.cost.priced;
   u.unpricedCalls += t.cost.unpriced;
   for (const m of t.unpricedModels) if (!u.unpricedModels.includes(m)) u.unpricedModels.push(m);
+}
+
+/** What became of one input: what was read of it, and what of its spans reached the backend. */
+export interface InputOutcome {
+  report: SessionReport;
+  /** final once the sink that sent its spans has closed */
+  delivery: Delivery;
+  /** found in a directory walk but in no rollout format: not an error */
+  skipped?: boolean;
+  /** read, but it holds nothing beyond what was delivered before */
+  unchanged?: boolean;
+  /** not read: the delivery ledger says the backend has it all, or has it with the other content setting; or another copy of it is sent */
+  alreadyDelivered?: 'delivered' | 'content' | 'copy';
 }
 
 const MAX_SAMPLES = 20;

@@ -1,12 +1,14 @@
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { LineDecoder } from '../formats/decoder.js';
 import type { Dialect, ThreadLogDialect } from '../formats/dialect.js';
-import { detectDialect, LINE_DIALECT_TITLES } from '../formats/registry.js';
+import { detectDialect, dialectSourcePath, LINE_DIALECT_TITLES, threadIdFromName } from '../formats/registry.js';
 import { ThreadAssembler } from '../model/assembler.js';
 import type { ThreadMeta } from '../model/events.js';
 import type { Placement, Turn } from '../model/types.js';
 import type { ContentPolicy } from '../otel/content.js';
+import { threadIdFromContent } from '../otel/ids.js';
 import { ThreadMapper } from '../otel/map.js';
 import { resourceFor } from '../otel/resource.js';
 import { readRolloutLines } from '../sources/files.js';
@@ -27,6 +29,29 @@ export interface SessionOptions {
   place?: (meta: ThreadMeta) => Placement | Promise<Placement>;
   /** receives spans as turns close, with the line that closed them (Infinity at the end); awaiting it is the backpressure */
   emit: (spans: ReadableSpan[], closedAtLine: number) => Promise<void>;
+  /** `rollout.source.path`; default: the file's stable source path */
+  sourcePath?: string;
+  /**
+   * The session was closed before (its last turn and thread span delivered) after reading through
+   * this line: they are made again at `finish` only when a whole line beyond it was read.
+   */
+  closedThrough?: number;
+}
+
+/**
+ * Where a rollout is, spelled the same however it was reached, so that its spans do not depend on
+ * the path given: the dialect's own name for it (Codex: relative to its home, as first written,
+ * also when read from `archived_sessions/` or a `.zst` archive), else its absolute real path.
+ */
+export function stableSourcePath(path: string): string {
+  if (path === '-') return path;
+  const named = dialectSourcePath(path);
+  if (named) return named;
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
 }
 
 export function defaultPlacement(meta: ThreadMeta): Placement {
@@ -64,13 +89,15 @@ export class RolloutSession {
   readonly report: SessionReport;
   dialect: ThreadLogDialect | undefined;
   private decoder: LineDecoder | undefined;
-  private assembler: ThreadAssembler;
+  /** made at the first line: a file that records no thread id is named by that line */
+  private assembler: ThreadAssembler | undefined;
   private mapper: ThreadMapper | undefined;
+  private readonly sourcePath: string;
 
   constructor(readonly path: string, private readonly opts: SessionOptions) {
     this.report = newReport(path);
     this.dialect = opts.dialect;
-    this.assembler = this.assemblerFor(opts.dialect);
+    this.sourcePath = opts.sourcePath ?? stableSourcePath(path);
   }
 
   /**
@@ -79,13 +106,22 @@ export class RolloutSession {
    */
   push(l: SourceLine, value?: unknown): Promise<void> | undefined {
     if (l.line > this.report.lines) this.report.lines = l.line;
+    if (l.complete) {
+      this.report.through = l.line;
+      this.report.bytes = l.offset + l.bytes;
+    }
     if (this.report.error) return;
+    if (l.tooLong) {
+      noteProblem(this.report, { line: l.line, type: 'line-too-long', message: `line of ${l.bytes.toLocaleString('en-US')} bytes is over the ${MAX_LINE_BYTES / 1024 / 1024} MiB line limit: skipped` }, 'badLines');
+      return;
+    }
+    if (value === undefined && isBlank(l.text)) return;
+    if (!this.assembler) {
+      // a rollout that records no thread id anywhere is named by its first line, never by a shared constant
+      const fallbackThreadId = threadIdFromName(this.path) ?? threadIdFromContent(l.text);
+      this.assembler = new ThreadAssembler({ path: this.sourcePath, keepContent: this.opts.content.capture, fallbackThreadId });
+    }
     if (value === undefined) {
-      if (l.tooLong) {
-        noteProblem(this.report, { line: l.line, type: 'line-too-long', message: `line of ${l.bytes.toLocaleString('en-US')} bytes is over the ${MAX_LINE_BYTES / 1024 / 1024} MiB line limit: skipped` }, 'badLines');
-        return;
-      }
-      if (isBlank(l.text)) return;
       try {
         value = JSON.parse(l.text);
       } catch {
@@ -98,8 +134,9 @@ export class RolloutSession {
     const decoded = decoder.decode(value, l.line);
     if (decoded.warning) noteProblem(this.report, decoded.warning, 'warnings');
     let sending: Promise<void> | undefined;
+    const assembler = this.assembler;
     for (const e of decoded.events) {
-      const closed = this.assembler.push(e);
+      const closed = assembler.push(e);
       if (closed.length === 0) continue;
       sending = sending ? sending.then(() => this.send(closed, e.line)) : this.send(closed, e.line);
     }
@@ -109,12 +146,13 @@ export class RolloutSession {
   /** Closes what is still open (end of file, or a live session gone idle) and emits the thread span. */
   async finish(): Promise<SessionReport> {
     const report = this.report;
-    if (!this.assembler.started) {
+    if (!this.assembler?.started) {
       report.error ??= report.lines === 0 ? 'empty file'
         : this.dialect ? `no session start found: not a ${this.dialect.name} rollout`
         : `not a rollout: no line in a known format (${LINE_DIALECT_TITLES})`;
       return report;
     }
+    if ((report.through ?? 0) <= (this.opts.closedThrough ?? -1)) return report;
     const { turns, thread } = this.assembler.finish();
     await this.send(turns, Infinity);
     if (thread) {
@@ -142,25 +180,19 @@ export class RolloutSession {
       noteProblem(this.report, { line, type: 'unknown', message: 'line matches no known rollout format' }, 'warnings');
       return undefined;
     }
-    if (dialect !== this.dialect) {
-      this.dialect = dialect;
-      this.assembler = this.assemblerFor(dialect);
-    }
+    this.dialect = dialect;
     this.report.format = dialect.name;
     const mtimeMs = () => this.opts.mtimeMs ?? (this.path === '-' ? undefined : statSync(this.path, { throwIfNoEntry: false })?.mtimeMs) ?? Date.now();
-    this.decoder = dialect.decoder({ path: this.path, mtimeMs });
+    // a log that names no session is named by its file, as its dialect says
+    this.decoder = dialect.decoder({ path: this.sourcePath, mtimeMs });
     return this.decoder;
-  }
-
-  private assemblerFor(dialect: ThreadLogDialect | undefined): ThreadAssembler {
-    return new ThreadAssembler({ path: this.path, keepContent: this.opts.content.capture, fallbackThreadId: dialect?.threadIdFromName?.(this.path) });
   }
 
   private async ensureMapper(): Promise<ThreadMapper> {
     if (!this.mapper) {
-      const meta = this.assembler.meta as ThreadMeta;
+      const meta = this.assembler!.meta as ThreadMeta;
       const placement = await (this.opts.place ?? defaultPlacement)(meta);
-      this.mapper = new ThreadMapper(meta, this.path, placement, resourceFor(this.opts.serviceName ?? meta.agentName ?? (this.dialect as ThreadLogDialect).agent, meta.cliVersion), this.opts.content);
+      this.mapper = new ThreadMapper(meta, this.sourcePath, placement, resourceFor(this.opts.serviceName ?? meta.agentName ?? (this.dialect as ThreadLogDialect).agent, meta.cliVersion), this.opts.content);
       this.report.threadId = meta.threadId;
       this.report.traceId = this.mapper.traceId;
     }

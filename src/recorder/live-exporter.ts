@@ -163,8 +163,10 @@ export class LiveExporter {
   private file: string | undefined;
 
   /** How lines become spans: the same for the live session and for a re-read of its file. */
-  private reading(): Pick<SessionOptions, 'serviceName' | 'content' | 'dialect'> {
+  private reading(): Pick<SessionOptions, 'serviceName' | 'content' | 'dialect' | 'sourcePath'> {
     return {
+      // a path given is used as given; a recorder's file is named as any file is (pipeline/session.ts)
+      sourcePath: this.opts.path ?? (this.file ? undefined : 'in-process'),
       serviceName: this.opts.serviceName,
       content: { capture: this.opts.captureContent ?? false, limit: this.opts.contentLimit ?? DEFAULT_CONTENT_LIMIT },
       dialect: lineDialect(this.opts.format),

@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -11,9 +14,15 @@ export interface CliResult {
   stderr: string;
 }
 
+// Each run gets a state directory of its own (the delivery ledger lives there) unless `env` names one.
+const stateRoot = mkdtempSync(join(tmpdir(), 'rollout-otel-state-'));
+let runs = 0;
+process.on('exit', () => rmSync(stateRoot, { recursive: true, force: true }));
+
 /** Runs the built CLI as a user would, with a clean OTel environment plus `env`. */
 export function runCli(args: string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')));
+  base.XDG_STATE_HOME = join(stateRoot, String(runs++));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...base, ...env }, cwd: ROOT });
     let stdout = '';

@@ -44,6 +44,12 @@ export interface ReceiverOptions {
   /** answer the first N requests with `failStatus` instead of accepting them */
   failFirst?: number;
   failStatus?: number;
+  /** a Retry-After header on those answers */
+  retryAfter?: string;
+  /** refuse this many spans of every request (at most all of them) in an OTLP partial_success, with this message */
+  reject?: { spans: number; message: string };
+  /** answer every request with this instead of an OTLP response (a web page served on the wrong port) */
+  answer?: { status: number; contentType: string; body: string };
   /** serve HTTPS with this key and certificate (PEM); with `ca`, also require a client certificate it signed */
   tls?: TlsFiles;
 }
@@ -179,7 +185,7 @@ export function decode(body: Buffer, encoding: ReceivedRequest['encoding']): Rec
 }
 
 export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receiver> {
-  const { failFirst = 0, failStatus = 503 } = opts;
+  const { failFirst = 0, failStatus = 503, retryAfter, reject, answer } = opts;
   const requests: ReceivedRequest[] = [];
   const waiters = new Set<() => void>();
   let arrived = 0;
@@ -189,7 +195,7 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
 
   const fail = (res: ServerResponse, status: number, message: string) => {
     failures++;
-    res.writeHead(status, { 'content-type': 'text/plain' }).end(message);
+    res.writeHead(status, { 'content-type': 'text/plain', ...(retryAfter !== undefined ? { 'retry-after': retryAfter } : {}) }).end(message);
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -220,10 +226,13 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
       spans: received,
     });
     if (status !== 200) return fail(res, status, 'failing on purpose');
-    if (encoding === 'json') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    const partialSuccess = reject ? { rejectedSpans: Math.min(reject.spans, received.length), errorMessage: reject.message } : undefined;
+    if (answer) {
+      res.writeHead(answer.status, { 'content-type': answer.contentType }).end(answer.body);
+    } else if (encoding === 'json') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(partialSuccess ? { partialSuccess } : {}));
     } else {
-      const body = ExportResponse.encode(ExportResponse.create({})).finish();
+      const body = ExportResponse.encode(ExportResponse.create(partialSuccess ? { partialSuccess } : {})).finish();
       res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(body);
     }
     for (const wake of waiters) wake();

@@ -10,6 +10,8 @@ export function codexHome(env: NodeJS.ProcessEnv = process.env): string {
   return env.CODEX_HOME ?? join(homedir(), '.codex');
 }
 
+const CODEX_NAME = /^rollout-(\d{4})-(\d{2})-(\d{2})T\d{2}-\d{2}-\d{2}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}.*?\.jsonl(?:\.zst)?$/;
+
 /** Codex session rollouts: `~/.codex/sessions/YYYY/MM/DD/rollout-<time>-<thread id>.jsonl[.zst]`. */
 export const codex: ThreadLogDialect = {
   name: 'codex',
@@ -34,6 +36,12 @@ export const codex: ThreadLogDialect = {
   threadIdFromName(path) {
     const m = /rollout-.{19}-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/.exec(basename(path));
     return m?.[1];
+  },
+  // as Codex first wrote it, `sessions/YYYY/MM/DD/<name>.jsonl`, also for `archived_sessions/` and `.zst` copies
+  sourcePathOf(path) {
+    const name = basename(path);
+    const m = CODEX_NAME.exec(name);
+    return m ? `sessions/${m[1]}/${m[2]}/${m[3]}/${name.replace(/\.zst$/, '')}` : undefined;
   },
   /** `…/sessions/2026/05/08/x.jsonl` → `…/sessions` and its sibling `archived_sessions`. */
   treeRootsOf(file) {

@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** What one session has delivered to one backend. */
+export interface LedgerEntry {
+  /** the trace of the session's current segment */
+  traceId: string;
+  /** 0 for the first; a session that grows after it was closed goes on in segment 1, 2, … */
+  segment: number;
+  /** every turn closed by a line up to this one was delivered */
+  through: number;
+  /** bytes of the file read when `through` and `closed` were last true */
+  size: number;
+  /** the segment's last turn and thread span were delivered: nothing of it may be sent again */
+  closed: boolean;
+  /** whether the spans carried captured content */
+  content: boolean;
+  /** the file's inode, so a new file under the same name is not taken for the old one */
+  ino?: number;
+}
+
+const VERSION = 1;
+
+/**
+ * The one record of what reached a backend, shared by `export` and `watch` (and so by every
+ * process using the same state directory and endpoint): one JSON file per endpoint, keyed by each
+ * session's stable source path. Entries are only written after the spans they cover were accepted.
+ * Saving re-reads the file and writes back only this process's changes, atomically (temp file and
+ * rename), so two processes do not undo each other's entries and a SIGKILL leaves a whole file.
+ */
+export class DeliveryLedger {
+  readonly file: string;
+  private entries = new Map<string, LedgerEntry>();
+  private readonly changed = new Set<string>();
+
+  constructor(stateDir: string, readonly target: string) {
+    const key = createHash('sha256').update(target).digest('hex').slice(0, 16);
+    this.file = join(stateDir, `delivered-${key}.json`);
+  }
+
+  async load(): Promise<this> {
+    this.entries = await this.read();
+    return this;
+  }
+
+  get(key: string): LedgerEntry | undefined {
+    return this.entries.get(key);
+  }
+
+  set(key: string, entry: LedgerEntry): void {
+    this.entries.set(key, entry);
+    this.changed.add(key);
+  }
+
+  delete(key: string): void {
+    if (this.entries.delete(key)) this.changed.add(key);
+  }
+
+  /** The entry as another process may have written it since: it replaces this one's unless this one changed it. */
+  async refresh(key: string): Promise<LedgerEntry | undefined> {
+    if (this.changed.has(key)) return this.entries.get(key);
+    const e = (await this.read()).get(key);
+    if (e) this.entries.set(key, e);
+    return e;
+  }
+
+  async save(): Promise<void> {
+    if (this.changed.size === 0) return;
+    const merged = await this.read();
+    for (const key of this.changed) {
+      const e = this.entries.get(key);
+      if (e) merged.set(key, e);
+      else merged.delete(key);
+    }
+    this.changed.clear();
+    await mkdir(join(this.file, '..'), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify({ version: VERSION, target: this.target, sessions: Object.fromEntries(merged) }));
+    await rename(tmp, this.file);
+  }
+
+  private async read(): Promise<Map<string, LedgerEntry>> {
+    try {
+      const data = JSON.parse(await readFile(this.file, 'utf8')) as { version?: number; sessions?: Record<string, LedgerEntry> };
+      if (data.version !== VERSION || !data.sessions) return new Map();
+      return new Map(Object.entries(data.sessions));
+    } catch {
+      return new Map();
+    }
+  }
+}
