@@ -99,7 +99,7 @@ export function printSummary(outcomes: InputOutcome[], o: SummaryOptions): numbe
     if (s.failed > 0) {
       const sessions = read.filter((x) => x.delivery.failed > 0).length;
       err(`rollout-otel: ${n(sessions)} session${sessions === 1 ? ' was' : 's were'} not fully delivered; the rollout files are unchanged, run the same export again to retry (ids are deterministic)`);
-      if (s.lastError === 'connection refused') err(collectorHint(o.sink.target));
+      if (/connection refused/.test(s.lastError ?? '')) err(collectorHint(o.sink.target));
       code = EXIT.notDelivered;
     }
     if (ui && s.delivered > 0 && !o.quiet && !o.json) err(`rollout-otel: open a trace in Jaeger with the link printed beside it (Jaeger's search only looks back 2 days by default)`);

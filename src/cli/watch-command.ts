@@ -65,7 +65,7 @@ export async function runWatch(dir: string | undefined, flags: WatchFlags, io: I
   }
   const s = sink.stats;
   log(`stopped: ${s.delivered} spans delivered in this run${watcher.outage ? '; the collector is still down: what it did not take will be sent from the files on the next run' : ''}`);
-  if (watcher.outage && s.lastError === 'connection refused') log(collectorHint(config.url).replace(/^rollout-otel: /, ''), true);
+  if (watcher.outage && /connection refused/.test(s.lastError ?? '')) log(collectorHint(config.url).replace(/^rollout-otel: /, ''), true);
   return watcher.outage ? EXIT.notDelivered : EXIT.ok;
 }
 
