@@ -69,6 +69,8 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
     (warnings ? `, ${n(warnings)} unknown line${warnings === 1 ? '' : 's'} skipped (warnings above)` : '') +
     (gaps ? `, ${n(gaps)} incomplete record${gaps === 1 ? '' : 's'} (missing or refused payloads, unmatched events; warnings above)` : '') +
     (withBadLines.length ? `, ${n(withBadLines.reduce((a, s) => a + s.report.badLines, 0))} line(s) not valid JSON` : ''));
+  const redacted = redactionLine(considered);
+  if (redacted) err(redacted);
   let code: number = EXIT.ok;
   if (o.sink) {
     const s = o.sink.stats;
@@ -87,6 +89,16 @@ export function printSummary(outcomes: SessionOutcome[], o: SummaryOptions): num
   if (code === EXIT.ok && (unreadable.length > 0 || withBadLines.length > 0)) code = EXIT.badInput;
   if (code === EXIT.ok && warnings > 0) code = EXIT.warnings;
   return code;
+}
+
+/** How many values were redacted, by rule, most first; the values themselves are never printed. */
+export function redactionLine(outcomes: SessionOutcome[]): string | undefined {
+  const by: Record<string, number> = {};
+  for (const { report } of outcomes) for (const [rule, count] of Object.entries(report.redactions ?? {})) by[rule] = (by[rule] ?? 0) + count;
+  const rules = Object.entries(by).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const total = rules.reduce((a, [, c]) => a + c, 0);
+  if (total === 0) return undefined;
+  return `rollout-otel: redacted ${n(total)} value${total === 1 ? '' : 's'} (by rule: ${rules.map(([r, c]) => `${r} ${n(c)}`).join(', ')})`;
 }
 
 /** When spans go to a Jaeger on this machine, its UI is on port 16686 of the same host. */

@@ -3,10 +3,10 @@ import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { ThreadMeta } from '../model/events.js';
 import type { AgentEdge, Compaction, ModelCall, Note, Placement, Thread, ToolCall, Turn } from '../model/types.js';
-import { contentValue, type ContentPolicy } from './content.js';
+import { Privacy, type ContentPolicy } from './content.js';
 import { spanIdFor, spanKeys, traceIdFor } from './ids.js';
 import { SCOPE } from './resource.js';
-import { hr, messages, put, putFacts, putUsage, us } from './span-values.js';
+import { hr, put, putFacts, putUsage, us } from './span-values.js';
 import { CALL_FACTS, COMPACTION_FACTS, eventOf, THREAD_FACTS, TOOL_FACTS, TURN_FACTS } from './vocabulary.js';
 import { toolFailure } from '../model/outcome.js';
 
@@ -41,16 +41,23 @@ export class ThreadMapper {
   private maxEndUs = -Infinity;
   private readonly ids = new Map<string, string>();
   private minStartUs = Infinity;
+  private readonly privacy: Privacy;
 
   constructor(
     private readonly meta: ThreadMeta,
     private readonly path: string,
     private readonly placement: Placement,
     private readonly resource: Resource,
-    private readonly content: ContentPolicy,
+    content: ContentPolicy,
   ) {
     this.traceId = placement.traceId ?? traceIdFor(placement.rootThreadId);
     this.agentName = agentNameOf(meta);
+    this.privacy = new Privacy(content);
+  }
+
+  /** Values redacted so far in this thread's spans, by rule. */
+  get redactions(): Readonly<Record<string, number>> {
+    return this.privacy.redactor.counts;
   }
 
   turnSpans(turn: Turn): ReadableSpan[] {
@@ -135,7 +142,7 @@ export class ThreadMapper {
     put(a, 'codex.approval_policy', turn.approvalPolicy);
     put(a, 'codex.sandbox_policy', turn.sandboxPolicy);
     put(a, 'codex.reasoning_effort', turn.effort);
-    put(a, 'gen_ai.input.messages', contentValue(turn.prompt !== undefined ? [{ role: 'user', parts: [{ type: 'text', content: turn.prompt }] }] : undefined, this.content));
+    put(a, 'gen_ai.input.messages', this.privacy.content('prompts', turn.prompt !== undefined ? [{ role: 'user', parts: [{ type: 'text', content: turn.prompt }] }] : undefined));
     putFacts(a, turn.incomplete, turn.facts, TURN_FACTS);
     this.putSource(a, turn.line);
     return a;
@@ -263,8 +270,8 @@ export class ThreadMapper {
     put(a, 'gen_ai.conversation.compacted', call.compacted || undefined);
     putUsage(a, call.usage);
     put(a, 'codex.model_call.index', call.index);
-    put(a, 'gen_ai.input.messages', contentValue(call.input && messages(call.input, 'input'), this.content));
-    put(a, 'gen_ai.output.messages', contentValue(call.output && messages(call.output, 'output'), this.content));
+    put(a, 'gen_ai.input.messages', this.privacy.messages(call.input, 'input'));
+    put(a, 'gen_ai.output.messages', this.privacy.messages(call.output, 'output'));
     putFacts(a, call.incomplete, call.facts, CALL_FACTS);
     this.putSource(a, call.line);
     return a;
@@ -286,8 +293,8 @@ export class ThreadMapper {
     put(a, 'codex.tool.duration_ms', r.durationMs !== undefined ? Math.round(r.durationMs * 1000) / 1000 : undefined);
     put(a, 'codex.tool.incomplete', tool.incomplete || undefined);
     put(a, 'codex.tool.still_running', r.stillRunning || undefined);
-    put(a, 'gen_ai.tool.call.arguments', contentValue(tool.arguments, this.content));
-    put(a, 'gen_ai.tool.call.result', contentValue(tool.output, this.content));
+    put(a, 'gen_ai.tool.call.arguments', this.privacy.content('tool-arguments', tool.arguments));
+    put(a, 'gen_ai.tool.call.result', this.privacy.content('tool-results', tool.output));
     putFacts(a, undefined, tool.facts, TOOL_FACTS);
     this.putSource(a, tool.line);
     return a;
@@ -300,7 +307,7 @@ export class ThreadMapper {
     put(a, 'process.exit.code', t.exitCode);
     put(a, 'codex.terminal.duration_ms', t.durationMs !== undefined ? Math.round(t.durationMs * 1000) / 1000 : undefined);
     put(a, 'codex.terminal.still_running', t.stillRunning || undefined);
-    put(a, 'process.command_line', contentValue(t.command, this.content));
+    put(a, 'process.command_line', this.privacy.content('tool-arguments', t.command));
     if (t.incomplete) a['codex.incomplete'] = true;
     this.putSource(a, t.line);
     return a;
@@ -359,11 +366,12 @@ export class ThreadMapper {
     const ctx: SpanContext = { traceId: this.traceId, spanId: this.idOf(d.key), traceFlags: TraceFlags.SAMPLED };
     const events: TimedEvent[] = d.events.length === 0 ? NO_EVENTS : d.events.slice(0, MAX_EVENTS).map((n) => {
       const { name, attributes } = eventOf(n);
-      return { name, time: hr(Math.min(Math.max(us(n.time), d.startUs), d.endUs)), attributes };
+      return { name, time: hr(Math.min(Math.max(us(n.time), d.startUs), d.endUs)), attributes: this.privacy.event(attributes) };
     });
-    const attributes = d.error ? { ...d.attributes, 'error.type': d.error.type } : d.attributes;
+    // free text leaves only as captured content; every other string is checked on its way out
+    const attributes = this.privacy.attributes(d.error ? { ...d.attributes, 'error.type': d.error.type } : d.attributes);
     return {
-      name: d.name,
+      name: this.privacy.name(d.name),
       kind: d.kind,
       spanContext: () => ctx,
       parentSpanContext: parentSpanId ? { traceId: this.traceId, spanId: parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: false } : undefined,
@@ -371,7 +379,7 @@ export class ThreadMapper {
       endTime: hr(d.endUs),
       duration: hr(d.endUs - d.startUs),
       ended: true,
-      status: d.error ? { code: SpanStatusCode.ERROR, message: d.error.message ?? d.error.type } : { code: SpanStatusCode.UNSET },
+      status: d.error ? { code: SpanStatusCode.ERROR, message: this.privacy.status(d.error) } : { code: SpanStatusCode.UNSET },
       attributes,
       links: d.links === undefined || d.links.length === 0 ? NO_LINKS : d.links.map(({ key, kind }) => ({
         context: { traceId: this.traceId, spanId: this.idOf(key), traceFlags: TraceFlags.SAMPLED },

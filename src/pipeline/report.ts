@@ -21,6 +21,8 @@ export interface SessionReport {
   error?: string;
   /** the input dialect (its name), once recognised */
   format?: string;
+  /** values redacted in the exported spans, by rule */
+  redactions?: Readonly<Record<string, number>>;
 }
 
 const MAX_SAMPLES = 20;

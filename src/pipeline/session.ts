@@ -158,6 +158,7 @@ export class RolloutSession {
       this.mapper = new ThreadMapper(meta, this.path, placement, resourceFor(this.opts.serviceName ?? meta.agentName ?? this.dialect?.agent ?? 'codex', meta.cliVersion), this.opts.content);
       this.report.threadId = meta.threadId;
       this.report.traceId = this.mapper.traceId;
+      this.report.redactions = this.mapper.redactions;
     }
     return this.mapper;
   }
