@@ -26,7 +26,7 @@ export const OWN_RULES: readonly OwnRule[] = [
   // a key block, terminated or cut off
   { id: 'private-key', source: String.raw`-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----|$)`, flags: 'i', keywords: ['-----begin'] },
   // scheme://user:password@host, or a token as the user
-  { id: 'url-credentials', source: String.raw`\b[a-z][a-z0-9+.-]{1,20}://((?:[^\s/@'"<>:]+:[^\s/@'"<>]+)|[^\s/@'"<>:]{16,})@`, flags: 'i', keywords: ['://'] },
+  { id: 'url-credentials', source: String.raw`\b[a-z][a-z0-9+.-]{1,20}://((?:[^\s/@'"<>:]*:[^\s/@'"<>]+)|[^\s/@'"<>:]{16,})@`, flags: 'i', keywords: ['://'] },
   { id: 'url-query-secret', source: String.raw`[?&](?:access_token|id_token|refresh_token|token|api_?key|key|secret|client_secret|password|passwd|pwd|sig|signature|auth|code)=([^&\s#"'<>\\]+)`, flags: 'i', keywords: ['='] },
   { id: 'auth-header', source: String.raw`\b(?:Bearer|Basic|Digest|Token|ApiKey)[ \t]+([A-Za-z0-9._~+/=:-]{8,})`, flags: '' },
   { id: 'auth-header', source: String.raw`(?=[apxcs])\b(?:authorization|proxy-authorization|x-api-key|api-key|x-auth-token|x-access-token|cookie|set-cookie)(?:\\?["'])?[ \t]*[:=][ \t]*(?:\\?["'])?(?:[A-Za-z]+[ \t]+)?([^\s"'\\,;]{6,})`, flags: 'i', keywords: ['auth', 'key', 'token', 'cookie'], check: (s) => looksSecret(s) },
@@ -34,13 +34,20 @@ export const OWN_RULES: readonly OwnRule[] = [
   { id: 'secret-assignment', source: String.raw`(?<=${KEY_NAME}(?:\\?["'\x60])?[ \t]*)(?:=>|:=|=|:)[ \t]*${VALUE}`, flags: '', check: (s) => looksSecret(s) },
   { id: 'secret-flag', source: String.raw`--?[A-Za-z-]*(?:passw(?:or)?d|passphrase|token|secret|api-?key|auth|credentials?)(?:=|[ \t]+)${VALUE}`, flags: 'i', check: (s) => looksSecret(s) },
   { id: 'secret-element', source: String.raw`<([A-Za-z_:-]*(?:passw(?:or)?d|secret|token|api_?key|credential)[A-Za-z_:-]*)>([^<]{1,512})</\1>`, flags: 'i', group: 2, check: (s) => looksSecret(s) },
-  // token shapes: vendor prefixes, JWTs, webhooks
+  // said in words or by a tool's own syntax: "the password is …", .netrc, sshpass -p, mysql -p…
+  { id: 'secret-phrase', source: String.raw`\b(?:password|passwd|passphrase|pwd|secret|token|api key)[ \t]+(?:is|was|=|:)[ \t]+["'\x60]?([^\s"'\x60]{4,})`, flags: 'i', check: (s) => looksSecret(s) },
+  { id: 'secret-phrase', source: String.raw`\blogin[ \t]+\S+[ \t]+password[ \t]+(\S+)`, flags: 'i', keywords: ['password'] },
+  { id: 'secret-flag', source: String.raw`\bsshpass[ \t]+-p[ \t]*(?:'([^'\n]+)'|"([^"\n]+)"|(\S+))`, flags: '', keywords: ['sshpass'] },
+  { id: 'secret-flag', source: String.raw`\b(?:mysql|mysqldump|mariadb)\b[^\n]*?[ \t]-p(?:'([^'\n]+)'|"([^"\n]+)"|([^\s'"]{3,}))`, flags: '', keywords: ['mysql', 'mariadb'] },
+  // token shapes: vendor prefixes, JWTs, webhooks, raw 256-bit keys written in hex
   { id: 'api-key-prefix', source: String.raw`\b(?:sk|pk|rk)-(?:[A-Za-z0-9]+-){0,3}[A-Za-z0-9_-]{16,}`, flags: '' },
   { id: 'api-key-prefix', source: String.raw`\b(?:sk|rk|pk)_(?:live|test|prod)_[A-Za-z0-9]{8,}`, flags: '' },
   { id: 'api-key-prefix', source: String.raw`\b(?:whsec|hf|npm|gh[pousr]|github_pat|glpat|pypi|shp(?:at|ca|pa|ss)|xox[abprse]|dop_v1|doo_v1|lin_api|pnu|rdme|sntry[su]|dapi|pplx|ntn|op|tskey)[_-][A-Za-z0-9_-]{16,}`, flags: '' },
+  { id: 'api-key-prefix', source: String.raw`\b(?:NRAK|NRII|NRJS|PMAK|HRKU|EZAK|EZTK)-[A-Za-z0-9-]{16,}`, flags: '' },
   { id: 'api-key-prefix', source: String.raw`\bSG\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}`, flags: '' },
   { id: 'aws-access-key', source: String.raw`\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b`, flags: '' },
   { id: 'jwt', source: String.raw`\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`, flags: '' },
+  { id: 'hex-key', source: String.raw`\b0x[0-9a-fA-F]{64}\b`, flags: '' },
   { id: 'webhook-url', source: String.raw`https?://(?:hooks\.slack\.com|discord(?:app)?\.com/api/webhooks|[a-z0-9-]+\.webhook\.office\.com|outlook\.office\.com/webhook)/([^\s"'<>\\]+)`, flags: 'i', keywords: ['hooks.slack.com', 'webhook'] },
 ];
 
@@ -74,7 +81,10 @@ export function highEntropy(token: string): boolean {
     const c = token.charCodeAt(i);
     const cls = c >= 48 && c <= 57 ? 1 : c >= 65 && c <= 90 ? 2 : c >= 97 && c <= 122 ? 3 : 4;
     if (cls === 1) digits++;
-    else if (cls === 2) upper++;
+    else if (cls === 2) {
+      upper++;
+      if (c > 70) beyondHex++;
+    }
     else if (cls === 3) {
       lower++;
       if (c > 102) beyondHex++;
@@ -83,6 +93,7 @@ export function highEntropy(token: string): boolean {
     prev = cls;
   }
   if (digits < 2 || upper + lower < 8) return false;
+  // one case of hex digits is a hash, not a key
   if (!(upper > 0 && lower > 0) && beyondHex === 0) return false;
   if (changes / (token.length - 1) < 0.3) return false;
   return entropy(token) >= 3.5;
