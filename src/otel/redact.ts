@@ -1,5 +1,5 @@
 import { GITLEAKS_RULES } from './redact-gitleaks.js';
-import { entropy, HIGH_ENTROPY, highEntropy, KEY_NAME_EXACT, looksSecret, OWN_RULES, SECRET_NAME, type OwnRule } from './redact-rules.js';
+import { entropy, HIGH_ENTROPY, highEntropy, isSecretName, looksSecret, OWN_RULES, type OwnRule } from './redact-rules.js';
 
 // Finds secrets in text and replaces each with `[REDACTED:<rule>]`, counting by rule. Every rule
 // runs on the original text; overlapping finds are merged, so one secret is one redaction.
@@ -10,7 +10,8 @@ interface Rule {
   keywords?: readonly string[];
   entropy?: number;
   group?: number;
-  check?: (secret: string) => boolean;
+  skip?: number;
+  check?: (secret: string, match: RegExpExecArray) => boolean;
 }
 
 /** A user's pattern that is not a regular expression: the CLI reports it as a usage error. */
@@ -31,7 +32,7 @@ export function compilePattern(pattern: string): RegExp {
 }
 
 function compile(r: OwnRule): Rule {
-  return { id: r.id, re: new RegExp(r.source, `gd${r.flags}`), keywords: r.keywords, entropy: r.entropy, group: r.group, check: r.check };
+  return { id: r.id, re: new RegExp(r.source, `gd${r.flags}`), keywords: r.keywords, entropy: r.entropy, group: r.group, skip: r.skip, check: r.check };
 }
 
 const SHORTEST_SECRET = 8;
@@ -99,31 +100,41 @@ export class RuleSet {
           re.lastIndex++;
           continue;
         }
-        const [start, end] = secretOf(m, rule.group);
+        const [start, end] = secretOf(m, rule.group, rule.skip);
         if (end <= start) continue;
         const secret = text.slice(start, end);
         if (secret.startsWith(MARK)) continue;
         if (rule.entropy !== undefined && entropy(secret) < rule.entropy) continue;
-        if (rule.check && !rule.check(secret)) continue;
+        if (rule.check && !rule.check(secret, m)) continue;
         found.push({ start, end, id: rule.id });
       }
     }
     HIGH_ENTROPY.lastIndex = 0;
     let m: RegExpExecArray | null;
     while (shapeless && (m = HIGH_ENTROPY.exec(text)) !== null) {
-      if (highEntropy(m[0])) found.push({ start: m.index, end: m.index + m[0].length, id: 'high-entropy' });
+      const token = m[0];
+      if (!token.includes('/') || !token.split('/').some(isWord)) {
+        if (highEntropy(token)) found.push({ start: m.index, end: m.index + token.length, id: 'high-entropy' });
+        continue;
+      }
+      // a path or URL: only its random parts
+      let at = m.index;
+      for (const part of token.split('/')) {
+        if (part.length >= 16 && highEntropy(part)) found.push({ start: at, end: at + part.length, id: 'high-entropy' });
+        at += part.length + 1;
+      }
     }
     return merge(found);
   }
 }
 
 /** The span of the secret in a match: the named group, else the longest group that matched, else all of it. */
-function secretOf(m: RegExpExecArray, group: number | undefined): [number, number] {
+function secretOf(m: RegExpExecArray, group: number | undefined, skip = 0): [number, number] {
   const indices = m.indices;
   if (!indices || indices.length <= 1) return [m.index, m.index + m[0].length];
   if (group !== undefined) return indices[group] ?? [0, 0];
   let best: [number, number] | undefined;
-  for (let g = 1; g < indices.length; g++) {
+  for (let g = 1 + skip; g < indices.length; g++) {
     const r = indices[g];
     if (r && r[1] > r[0] && (!best || r[1] - r[0] > best[1] - best[0])) best = r;
   }
@@ -201,7 +212,7 @@ export class Redactor {
       this.count('secret-field');
       return '[REDACTED:secret-field]';
     }
-    if (typeof v === 'string') return this.string(v);
+    if (typeof v === 'string') return name !== undefined && ID_NAME.test(name) && v.length <= 128 ? v : this.string(v);
     if (Array.isArray(v)) return v.map((x) => this.value(x));
     if (v !== null && typeof v === 'object') {
       const out: Record<string, unknown> = {};
@@ -253,9 +264,13 @@ export class Redactor {
   }
 }
 
-function isSecretName(name: string): boolean {
-  return SECRET_NAME.test(name) || KEY_NAME_EXACT.test(name);
+/** A word between slashes (`com`, `photos`, `src`): what makes a token a path, not base64. */
+function isWord(part: string): boolean {
+  return part.length >= 3 && /^[A-Za-z]+$/.test(part) && (part.match(/[aeiouAEIOU]/g)?.length ?? 0) / part.length >= 0.25;
 }
+
+/** Fields of messages that hold ids (`id`, `call_id`): opaque, never scanned. */
+const ID_NAME = /^(?:id|[a-z_]*_id)$/;
 
 /** Adds one report's counts to another's. */
 export function addCounts(into: Record<string, number>, from: Readonly<Record<string, number>> | undefined): void {
