@@ -25,6 +25,22 @@ export interface ContentPolicy {
 
 export const DEFAULT_CONTENT_LIMIT = 16 * 1024;
 
+/** Content options as the library takes them. */
+export interface ContentOptions {
+  /** every kind of free text */
+  captureContent?: boolean;
+  /** only these kinds of free text */
+  capture?: readonly ContentField[];
+  contentLimit?: number;
+  /** more secrets to redact: regular expressions, `(?i)` in front for any case */
+  redactPatterns?: readonly string[];
+}
+
+export function contentPolicyOf(o: ContentOptions): ContentPolicy {
+  const fields = o.captureContent ? undefined : o.capture ?? [];
+  return { capture: fields === undefined || fields.length > 0, limit: o.contentLimit ?? DEFAULT_CONTENT_LIMIT, fields, patterns: o.redactPatterns };
+}
+
 /** Attributes that carry content; they are redacted where they are written. */
 const CONTENT_KEYS = new Set(['gen_ai.input.messages', 'gen_ai.output.messages', 'gen_ai.tool.call.arguments', 'gen_ai.tool.call.result', 'process.command_line']);
 /** Ids are opaque and unique: scanning them finds nothing and defeats the cache. */
