@@ -49,7 +49,8 @@ describe('Codex rollout trace bundles', () => {
 
   beforeAll(async () => {
     receiver = await startReceiver();
-    run = await runCli(['export', ROOT], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    // error messages are free text, exported on request: checked here against the records
+    run = await runCli(['export', '--capture', 'errors', ROOT], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     spans = receiver.spans();
   });
   afterAll(() => receiver.close());
@@ -373,10 +374,10 @@ describe('Codex rollout trace bundles', () => {
   });
 
   test('a bundle given as its directory, trace.jsonl or manifest.json exports the same spans, every time', async () => {
-    const asDir = await exportTo([FAILURES]);
+    const asDir = await exportTo(['--capture', 'errors', FAILURES]);
     assert.equal(asDir.run.code, 0, asDir.run.stderr);
     for (const file of ['trace.jsonl', 'manifest.json']) {
-      const other = await exportTo([join(FAILURES, file)]);
+      const other = await exportTo(['--capture', 'errors', join(FAILURES, file)]);
       assert.equal(other.run.code, 0, other.run.stderr);
       assert.deepEqual(full(other.spans), full(asDir.spans), file);
     }

@@ -230,13 +230,13 @@ describe('delivery options', () => {
         assert.ok(!all.includes('hunter22'), 'URL password redacted');
         assert.ok(!all.includes('abcdefghijklmnop'), 'bearer token redacted');
         const t = r2.spans().find((s) => s.name.startsWith('execute_tool exec_command'))!;
-        assert.match(String(t.attributes['gen_ai.tool.call.arguments']), /Bearer \[REDACTED\]/);
+        assert.match(String(t.attributes['gen_ai.tool.call.arguments']), /Bearer \[REDACTED:auth-header\]/);
         assert.match(String(t.attributes['gen_ai.tool.call.result']), /…\[truncated \d+ chars\]$/);
         assert.ok(String(t.attributes['gen_ai.tool.call.result']).length < 240);
         const chat = r2.spans().find((s) => s.name === 'chat gpt-5.4')!;
         const input = JSON.parse(String(chat.attributes['gen_ai.input.messages']));
         assert.equal(input[0].role, 'user');
-        assert.match(input[0].parts[0].content, /use \[REDACTED API KEY\] please/);
+        assert.match(input[0].parts[0].content, /use \[REDACTED:api-key-prefix\] please/);
         const output = JSON.parse(String(chat.attributes['gen_ai.output.messages']));
         assert.equal(output[0].parts[0].type, 'tool_call');
       } finally {

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { resolveOtlpConfig, type OtlpFlags } from '../export/config.js';
@@ -7,7 +7,8 @@ import { DeliveryLedger, type LedgerEntry } from '../export/ledger.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import type { Delivery, SinkStats, SpanSink } from '../export/sink.js';
 import { renderTree } from '../export/tree.js';
-import { DEFAULT_CONTENT_LIMIT, type ContentPolicy } from '../otel/content.js';
+import { CONTENT_FIELDS, DEFAULT_CONTENT_LIMIT, type ContentField, type ContentPolicy } from '../otel/content.js';
+import { compilePattern, PatternError } from '../otel/redact.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
 import { defaultStateDir } from '../pipeline/checkpoints.js';
 import { exportInput, ledgerKey, planAfter, type InputPlan } from '../pipeline/export-input.js';
@@ -21,7 +22,11 @@ export interface ExportFlags extends OtlpFlags, SelectionFlags {
   dryRun?: boolean;
   out?: string;
   captureContent?: boolean;
+  /** fields of free text to capture, comma-separated, repeatable */
+  capture?: string[];
   contentLimit?: string;
+  redactPattern?: string[];
+  redactFile?: string[];
   serviceName?: string;
   progress?: boolean;
   quiet?: boolean;
@@ -209,11 +214,49 @@ function createSink(flags: ExportFlags, io: Io): SpanSink | undefined {
   return sink;
 }
 
-export function contentPolicy(flags: Pick<ExportFlags, 'captureContent' | 'contentLimit'>, env: NodeJS.ProcessEnv): ContentPolicy {
+export function contentPolicy(flags: Pick<ExportFlags, 'captureContent' | 'capture' | 'contentLimit' | 'redactPattern' | 'redactFile'>, env: NodeJS.ProcessEnv): ContentPolicy {
   const fromEnv = /^(true|1|yes|span_only|span_and_event)$/i.test(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT ?? '');
   const limit = flags.contentLimit !== undefined ? Number(flags.contentLimit) : DEFAULT_CONTENT_LIMIT;
   if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--content-limit must be a positive number of characters, got "${flags.contentLimit}"`);
-  return { capture: flags.captureContent === true || fromEnv, limit };
+  const all = flags.captureContent === true || fromEnv;
+  const fields = all ? undefined : captureFields(flags.capture ?? []);
+  return { capture: all || (fields?.length ?? 0) > 0, limit, fields, patterns: redactPatterns(flags.redactPattern ?? [], flags.redactFile ?? []) };
+}
+
+function captureFields(values: string[]): ContentField[] {
+  const fields = values.flatMap((v) => v.split(',')).map((f) => f.trim()).filter((f) => f !== '');
+  for (const f of fields) {
+    if (!(CONTENT_FIELDS as readonly string[]).includes(f)) throw new UsageError(`--capture takes ${CONTENT_FIELDS.join(', ')}; got "${f}"`);
+  }
+  return [...new Set(fields as ContentField[])];
+}
+
+/** Patterns from flags and files (one a line; blank lines and lines starting with # skipped), each checked. */
+function redactPatterns(flagged: string[], files: string[]): string[] {
+  const patterns: string[] = [];
+  const add = (pattern: string, where: string) => {
+    try {
+      compilePattern(pattern);
+    } catch (err) {
+      if (err instanceof PatternError) throw new UsageError(`${where}: ${err.message}`);
+      throw err;
+    }
+    patterns.push(pattern);
+  };
+  for (const p of flagged) add(p, '--redact-pattern');
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new UsageError(`--redact-file ${file}: cannot be read (${code === 'ENOENT' ? 'no such file' : code ?? (err as Error).message}); nothing was exported`);
+    }
+    text.split(/\r?\n/).forEach((line, i) => {
+      if (line.trim() !== '' && !line.trimStart().startsWith('#')) add(line, `--redact-file ${file}:${i + 1}`);
+    });
+  }
+  return patterns;
 }
 
 interface Planned {

@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../export/config.js';
 import { reportOtelDiagnostics } from '../export/diag.js';
 import { DIALECTS } from '../formats/registry.js';
-import { DEFAULT_CONTENT_LIMIT } from '../otel/content.js';
+import { CONTENT_FIELDS, DEFAULT_CONTENT_LIMIT } from '../otel/content.js';
 import { VERSION } from '../version.js';
 import type { ExportFlags, Io } from './export-command.js';
 import type { ListFlags } from './list-command.js';
@@ -138,7 +138,10 @@ function withDeliveryOptions(cmd: Command): Command {
     .addOption(new Option('--compression <algorithm>', 'request compression (default from OTEL_EXPORTER_OTLP_COMPRESSION)').choices(['gzip', 'none']))
     .option('--timeout <ms>', 'deadline per request including retries (default from OTEL_EXPORTER_OTLP_TIMEOUT, else 10000)')
     .option('--service-name <name>', 'service.name of the spans (default OTEL_SERVICE_NAME, else the agent\'s recorded name, else codex)')
-    .option('--capture-content', 'include prompts, messages, tool arguments and results (secrets redacted); also OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true')
+    .option('--capture-content', 'include all free text: prompts, messages, tool arguments and results, error messages (secrets redacted); also OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true')
+    .option('--capture <fields>', `include only these kinds of free text (secrets redacted), comma-separated, repeatable: ${CONTENT_FIELDS.join(', ')}`, collect)
+    .option('--redact-pattern <regex>', 'also redact what this regular expression matches ((?i) in front: any case; a capture group: only that part), repeatable', collect)
+    .option('--redact-file <file>', 'also redact the patterns in this file, one regular expression a line (# comments), repeatable', collect)
     .option('--content-limit <chars>', 'longest captured value before it is cut with a marker', String(DEFAULT_CONTENT_LIMIT))
     .addOption(new Option('--format <format>', 'input format of every file (default: recognised from each file\'s content); bundle: every path is a trace bundle').choices(DIALECTS.map((d) => d.name)))
     .option('--sessions-dir <dir>', 'where to look up the parents of sub-agent rollouts, repeatable (also searched: the sessions tree around each file, $CODEX_HOME/sessions and archived_sessions)', collect)

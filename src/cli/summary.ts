@@ -90,6 +90,8 @@ export function printSummary(outcomes: InputOutcome[], o: SummaryOptions): numbe
     const had = o.capture ? 'without' : 'with';
     err(`rollout-otel: ${n(otherContent.length)} session${otherContent.length === 1 ? ' was' : 's were'} delivered to ${o.sink.target} before ${had} captured content; not sent again, as the backend would then hold each of their spans twice: it keeps showing them ${had} content. To replace them, delete them there (or use a fresh backend) and export again with --force`);
   }
+  const redacted = redactionLine(considered);
+  if (redacted) err(redacted);
   let code: number = EXIT.ok;
   if (o.sink) {
     const s = o.sink.stats;
@@ -135,6 +137,16 @@ export function collectorHint(target: string): string {
     '`docker run -d -p 16686:16686 -p 4318:4318 jaegertracing/jaeger:2.20.0`, or the `jaeger` binary of a Jaeger v2 release ' +
     '(https://github.com/jaegertracing/jaeger/releases) started without flags; or point -e/--endpoint at your collector. ' +
     'Nothing was lost: the session files are unchanged, and running the same command again sends them.';
+}
+
+/** How many values were redacted, by rule, most first; the values themselves are never printed. */
+export function redactionLine(outcomes: InputOutcome[]): string | undefined {
+  const by: Record<string, number> = {};
+  for (const { report } of outcomes) for (const [rule, count] of Object.entries(report.redactions ?? {})) by[rule] = (by[rule] ?? 0) + count;
+  const rules = Object.entries(by).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const total = rules.reduce((a, [, c]) => a + c, 0);
+  if (total === 0) return undefined;
+  return `rollout-otel: redacted ${n(total)} value${total === 1 ? '' : 's'} (by rule: ${rules.map(([r, c]) => `${r} ${n(c)}`).join(', ')})`;
 }
 
 /** When spans go to a Jaeger on this machine, its UI is on port 16686 of the same host. */

@@ -3,7 +3,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { ThreadMeta, TokenUsage } from '../model/events.js';
 import { addUsage, emptyUsage, type AgentEdge, type Compaction, type EmbeddedAgent, type ModelCall, type Note, type Placement, type Thread, type ToolCall, type Turn } from '../model/types.js';
-import { contentValue, redact, type ContentPolicy } from './content.js';
+import { Privacy, type ContentPolicy } from './content.js';
 import { spanIdFor, spanKeys, traceIdFor } from './ids.js';
 import { SCOPE } from './resource.js';
 import { hr, messages, put, putCost, putFacts, putSummary, putUsage, summaryLabel, us } from './span-values.js';
@@ -50,6 +50,7 @@ export class ThreadMapper {
   private readonly unpricedModels = new Set<string>();
   private firstPrompt: string | undefined;
   private lastAnswer: string | undefined;
+  private readonly privacy: Privacy;
 
   constructor(
     private readonly meta: ThreadMeta,
@@ -60,6 +61,12 @@ export class ThreadMapper {
   ) {
     this.traceId = placement.traceId ?? traceIdFor(placement.rootThreadId);
     this.agentName = agentNameOf(meta);
+    this.privacy = new Privacy(content);
+  }
+
+  /** Values redacted so far in this thread's spans, by rule. */
+  get redactions(): Readonly<Record<string, number>> {
+    return this.privacy.redactor.counts;
   }
 
   turnSpans(turn: Turn): ReadableSpan[] {
@@ -145,7 +152,7 @@ export class ThreadMapper {
   threadSpan(thread: Thread, placement: Placement = this.placement): ReadableSpan {
     const m = thread.meta;
     // the root of a trace is what search lists show: it carries the session's title
-    const title = placement.spawnedBy || m.parentThreadId ? undefined : traceTitle(m, this.content.capture && this.firstPrompt !== undefined ? redact(this.firstPrompt) : undefined);
+    const title = placement.spawnedBy || m.parentThreadId ? undefined : traceTitle(m, this.privacy.content('prompts', this.firstPrompt));
     const draft: Draft = {
       key: spanKeys.thread(m.threadId),
       parentKey: undefined,
@@ -188,9 +195,9 @@ export class ThreadMapper {
     put(a, 'codex.approval_policy', turn.approvalPolicy);
     put(a, 'codex.sandbox_policy', turn.sandboxPolicy);
     put(a, 'codex.reasoning_effort', turn.effort);
-    put(a, 'gen_ai.input.messages', contentValue(turn.prompt !== undefined ? [{ role: 'user', parts: [{ type: 'text', content: turn.prompt }] }] : undefined, this.content));
-    put(a, 'input.value', contentValue(turn.prompt, this.content));
-    put(a, 'output.value', contentValue(answer, this.content));
+    put(a, 'gen_ai.input.messages', this.privacy.content('prompts', turn.prompt !== undefined ? [{ role: 'user', parts: [{ type: 'text', content: turn.prompt }] }] : undefined));
+    put(a, 'input.value', this.privacy.content('prompts', turn.prompt));
+    put(a, 'output.value', this.privacy.content('outputs', answer));
     putFacts(a, turn.incomplete, turn.facts, TURN_FACTS);
     this.putSource(a, turn.line);
     return a;
@@ -316,8 +323,8 @@ export class ThreadMapper {
     put(a, 'vcs.repository.url.full', m.git?.repositoryUrl);
     put(a, 'vcs.ref.head.name', m.git?.branch);
     put(a, 'vcs.ref.head.revision', m.git?.commit);
-    put(a, 'input.value', contentValue(this.firstPrompt, this.content));
-    put(a, 'output.value', contentValue(this.lastAnswer, this.content));
+    put(a, 'input.value', this.privacy.content('prompts', this.firstPrompt));
+    put(a, 'output.value', this.privacy.content('outputs', this.lastAnswer));
     putFacts(a, thread.incomplete, thread.facts, THREAD_FACTS);
     this.putSource(a, thread.line);
     return a;
@@ -337,8 +344,8 @@ export class ThreadMapper {
     putUsage(a, call.usage);
     putCost(a, price);
     put(a, 'codex.model_call.index', call.index);
-    put(a, 'gen_ai.input.messages', contentValue(call.input && messages(call.input, 'input'), this.content));
-    put(a, 'gen_ai.output.messages', contentValue(call.output && messages(call.output, 'output'), this.content));
+    put(a, 'gen_ai.input.messages', this.privacy.messages(call.input, 'input'));
+    put(a, 'gen_ai.output.messages', this.privacy.messages(call.output, 'output'));
     putFacts(a, call.incomplete, call.facts, CALL_FACTS);
     this.putSource(a, call.line);
     return a;
@@ -357,13 +364,13 @@ export class ThreadMapper {
     put(a, 'codex.tool.namespace', tool.namespace);
     put(a, 'codex.tool.kind', tool.toolKind);
     put(a, 'codex.mcp.server', r.mcpServer ?? tool.mcp?.server);
-    putSummary(a, r.summary, this.content);
+    putSummary(a, r.summary, this.privacy);
     put(a, 'process.exit.code', r.exitCode);
     put(a, 'codex.tool.duration_ms', r.durationMs !== undefined ? Math.round(r.durationMs * 1000) / 1000 : undefined);
     put(a, 'codex.tool.incomplete', tool.incomplete || undefined);
     put(a, 'codex.tool.still_running', r.stillRunning || undefined);
-    put(a, 'gen_ai.tool.call.arguments', contentValue(tool.arguments, this.content));
-    put(a, 'gen_ai.tool.call.result', contentValue(tool.output, this.content));
+    put(a, 'gen_ai.tool.call.arguments', this.privacy.content('tool-arguments', tool.arguments));
+    put(a, 'gen_ai.tool.call.result', this.privacy.content('tool-results', tool.output));
     putFacts(a, undefined, tool.facts, TOOL_FACTS);
     this.putSource(a, tool.line);
     return a;
@@ -377,7 +384,7 @@ export class ThreadMapper {
     put(a, 'process.exit.code', t.exitCode);
     put(a, 'codex.terminal.duration_ms', t.durationMs !== undefined ? Math.round(t.durationMs * 1000) / 1000 : undefined);
     put(a, 'codex.terminal.still_running', t.stillRunning || undefined);
-    put(a, 'process.command_line', contentValue(t.command, this.content));
+    put(a, 'process.command_line', this.privacy.content('tool-arguments', t.command));
     if (t.incomplete) a['codex.incomplete'] = true;
     this.putSource(a, t.line);
     return a;
@@ -439,11 +446,12 @@ export class ThreadMapper {
     const ctx: SpanContext = { traceId: this.traceId, spanId: this.idOf(d.key), traceFlags: TraceFlags.SAMPLED };
     const events: TimedEvent[] = d.events.length === 0 ? NO_EVENTS : d.events.slice(0, MAX_EVENTS).map((n) => {
       const { name, attributes } = eventOf(n);
-      return { name, time: hr(Math.min(Math.max(us(n.time), d.startUs), d.endUs)), attributes };
+      return { name, time: hr(Math.min(Math.max(us(n.time), d.startUs), d.endUs)), attributes: this.privacy.event(attributes) };
     });
-    const attributes = d.error ? { ...d.attributes, 'error.type': d.error.type } : d.attributes;
+    // free text leaves only as captured content; every other string is checked on its way out
+    const attributes = this.privacy.attributes(d.error ? { ...d.attributes, 'error.type': d.error.type } : d.attributes);
     return {
-      name: d.name,
+      name: this.privacy.name(d.name),
       kind: d.kind,
       spanContext: () => ctx,
       parentSpanContext: parentSpanId ? { traceId: this.traceId, spanId: parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: false } : undefined,
@@ -451,7 +459,7 @@ export class ThreadMapper {
       endTime: hr(d.endUs),
       duration: hr(d.endUs - d.startUs),
       ended: true,
-      status: d.error ? { code: SpanStatusCode.ERROR, message: d.error.message ?? d.error.type } : d.stopped ? { code: SpanStatusCode.UNSET, message: d.stopped } : { code: SpanStatusCode.UNSET },
+      status: d.error ? { code: SpanStatusCode.ERROR, message: this.privacy.status(d.error) } : d.stopped ? { code: SpanStatusCode.UNSET, message: d.stopped } : { code: SpanStatusCode.UNSET },
       attributes,
       links: d.links === undefined || d.links.length === 0 ? NO_LINKS : d.links.map(({ key, kind }) => ({
         context: { traceId: this.traceId, spanId: this.idOf(key), traceFlags: TraceFlags.SAMPLED },

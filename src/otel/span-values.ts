@@ -1,6 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { TokenUsage, ToolSummary } from '../model/events.js';
-import { contentValue, type ContentPolicy } from './content.js';
+import type { Privacy } from './content.js';
 import { CURRENCY, roundCost } from './cost.js';
 import type { ContentPart } from '../model/types.js';
 
@@ -41,7 +41,7 @@ export function putCost(a: Attributes, amount: number | undefined): void {
 }
 
 /** What a tool call did, without content: always; its command line, paths and query: content only. */
-export function putSummary(a: Attributes, s: ToolSummary | undefined, content: ContentPolicy): void {
+export function putSummary(a: Attributes, s: ToolSummary | undefined, privacy: Privacy): void {
   if (!s) return;
   put(a, 'process.executable.name', s.executable);
   put(a, 'codex.command.kind', s.commandKind);
@@ -50,9 +50,9 @@ export function putSummary(a: Attributes, s: ToolSummary | undefined, content: C
   put(a, 'codex.patch.files_deleted', s.filesDeleted);
   put(a, 'codex.patch.hunks', s.hunks);
   put(a, 'codex.web_search.action', s.searchAction);
-  put(a, 'process.command_line', contentValue(s.command, content));
-  put(a, 'codex.patch.paths', contentValue(s.paths?.join('\n'), content));
-  put(a, 'codex.web_search.query', contentValue(s.query, content));
+  put(a, 'process.command_line', privacy.content('tool-arguments', s.command));
+  put(a, 'codex.patch.paths', privacy.content('tool-arguments', s.paths?.join('\n')));
+  put(a, 'codex.web_search.query', privacy.content('tool-arguments', s.query));
 }
 
 /** The short fact a tool row shows after its name: the program, the patch's size, the search action. */

@@ -5,6 +5,7 @@ import type { DecodeWarning } from '../model/events.js';
 import type { Placement } from '../model/types.js';
 import { bundleTraceId, segmentTraceId } from '../otel/ids.js';
 import { ThreadMapper } from '../otel/map.js';
+import { addCounts } from '../otel/redact.js';
 import { resourceFor } from '../otel/resource.js';
 import { openRollout } from '../sources/files.js';
 import { readLines } from '../sources/lines.js';
@@ -68,6 +69,7 @@ export async function exportBundle(dialect: BundleDialect, path: string, opts: B
     report.spans++;
     await opts.emit([mapper.threadSpan(t.thread)], Infinity);
     addUsageTotals(report, mapper.totals());
+    addCounts((report.redactions ??= {}) as Record<string, number>, mapper.redactions);
   }
   return report;
 }

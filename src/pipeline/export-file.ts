@@ -2,20 +2,18 @@ import { resolveOtlpConfig } from '../export/config.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import type { Delivery, SpanSink } from '../export/sink.js';
 import { findInputs } from '../formats/registry.js';
-import { DEFAULT_CONTENT_LIMIT } from '../otel/content.js';
+import { contentPolicyOf, type ContentOptions } from '../otel/content.js';
 import { AgentTree } from './agent-tree.js';
 import { exportInput } from './export-input.js';
 import type { SessionReport } from './report.js';
 
-export interface ExportFileOptions {
+export interface ExportFileOptions extends ContentOptions {
   /** OTLP/HTTP base URL; default from OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, else http://localhost:4318 */
   endpoint?: string;
   protocol?: 'http/protobuf' | 'http/json';
   headers?: Record<string, string>;
   timeoutMillis?: number;
   serviceName?: string;
-  captureContent?: boolean;
-  contentLimit?: number;
   /** the dialect (its name); recognised from the content when absent */
   format?: string;
   /** deliver somewhere else than OTLP/HTTP */
@@ -38,7 +36,7 @@ export async function exportFile(path: string, o: ExportFileOptions = {}): Promi
   const { report } = await exportInput(input, {
     serviceName: o.serviceName,
     format: o.format,
-    content: { capture: o.captureContent ?? false, limit: o.contentLimit ?? DEFAULT_CONTENT_LIMIT },
+    content: contentPolicyOf(o),
     tree: new AgentTree([input.path]),
     delivery,
     emit: (spans) => sink.add(spans, delivery),

@@ -244,7 +244,8 @@ export class Watcher {
     f.closed = true;
     if (report.error) this.o.log(`${f.path}: ${report.error}`, true);
     for (const w of report.samples) this.o.log(`${f.path}:${w.line}: ${w.type}: ${w.message}`, true);
-    if (!report.error) this.o.log(`${f.path}: ${why}; session closed (trace ${report.traceId}, ${report.turns} turn${report.turns === 1 ? '' : 's'})`);
+    const redacted = Object.values(report.redactions ?? {}).reduce((a, n) => a + n, 0);
+    if (!report.error) this.o.log(`${f.path}: ${why}; session closed (trace ${report.traceId}, ${report.turns} turn${report.turns === 1 ? '' : 's'}${redacted ? `, ${redacted} value${redacted === 1 ? '' : 's'} redacted` : ''})`);
   }
 
   /** Flushes the sink; advances the ledger if everything arrived, else re-reads from it. */

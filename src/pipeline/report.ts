@@ -25,6 +25,8 @@ export interface SessionReport {
   error?: string;
   /** the input dialect (its name), once recognised */
   format?: string;
+  /** values redacted in the exported spans, by rule */
+  redactions?: Readonly<Record<string, number>>;
   /** tokens and local cost of the model calls, summed over the input's threads */
   usage?: UsageTotals;
 }

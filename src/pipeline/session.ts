@@ -195,6 +195,7 @@ export class RolloutSession {
       this.mapper = new ThreadMapper(meta, this.sourcePath, placement, resourceFor(this.opts.serviceName ?? meta.agentName ?? (this.dialect as ThreadLogDialect).agent, meta.cliVersion), this.opts.content);
       this.report.threadId = meta.threadId;
       this.report.traceId = this.mapper.traceId;
+      this.report.redactions = this.mapper.redactions;
     }
     return this.mapper;
   }

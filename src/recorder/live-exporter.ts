@@ -3,21 +3,19 @@ import { resolveOtlpConfig, type OtlpConfig } from '../export/config.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import type { Delivery, SpanSink } from '../export/sink.js';
 import { lineDialect } from '../formats/registry.js';
-import { DEFAULT_CONTENT_LIMIT } from '../otel/content.js';
+import { contentPolicyOf, type ContentOptions } from '../otel/content.js';
 import { newReport, type SessionReport } from '../pipeline/report.js';
 import { exportSession, RolloutSession, type SessionOptions } from '../pipeline/session.js';
 import type { SourceLine } from '../sources/lines.js';
 import { RolloutRecorder } from './recorder.js';
 
-export interface LiveExportOptions {
+export interface LiveExportOptions extends ContentOptions {
   /** OTLP/HTTP base URL; default from OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, else http://localhost:4318 */
   endpoint?: string;
   protocol?: 'http/protobuf' | 'http/json';
   headers?: Record<string, string>;
   timeoutMillis?: number;
   serviceName?: string;
-  captureContent?: boolean;
-  contentLimit?: number;
   /** `rollout.source.path` of the spans; the recorder's file by default */
   path?: string;
   /** the dialect of the recorded lines (its name, e.g. codex or generic); recognised from the first line when absent */
@@ -168,7 +166,7 @@ export class LiveExporter {
       // a path given is used as given; a recorder's file is named as any file is (pipeline/session.ts)
       sourcePath: this.opts.path ?? (this.file ? undefined : 'in-process'),
       serviceName: this.opts.serviceName,
-      content: { capture: this.opts.captureContent ?? false, limit: this.opts.contentLimit ?? DEFAULT_CONTENT_LIMIT },
+      content: contentPolicyOf(this.opts),
       dialect: lineDialect(this.opts.format),
     };
   }
