@@ -116,7 +116,8 @@ describe('Claude Code: what the real files show', () => {
     assert.equal(first.events[0]!.timeNs, BigInt(Date.parse('2026-01-14T10:41:23.622Z')) * 1_000_000n);
     const failed = spans.find((s) => s.attributes['codex.turn.status'] === 'failed')!;
     assert.equal(failed.attributes['error.type'], 'overloaded_error');
-    assert.match(failed.status.message, /^API Error: 529/);
+    // the API's own text is content: by default the status says the error type
+    assert.equal(failed.status.message, 'overloaded_error');
     assert.equal(failed.events.filter((e) => e.name === 'api_retry').length, 10, 'ten retries, then the synthetic error');
     assert.equal(spans.filter((s) => s.parentSpanId === failed.spanId).length, 0, '<synthetic> is not a model call');
   });

@@ -80,8 +80,8 @@ describe('generic append-only rollouts ({"type","seq","item"})', () => {
       assert.equal(shell.attributes['rollout.source.line'], 4);
       const patch = byName(spans, 'execute_tool apply_patch')[0]!;
       assert.equal(patch.status.code, 2);
-      // a tool's own kind of error outside the documented set is _OTHER; its words are content (off by default)
-      assert.equal(patch.status.message, '_OTHER');
+      // a tool's own kind of error outside the documented set is _OTHER, its kind said as a word; the text it recorded is content (off by default)
+      assert.equal(patch.status.message, 'PatchError');
       assert.equal(patch.attributes['error.type'], '_OTHER');
       assert.equal(patch.endNs, at('09:00:12.900'));
       // Lines appended out of order are read in `seq` order: the result pairs with its call.

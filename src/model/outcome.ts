@@ -9,7 +9,10 @@ export const OTHER = '_OTHER';
 
 export interface Failure {
   type: string;
+  /** what the input recorded about it: free text */
   message?: string;
+  /** what it was, in our own words (no recorded text): safe to show whatever the content setting */
+  words?: string;
 }
 
 /**
@@ -81,13 +84,12 @@ export function toolFailure(r: ToolResultInfo): Failure | undefined {
     : /^-?\d+$/.test(raw) ? 'exit_code'
     : (TOOL_ERROR_ALIASES[raw] ?? OTHER);
   if (type === OTHER && exited) type = 'exit_code';
-  let message: string = WORDS[type];
-  if (exited && (type === 'exit_code' || type === 'timeout')) message = type === 'exit_code' ? `exit code ${r.exitCode}` : `timed out (exit code ${r.exitCode})`;
-  // a kind of its own the input recorded is kept in words
+  let words: string = WORDS[type];
+  if (exited && (type === 'exit_code' || type === 'timeout')) words = type === 'exit_code' ? `exit code ${r.exitCode}` : `timed out (exit code ${r.exitCode})`;
+  // a kind of its own the input recorded is kept, as a word
   const own = type === OTHER && raw !== undefined && raw !== 'failed' ? raw : undefined;
-  if (own !== undefined) message = r.errorMessage ? own : `failed: ${own}`;
-  if (r.errorMessage) message = `${message}: ${r.errorMessage}`;
-  return { type, message };
+  if (own !== undefined) words = /^[A-Za-z_][\w.-]{0,63}$/.test(own) ? own : 'failed';
+  return { type, message: r.errorMessage, words };
 }
 
 /** A turn's status in words, for every outcome but a plain completion. */

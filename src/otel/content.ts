@@ -102,11 +102,21 @@ export class Privacy {
     return m && this.encode(m);
   }
 
-  /** The status description of a failed span: its message when errors are captured, else its class. */
-  status(error: { type: string; message?: string }): string {
-    const type = classOf(error.type);
-    if (error.message === undefined || error.message === '' || !this.fields.has('errors')) return type;
-    return this.content('errors', error.message) ?? type;
+  /**
+   * The status description of a failed span: our own words for it (else its class), and what the
+   * input recorded about it when errors are captured.
+   */
+  status(error: { type: string; message?: string; words?: string }): string {
+    const words = error.words ?? classOf(error.type);
+    if (error.message === undefined || error.message === '' || !this.fields.has('errors')) return words;
+    const text = this.content('errors', error.message);
+    if (text === undefined) return words;
+    return error.words ? `${error.words}: ${text}` : text;
+  }
+
+  /** A recorded reason (why a turn was aborted): a word as it is; free text only when errors are captured. */
+  reason(value: string): string {
+    return CLASS_WORD.test(value) ? this.redactor.label(value) : (this.content('errors', value) ?? OTHER_CLASS);
   }
 
   /** Span names carry tool, model and agent names as recorded. */

@@ -26,7 +26,7 @@ interface Draft {
   endUs: number;
   attributes: Attributes;
   events: Note[];
-  error: { type: string; message?: string } | undefined;
+  error: { type: string; message?: string; words?: string } | undefined;
   /** how a span that did not fail ended, in words (an aborted turn) */
   stopped: string | undefined;
   /** spans (same trace) this span links to: multi-agent interactions */
@@ -97,7 +97,7 @@ export class ThreadMapper {
       attributes: this.turnAttributes(turn, turnCost, answer),
       events: turn.notes,
       error: turn.status === 'failed' ? { type: turn.errorType ?? '_OTHER', message: turn.errorMessage } : undefined,
-      stopped: turnStatusMessage(turn),
+      stopped: turnStatusMessage({ status: turn.status, abortReason: turn.abortReason && this.privacy.reason(turn.abortReason) }),
       links: undefined,
     });
     for (let i = 0; i < turn.modelCalls.length; i++) drafts.push(this.chatDraft(turn.modelCalls[i] as ModelCall, turnKey, turn, prices[i]));
@@ -233,7 +233,7 @@ export class ThreadMapper {
       startUs: us(tool.start),
       endUs: us(tool.end),
       attributes: this.toolAttributes(tool, name),
-      events: failure ? [{ kind: 'exception', time: tool.end, errorType: failure.type, message: failure.message ?? failure.type }] : [],
+      events: failure ? [{ kind: 'exception', time: tool.end, errorType: failure.type, message: failure.message ?? failure.words ?? failure.type }] : [],
       error: failure,
       stopped: undefined,
       links: tool.agents || tool.edges
