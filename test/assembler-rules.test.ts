@@ -88,18 +88,18 @@ describe('outcomes', () => {
   test('a tool fails on a reported failure or a non-zero exit code, and on nothing else', () => {
     assert.equal(toolFailure({ exitCode: 0 }), undefined);
     assert.equal(toolFailure({}), undefined);
-    assert.deepEqual(toolFailure({ exitCode: 2 }), { type: 'exit_code', message: 'exit code 2' });
-    assert.deepEqual(toolFailure({ success: false, errorType: 'patch_failed', errorMessage: 'no hunk' }), { type: 'patch_failed', message: 'patch failed: no hunk' });
-    assert.deepEqual(toolFailure({ success: false }), { type: '_OTHER', message: 'failed' });
+    assert.deepEqual(toolFailure({ exitCode: 2 }), { type: 'exit_code', message: undefined, words: 'exit code 2' });
+    assert.deepEqual(toolFailure({ success: false, errorType: 'patch_failed', errorMessage: 'no hunk' }), { type: 'patch_failed', message: 'no hunk', words: 'patch failed' });
+    assert.deepEqual(toolFailure({ success: false }), { type: '_OTHER', message: undefined, words: 'failed' });
   });
 
-  test('a tool failure is one of a documented set of kinds, told in words', () => {
-    assert.deepEqual(toolFailure({ exitCode: 128, success: false, errorType: '128' }), { type: 'exit_code', message: 'exit code 128' });
-    assert.deepEqual(toolFailure({ exitCode: 1, success: false, errorType: 'failed' }), { type: 'exit_code', message: 'exit code 1' });
-    assert.deepEqual(toolFailure({ success: false, errorType: 'aborted' }), { type: 'cancelled', message: 'cancelled' });
-    assert.deepEqual(toolFailure({ exitCode: 124, success: false, errorType: 'timeout' }), { type: 'timeout', message: 'timed out (exit code 124)' });
-    assert.deepEqual(toolFailure({ success: false, errorType: 'agent_errored' }), { type: 'tool_error', message: 'tool reported an error' });
-    assert.deepEqual(toolFailure({ success: false, errorType: 'something_new' }), { type: '_OTHER', message: 'failed: something_new' });
+  test('a tool failure is one of a documented set of kinds, told in our words apart from what the input recorded', () => {
+    assert.deepEqual(toolFailure({ exitCode: 128, success: false, errorType: '128' }), { type: 'exit_code', message: undefined, words: 'exit code 128' });
+    assert.deepEqual(toolFailure({ exitCode: 1, success: false, errorType: 'failed' }), { type: 'exit_code', message: undefined, words: 'exit code 1' });
+    assert.deepEqual(toolFailure({ success: false, errorType: 'aborted' }), { type: 'cancelled', message: undefined, words: 'cancelled' });
+    assert.deepEqual(toolFailure({ exitCode: 124, success: false, errorType: 'timeout' }), { type: 'timeout', message: undefined, words: 'timed out (exit code 124)' });
+    assert.deepEqual(toolFailure({ success: false, errorType: 'agent_errored' }), { type: 'tool_error', message: undefined, words: 'tool reported an error' });
+    assert.deepEqual(toolFailure({ success: false, errorType: 'something_new' }), { type: '_OTHER', message: undefined, words: 'something_new' });
     for (const raw of ['exit_code', 'patch_failed', 'script_failed', 'mcp_error', 'tool_error', 'timeout', 'sandbox_denied', 'declined', 'cancelled', 'aborted', 'failed', '7']) {
       assert.ok(toolFailure({ success: false, errorType: raw })!.type in TOOL_ERRORS, raw);
     }
