@@ -62,7 +62,7 @@ export function isSecretName(name: string): boolean {
 }
 
 /** Values a name like `token:` is often followed by that are no secret: types, booleans, variable references. */
-const NOT_SECRET = /^(?:true|false|null|none|nil|undefined|bearer|basic|token|string|str|number|int|integer|bool|boolean|bytes|any|unknown|object|optional|required|\*+|x+|\.\.\.|<[^>]*>|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\$[({$].*|[~^]?\d+(?:\.\d+)+|\{\{[^}]*\}\}|\[REDACTED[^\]]*\]?|\d{1,7})$/i;
+const NOT_SECRET = /^(?:true|false|null|none|nil|undefined|bearer|basic|token|string|str|number|int|integer|bool|boolean|bytes|any|unknown|object|optional|required|\*+|x+|\.\.\.|<[^>]*>|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\$[({$].*|(?:process\.)?env\.[\w.]+|os\.environ\S*|[~^]?\d+(?:\.\d+)+|\{\{[^}]*\}\}|\[REDACTED[^\]]*\]?|\d{1,7})$/i;
 
 /** Whether a value found by name (not by shape) is worth hiding. */
 export function looksSecret(value: string): boolean {
@@ -70,11 +70,11 @@ export function looksSecret(value: string): boolean {
 }
 
 /**
- * A run of token characters that no word, path, hash or id is: long, mixing digits with letters of
+ * A run of token characters that no word, path, hash or id is: 20 characters or more, mixing digits with letters of
  * both cases (or letters beyond hex), changing character class often, with few word-like runs of
  * letters, and of high entropy. Catches keys of vendors no rule names.
  */
-export const HIGH_ENTROPY = /(?<![A-Za-z0-9_+/=-])[A-Za-z0-9_+/-]{24,}={0,2}/g;
+export const HIGH_ENTROPY = /(?<![A-Za-z0-9_+/=-])[A-Za-z0-9_+/-]{20,}={0,2}/g;
 
 const VOWELS = new Set([97, 101, 105, 111, 117]);
 

@@ -216,7 +216,7 @@ export class Redactor {
     if (Array.isArray(v)) return v.map((x) => this.value(x));
     if (v !== null && typeof v === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = this.value(x, k);
+      for (const [k, x] of Object.entries(v)) out[this.text(k)] = this.value(x, k);
       return out;
     }
     return v;
