@@ -116,6 +116,22 @@ describe('bad input through export', () => {
     for (const s of r.spans) assert.ok(Number(s.endNs / 1_000_000n) < Date.UTC(2100, 0, 1), `${s.name} ends after 2100`);
   });
 
+  test('tool output nested 10,000 levels deep, with content captured, is cut at the depth limit and the session delivered', async () => {
+    const deep = `{"output":${'['.repeat(10_000)}${']'.repeat(10_000)},"metadata":{"exit_code":0}}`;
+    const lines = readFileSync(SMALL, 'utf8').split('\n');
+    const at = lines.findIndex((l) => l.includes('"function_call_output"'));
+    const v = JSON.parse(lines[at]!);
+    v.payload.output = deep;
+    lines[at] = JSON.stringify(v);
+    const path = join(dir, 'deep.jsonl');
+    writeFileSync(path, lines.join('\n'));
+    const before = receiver.spans().length;
+    const r = await runCli(['export', '--no-progress', '--capture-content', '-e', receiver.url, path]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /call stack/);
+    assert.equal(receiver.spans().length - before, SMALL_SPANS);
+  });
+
   test('a schema warning names the field it is about', async () => {
     const r = await exportOf(smallWith('bad-field.jsonl', 3, JSON.stringify({ timestamp: '2025-10-20T09:05:00.000Z', type: 'event_msg', payload: { type: 'token_count', info: { total_token_usage: { input_tokens: 'many' } } } })));
     assert.match(r.stderr, /bad-field\.jsonl:4: token_count: info\.total_token_usage\.input_tokens: /);

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { resolveOtlpConfig } from '../export/config.js';
 import { DeliveryLedger } from '../export/ledger.js';
 import { OtlpSink } from '../export/otlp-sink.js';
@@ -25,6 +25,12 @@ export async function runWatch(dir: string | undefined, flags: WatchFlags, io: I
     throw new UsageError(`watch finds bundles by their layout: --format ${flags.format} is for export; name a dialect read line by line, or leave it out`);
   }
   const watched = dir ?? defaultWatchHome(io.env);
+  // A directory named that cannot be watched is an error; the default one may not exist yet (no session run yet): waited for.
+  const unusable = dirProblem(watched);
+  if (unusable && dir !== undefined) {
+    io.stderr.write(`rollout-otel: ${watched}: ${unusable}: nothing to watch (check the path)\n`);
+    return EXIT.badInput;
+  }
   const idleTimeoutMs = parseDuration(flags.idleTimeout, '--idle-timeout');
   const pollMs = flags.poll !== undefined ? parseDuration(flags.poll, '--poll') : 250;
   const stateDir = flags.state ?? defaultStateDir(io.env);
@@ -86,6 +92,17 @@ function acceptor(selection: Selection): (input: DiscoveredInput) => Promise<boo
     decided.set(input.path, { mtimeMs, ok });
     return ok;
   };
+}
+
+function dirProblem(dir: string): string | undefined {
+  try {
+    if (!statSync(dir).isDirectory()) return 'not a directory';
+    readdirSync(dir);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'no such directory' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+  }
 }
 
 /** `500ms`, `2s`, `90s`, `10m`, `1h`; a bare number is seconds. */

@@ -1,3 +1,4 @@
+import { withinDepth } from './depth.js';
 import type { Attributes } from '@opentelemetry/api';
 import type { ContentPart } from '../model/types.js';
 import { Redactor, RuleSet } from './redact.js';
@@ -86,7 +87,7 @@ export class Privacy {
    * first, shorter and shorter, and only if that is not enough is the JSON itself cut.
    */
   private encode(value: unknown): string {
-    const redacted = this.redactor.value(this.cut(value, this.policy.limit + SCAN_MARGIN));
+    const redacted = this.redactor.value(this.cut(withinDepth(value, 0), this.policy.limit + SCAN_MARGIN));
     const limit = this.policy.limit;
     if (typeof redacted === 'string') return truncate(redacted, limit);
     let json = JSON.stringify(redacted);
@@ -198,3 +199,4 @@ export function truncate(text: string, limit: number): string {
   if (code >= 0xd800 && code <= 0xdbff) cut--;
   return `${text.slice(0, cut)}…[truncated ${text.length - cut} chars]`;
 }
+

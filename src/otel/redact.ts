@@ -1,3 +1,4 @@
+import { withinDepth } from './depth.js';
 import { GITLEAKS_RULES } from './redact-gitleaks.js';
 import { entropy, HIGH_ENTROPY, highEntropy, isSecretName, looksSecret, OWN_RULES, type OwnRule } from './redact-rules.js';
 
@@ -233,7 +234,7 @@ export class Redactor {
       }
       if (parsed !== undefined && typeof parsed === 'object') {
         const before = this.total();
-        const out = this.value(parsed);
+        const out = this.value(withinDepth(parsed, 0));
         return this.total() === before ? s : JSON.stringify(out);
       }
     }

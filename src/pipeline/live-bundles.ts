@@ -18,14 +18,20 @@ export class BundleFollower {
   private pending: LedgerEntry | undefined;
   /** a size that could not be exported (not a bundle yet, or broken): tried again when it changes */
   private unusable = -1;
+  /** when a bundle that changed will have been still for the idle timeout: worth a look then */
+  dueAt: number | undefined;
 
   constructor(private readonly dialect: BundleDialect, readonly dir: string, readonly key: string, private saved: LedgerEntry | undefined, private readonly idleMs: number) {}
 
   async check(sink: SpanSink, opts: Omit<BundleOptions, 'emit' | 'segment'>, log: (m: string, problem?: boolean) => void): Promise<void> {
     const s = await stat(this.dialect.logOf(this.dir)).catch(() => undefined);
     if (!s || this.pending || s.size === this.unusable) return;
+    this.dueAt = undefined;
     if (this.saved?.closed && this.saved.size === s.size) return;
-    if (Date.now() - s.mtimeMs < this.idleMs) return;
+    if (Date.now() - s.mtimeMs < this.idleMs) {
+      this.dueAt = s.mtimeMs + this.idleMs;
+      return;
+    }
     const segment = this.saved ? this.saved.segment + 1 : 0;
     const report = await exportBundle(this.dialect, this.dir, { ...opts, segment, emit: (spans) => sink.add(spans, this.delivery) });
     if (report.error || !report.traceId) {

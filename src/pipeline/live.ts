@@ -1,9 +1,11 @@
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { join, sep } from 'node:path';
 import type { DeliveryLedger, LedgerEntry } from '../export/ledger.js';
 import type { Delivery, SpanSink } from '../export/sink.js';
 import { dialectNamed, findInputs } from '../formats/registry.js';
-import type { DiscoveredInput } from '../sources/discover.js';
+import { directoriesOf, TreeWatch } from '../sources/dir-watch.js';
+import { InputError, type DiscoveredInput, type SkippedEntry } from '../sources/discover.js';
 import { FileTail } from '../sources/tail.js';
 import type { AgentTree } from './agent-tree.js';
 import { inSegment, ledgerKey, planAfter, type InputPlan } from './export-input.js';
@@ -13,8 +15,16 @@ import { RolloutSession, stableSourcePath, type SessionOptions } from './session
 export interface WatchOptions {
   dir: string;
   idleTimeoutMs: number;
+  /** how often files still being written are read */
   pollMs?: number;
+  /** how often the tree is listed when change notification is unavailable */
   scanMs?: number;
+  /** with change notification: how often the tree and every file are looked at anyway, in case an event was missed */
+  rescanMs?: number;
+  /** false: no change notification, polling only */
+  notify?: boolean;
+  /** how many files of the history are read at once (the first scan of a large history is paced) */
+  catchUp?: number;
   /** what reached the collector, shared with export */
   ledger: DeliveryLedger;
   sink: SpanSink;
@@ -39,9 +49,14 @@ interface Followed {
   saved?: LedgerEntry;
   delivery: Delivery;
   reported: number;
+  /** a read failed: the file is passed over until its status (this signature) changes */
+  blocked?: string;
 }
 
 const MAX_BACKOFF_MS = 30_000;
+const PROGRESS_EVERY_MS = 5_000;
+/** a history at least this long is read with progress messages */
+const PROGRESS_FROM = 50;
 
 /**
  * Follows every rollout under a directory as it grows and sends spans as turns close. A file's
@@ -49,44 +64,130 @@ const MAX_BACKOFF_MS = 30_000;
  * outage the files are read again and only what was not delivered is sent. A session that grows
  * after its thread span was delivered goes on in a trace of its own (a segment): nothing delivered
  * is ever sent again in another version.
+ *
+ * What it costs: each directory of the tree has a change watch (inotify); only files still being
+ * written are read every `pollMs`. A closed session costs nothing until an event says its file
+ * changed. Without change notification the tree is listed, and closed files looked at, every `scanMs`.
  */
 export class Watcher {
   private readonly files = new Map<string, Followed>();
   private readonly bundles = new Map<string, BundleFollower>();
+  /** sessions not closed: read every tick */
+  private readonly open = new Set<Followed>();
+  /** files to read from their start, waiting for their turn */
+  private readonly backlog = new Set<Followed>();
+  /** files of the backlog being read */
+  private readonly catching = new Set<Followed>();
+  /** files that had a session since the last delivery: their ledger entries to advance */
+  private readonly sessions = new Set<Followed>();
+  /** files an event named since the last tick */
+  private dirty = new Set<string>();
+  private needScan = true;
   private failedSeen = 0;
   private deliveredSeen = 0;
   /** the last flush failed: what it held will be read again from the files */
   outage = false;
   private backoffMs = 0;
   private nextScan = 0;
-  private dirMissing = false;
+  private dirMissing: string | undefined;
+  private skipsSaid = new Set<string>();
+  private notify: TreeWatch | undefined;
+  private wakeUp: (() => void) | undefined;
+  private progress: { total: number; started: number; next: number } | undefined;
 
   constructor(private readonly o: WatchOptions) {}
 
   async run(signal: AbortSignal): Promise<void> {
     const pollMs = this.o.pollMs ?? 250;
-    while (!signal.aborted) {
-      const scanning = Date.now() >= this.nextScan;
-      if (scanning) {
-        await this.scan();
-        this.nextScan = Date.now() + (this.o.scanMs ?? 2000);
+    if (this.o.notify !== false) this.notify = new TreeWatch((dir, name, event) => this.changed(dir, name, event));
+    try {
+      while (!signal.aborted) {
+        const full = Date.now() >= this.nextScan;
+        if (full || this.needScan) await this.scan();
+        this.admit();
+        // Without notification, or now and then with it, closed files are looked at too.
+        const everyFile = full && !this.dirMissing;
+        const dirty = this.dirty;
+        this.dirty = new Set();
+        for (const f of everyFile ? [...this.files.values()].filter((x) => !this.backlog.has(x)) : this.due(dirty)) await this.follow(f);
+        for (const b of this.bundles.values()) await b.check(this.o.sink, this.o.session, this.o.log);
+        await this.deliver();
+        this.tellProgress();
+        await this.pause(this.waitMs(pollMs), signal);
       }
-      for (const f of [...this.files.values()]) await this.follow(f, scanning);
-      for (const b of this.bundles.values()) await b.check(this.o.sink, this.o.session, this.o.log);
       await this.deliver();
-      // An abort (SIGINT/SIGTERM) ends the wait early; the loop condition then ends the run.
-      await sleep(this.outage ? this.backoffMs : pollMs, undefined, { signal }).catch(() => undefined);
+    } finally {
+      this.notify?.close();
     }
-    await this.deliver();
+  }
+
+  /** The files this tick reads: open sessions, and those an event named. */
+  private due(dirty: Set<string>): Followed[] {
+    const out = [...this.open];
+    for (const p of dirty) {
+      const f = this.files.get(p);
+      if (f && !this.open.has(f) && !this.backlog.has(f)) out.push(f);
+    }
+    return out;
+  }
+
+  private waitMs(pollMs: number): number {
+    if (this.outage) return this.backoffMs;
+    if (this.catching.size > 0 || this.backlog.size > 0) return 0;
+    if (this.open.size > 0 || this.needScan) return pollMs;
+    let until = this.nextScan;
+    for (const b of this.bundles.values()) if (b.dueAt !== undefined && b.dueAt < until) until = b.dueAt;
+    return Math.max(pollMs, until - Date.now());
+  }
+
+  /** Sleeps `ms`, or less if an event or a signal comes; during an outage only the backoff or a signal ends it. */
+  private pause(ms: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
+    if (ms <= 0) return new Promise((resolve) => setImmediate(resolve));
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.wakeUp = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      if (!this.outage) this.wakeUp = done;
+    });
+  }
+
+  /** A change event: a followed file is read at the next tick; anything else has the tree listed again. */
+  private changed(dir: string, name: string | undefined, event: 'rename' | 'change'): void {
+    const path = name === undefined ? undefined : join(dir, name);
+    const f = path === undefined ? undefined : this.files.get(path);
+    if (f) {
+      this.dirty.add(f.path);
+      if (event === 'rename') this.needScan = true;
+    } else if (this.inBundle(dir)) {
+      // bundles are looked at every tick
+    } else if (event === 'rename' || name === undefined || ROLLOUT.test(name)) this.needScan = true;
+    else return;
+    this.wakeUp?.();
+  }
+
+  private inBundle(dir: string): boolean {
+    for (const b of this.bundles.keys()) if (dir === b || dir.startsWith(b + sep)) return true;
+    return false;
   }
 
   private async scan(): Promise<void> {
+    this.needScan = false;
+    const notifying = this.notify !== undefined && this.notify.failure === undefined;
+    this.nextScan = Date.now() + (notifying ? (this.o.rescanMs ?? 10 * 60_000) : (this.o.scanMs ?? 2000));
     let found: string[];
+    const skipped: SkippedEntry[] = [];
     try {
-      let inputs = await findInputs([this.o.dir]);
+      let inputs = await findInputs([this.o.dir], skipped);
       if (this.o.accept) {
         const accepted: DiscoveredInput[] = [];
-        for (const i of inputs) if (await this.o.accept(i)) accepted.push(i);
+        // a file the selection cannot judge (unreadable …) is followed, and says what is wrong with it
+        for (const i of inputs) if (await this.o.accept(i).catch(() => true)) accepted.push(i);
         inputs = accepted;
       }
       found = inputs.filter((d) => d.kind === 'rollout' && !d.path.endsWith('.zst')).map((d) => d.path);
@@ -97,12 +198,24 @@ export class Watcher {
         this.bundles.set(b.path, new BundleFollower(dialect, b.path, key, this.o.ledger.get(key), this.o.idleTimeoutMs));
         this.o.log(`following bundle ${b.path} (${dialect.title})`);
       }
-      if (this.dirMissing) this.o.log(`${this.o.dir} now exists`);
-      this.dirMissing = false;
-    } catch {
-      if (!this.dirMissing) this.o.log(`waiting for ${this.o.dir} to exist`);
-      this.dirMissing = true;
+      if (this.dirMissing) this.o.log(`${this.o.dir} can be read again`, true);
+      this.dirMissing = undefined;
+    } catch (err) {
+      const why = err instanceof InputError ? err.message : `${this.o.dir}: ${(err as Error).message}`;
+      if (this.dirMissing !== why) this.o.log(`${why}: nothing to follow; looking again every ${Math.round((this.o.scanMs ?? 2000) / 1000)}s`, true);
+      this.dirMissing = why;
+      this.nextScan = Date.now() + (this.o.scanMs ?? 2000);
       return;
+    }
+    this.saySkipped(skipped);
+    if (this.notify) {
+      const before = this.notify.failure;
+      this.notify.sync(directoriesOf(this.o.dir));
+      if (this.notify.failure !== undefined && before === undefined) {
+        this.o.log(`change notification unavailable (${this.notify.failure}): looking for changes every ${Math.round((this.o.scanMs ?? 2000) / 1000)}s instead`, true);
+        this.notify.close();
+        this.nextScan = Date.now() + (this.o.scanMs ?? 2000);
+      }
     }
     const present = new Set(found);
     const added = found.filter((p) => !this.files.has(p));
@@ -121,7 +234,47 @@ export class Watcher {
       } else await this.drop(f);
     }
     for (const p of added) this.add(p);
-    if (added.length) this.o.log(`following ${this.files.size} rollout file${this.files.size === 1 ? '' : 's'} under ${this.o.dir}`);
+    if (added.length) this.o.log(`following ${this.files.size} rollout file${this.files.size === 1 ? '' : 's'} under ${this.o.dir}${this.notify && this.notify.failure === undefined ? ` (${this.notify.size} director${this.notify.size === 1 ? 'y' : 'ies'} watched)` : ''}`);
+    if (!this.progress && this.backlog.size >= PROGRESS_FROM) {
+      this.progress = { total: this.backlog.size, started: Date.now(), next: Date.now() + PROGRESS_EVERY_MS };
+      this.o.log(`reading ${this.backlog.size} files not yet delivered, ${this.o.catchUp ?? 8} at a time`);
+    }
+  }
+
+  /** Each entry the walk passed over is said once (again only if it went away and came back). */
+  private saySkipped(skipped: SkippedEntry[]): void {
+    const now = new Set<string>();
+    for (const e of skipped) {
+      const key = `${e.path}\0${e.reason}`;
+      now.add(key);
+      if (!this.skipsSaid.has(key)) this.o.log(`${e.path}: ${e.reason}: skipped (${hintFor(e.reason)}); the rest is followed`, true);
+    }
+    this.skipsSaid = now;
+  }
+
+  private tellProgress(): void {
+    const p = this.progress;
+    if (!p) return;
+    const left = this.backlog.size + this.catching.size;
+    if (left === 0) {
+      this.o.log(`read the ${p.total} files not yet delivered in ${((Date.now() - p.started) / 1000).toFixed(1)}s; following changes`);
+      this.progress = undefined;
+    } else if (Date.now() >= p.next) {
+      p.total = Math.max(p.total, left);
+      this.o.log(`read ${p.total - left} of ${p.total} files not yet delivered`);
+      p.next = Date.now() + PROGRESS_EVERY_MS;
+    }
+  }
+
+  /** Moves files from the backlog to the open set, a few at a time: a long history is never open all at once. */
+  private admit(): void {
+    const limit = this.o.catchUp ?? 8;
+    for (const f of this.backlog) {
+      if (this.catching.size >= limit) break;
+      this.backlog.delete(f);
+      this.catching.add(f);
+      this.open.add(f);
+    }
   }
 
   private add(path: string): void {
@@ -140,7 +293,7 @@ export class Watcher {
   private resume(f: Followed): void {
     f.session = undefined;
     if (f.saved?.closed) {
-      f.closed = true;
+      this.rest(f);
       f.tail.pos = { offset: f.saved.size, line: f.saved.through + 1 };
     } else this.replay(f);
   }
@@ -151,6 +304,17 @@ export class Watcher {
     f.closed = false;
     f.tail.pos = { offset: 0, line: 1 };
     f.plan = planAfter(f.saved);
+    this.open.delete(f);
+    this.catching.delete(f);
+    this.backlog.add(f);
+  }
+
+  /** Closed: costs nothing until its file changes. */
+  private rest(f: Followed): void {
+    f.closed = true;
+    this.open.delete(f);
+    this.catching.delete(f);
+    this.backlog.delete(f);
   }
 
   private rename(f: Followed, to: string): void {
@@ -172,13 +336,39 @@ export class Watcher {
   private async drop(f: Followed): Promise<void> {
     if (f.session && !f.closed) await this.close(f, 'left the watched directory');
     this.files.delete(f.path);
+    this.rest(f);
+    this.sessions.delete(f);
   }
 
-  private async follow(f: Followed, scanning: boolean): Promise<void> {
-    // Closed sessions only need a look now and then: they grow again only when a thread resumes.
-    if (f.closed && !scanning) return;
+  /** Reads what the file gained. A file that cannot be read is its own failure domain: said once, passed over until it changes. */
+  private async follow(f: Followed): Promise<void> {
+    if (f.blocked !== undefined) {
+      if (signatureOf(f.path) === f.blocked) return;
+      f.blocked = undefined;
+      this.resume(f);
+      return;
+    }
+    try {
+      await this.read(f);
+    } catch (err) {
+      const at = f.tail.pos.line;
+      f.session = undefined;
+      this.rest(f);
+      f.closed = false;
+      f.blocked = signatureOf(f.path);
+      const e = err as NodeJS.ErrnoException;
+      const what = e.code === 'EACCES' || e.code === 'EPERM' ? 'cannot be read (permission denied)' : e.code ? `cannot be read (${e.code})` : `failed at line ${at} (${e.message})`;
+      const todo = e.code === 'EACCES' || e.code === 'EPERM' ? 'make it readable' : 'fix or remove it';
+      this.o.log(`${f.path}: ${what}: skipped until it changes (${todo}); the rest is followed`, true);
+    }
+  }
+
+  private async read(f: Followed): Promise<void> {
     const r = await f.tail.read();
-    if (r.kind === 'gone') return;
+    if (r.kind === 'gone') {
+      this.needScan = true;
+      return;
+    }
     if (f.saved?.ino !== undefined && f.saved.ino !== f.tail.ino) {
       // Another file now has this name: the ledger says nothing about it.
       f.saved = undefined;
@@ -192,23 +382,29 @@ export class Watcher {
       return;
     }
     if (r.lines.length > 0 && f.closed) {
+      const resumed = f.saved?.closed;
       this.replay(f);
-      this.o.log(`${f.path} grew after its session was closed: what follows goes into a trace of its own (segment ${f.plan.segment})`);
+      if (resumed) this.o.log(`${f.path} grew after its session was closed: what follows goes into a trace of its own (segment ${f.plan.segment})`);
       return;
     }
     if (r.lines.length > 0) {
-      const session = f.session ?? this.open(f);
+      this.open.add(f);
+      const session = f.session ?? this.start(f);
       for (const l of r.lines) {
         const sent = session.push(l);
         if (sent) await sent;
       }
-    } else if (f.session && !f.closed && Date.now() - f.tail.mtimeMs >= this.o.idleTimeoutMs) {
+      return;
+    }
+    this.catching.delete(f);
+    if (f.closed || Date.now() - f.tail.mtimeMs < this.o.idleTimeoutMs) return;
+    if (f.session) {
       const partial = f.tail.size > f.tail.pos.offset ? `, an unfinished last line of ${f.tail.size - f.tail.pos.offset} bytes left unread` : '';
       await this.close(f, `idle for ${Math.round((Date.now() - f.tail.mtimeMs) / 1000)}s${partial}`);
-    }
+    } else this.rest(f); // nothing in it to follow (empty): looked at again when it changes
   }
 
-  private open(f: Followed): RolloutSession {
+  private start(f: Followed): RolloutSession {
     const tree = this.o.tree;
     const plan = f.plan;
     f.session = new RolloutSession(f.path, {
@@ -225,6 +421,7 @@ export class Watcher {
         await this.o.sink.add(spans, f.delivery);
       },
     });
+    this.sessions.add(f);
     return f.session;
   }
 
@@ -234,14 +431,14 @@ export class Watcher {
     // An export may have closed this segment meanwhile: its thread span must not be sent twice.
     const now = await this.o.ledger.refresh(f.key);
     if (now?.closed && now.segment >= f.plan.segment && now.through >= f.tail.pos.line - 1) {
-      f.closed = true;
+      this.rest(f);
       f.saved = now;
       f.session = undefined;
       this.o.log(`${f.path}: ${why}; its session was delivered meanwhile (trace ${now.traceId})`);
       return;
     }
     const report = await session.finish();
-    f.closed = true;
+    this.rest(f);
     if (report.error) this.o.log(`${f.path}: ${report.error}`, true);
     for (const w of report.samples) this.o.log(`${f.path}:${w.line}: ${w.type}: ${w.message}`, true);
     const redacted = Object.values(report.redactions ?? {}).reduce((a, n) => a + n, 0);
@@ -260,7 +457,7 @@ export class Watcher {
       if (!this.outage) this.o.log(`collector at ${this.o.sink.target} is not accepting spans (${stats.lastError}); holding, and re-reading from the files once it is back`, true);
       this.outage = true;
       this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(1000, this.backoffMs * 2));
-      for (const f of this.files.values()) this.resume(f);
+      for (const f of this.files.values()) if (!f.closed || f.session) this.resume(f);
       for (const b of this.bundles.values()) b.settle(false);
       return;
     }
@@ -269,12 +466,13 @@ export class Watcher {
     this.outage = false;
     this.backoffMs = 0;
     let changed = false;
-    for (const f of this.files.values()) {
+    for (const f of this.sessions) {
       if (f.delivery.delivered > f.reported) {
         const traceId = f.session?.report.traceId;
         this.o.log(`${f.path}: delivered ${f.delivery.delivered - f.reported} span${f.delivery.delivered - f.reported === 1 ? '' : 's'}${traceId ? ` (trace ${traceId})` : ''}`);
         f.reported = f.delivery.delivered;
       }
+      if (!f.session) this.sessions.delete(f);
       const traceId = f.session?.report.traceId;
       if (f.tail.ino === undefined || !f.session || !traceId) continue;
       const through = f.tail.pos.line - 1;
@@ -287,7 +485,10 @@ export class Watcher {
         f.saved = next;
         changed = true;
       }
-      if (f.closed) f.session = undefined;
+      if (f.closed) {
+        f.session = undefined;
+        this.sessions.delete(f);
+      }
     }
     for (const b of this.bundles.values()) {
       const entry = b.settle(true);
@@ -311,4 +512,23 @@ export class Watcher {
     }
   }
   private saveFailed = false;
+}
+
+const ROLLOUT = /\.jsonl(?:\.zst)?$/;
+
+/** What changes when a file is made readable, replaced or written: its status, or why it has none. */
+function signatureOf(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? 'error';
+  }
+}
+
+/** What to do about an entry the walk passed over. */
+function hintFor(reason: string): string {
+  if (/permission denied/.test(reason)) return 'make it readable';
+  if (/symlink/.test(reason)) return 'fix or remove the link';
+  return 'rename or remove it if it is not a rollout';
 }
