@@ -1,10 +1,12 @@
-// npm run bench [-- --mb 800]
+// npm run bench [-- --mb 800] [-- --only export|watch] [-- --files 10000 --idle-seconds 60]
 // Builds a large sessions tree from the real samples, then measures in one run:
 //   baseline: read every line and JSON.parse it (plain code, not the project's reader);
-//   export:   the real CLI (bin/rollout-otel.js) exporting the tree to a local OTLP/HTTP receiver (protobuf).
+//   export:   the real CLI (bin/rollout-otel.js) exporting the tree to a local OTLP/HTTP receiver (protobuf);
+//   watch:    the real CLI following a history of finished sessions: the time to read it, then its
+//             CPU and memory while nothing changes, then how soon a new turn arrives.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -109,6 +111,12 @@ async function exportRun(endpoint: string): Promise<{ seconds: number; cpuSecond
 }
 
 async function main() {
+  const only = arg('only', '');
+  if (only !== 'watch') await exportBench();
+  if (only !== 'export') await watchBench();
+}
+
+async function exportBench() {
   const built = buildTree();
   const files = listFiles(out);
   const mb = files.reduce((a, f) => a + statSync(f).size, 0) / 1024 / 1024;
@@ -149,6 +157,113 @@ async function main() {
   console.log(`CPU time: baseline ${base.cpuSeconds.toFixed(1)} s, export ${run.cpuSeconds.toFixed(1)} s (${((base.cpuSeconds / run.cpuSeconds) * 100).toFixed(0)}% by CPU)`);
   console.log(`peak RSS of the export process: ${run.maxRssMb.toFixed(0)} MB (target < 200 MB)`);
   console.log(`built with ${built.files} files`);
+}
+
+/** A receiver that only counts requests and bytes: the bench measures the CLI, not a decoder. */
+async function drain(): Promise<{ url: string; requests: () => number; close: () => void }> {
+  let requests = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => requests, close: () => server.close() };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function rssMbOf(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+}
+
+async function watchBench() {
+  const count = Number(arg('files', '10000'));
+  const idleSeconds = Number(arg('idle-seconds', '60'));
+  const root = join(ROOT, 'bench', 'out', `watch-${count}`);
+  const sessions = join(root, 'sessions');
+  const sample = readFileSync(join(ROOT, 'test', 'fixtures', 'localpush-sanitized-0.104-small.jsonl'), 'utf8');
+  const sampleId = JSON.parse(sample.slice(0, sample.indexOf('\n'))).payload.id as string;
+  // one whole turn of the sample, from its task_started to its task_complete, to append under a new turn id
+  const turn = sample.slice(sample.indexOf('{"timestamp"', sample.indexOf('"task_started"') - 80));
+  const turnId = /"turn_id":"([^"]+)"/.exec(turn)![1]!;
+  const write = (i: number, id: string) => {
+    const day = join(sessions, '2025', String(1 + (i % 12)).padStart(2, '0'), String(1 + (Math.floor(i / 12) % 28)).padStart(2, '0'));
+    mkdirSync(day, { recursive: true });
+    const file = join(day, `rollout-2025-01-01T00-00-00-${id}.jsonl`);
+    writeFileSync(file, sample.split(sampleId).join(id));
+    return file;
+  };
+  rmSync(root, { recursive: true, force: true });
+  const files: string[] = [];
+  for (let i = 0; i < count; i++) files.push(write(i, randomUUID()));
+  // finished long ago: a day without a write
+  const old = new Date(Date.now() - 86_400_000);
+  for (const f of files) utimesSync(f, old, old);
+
+  const receiver = await drain();
+  const child = spawn(process.execPath, [join(ROOT, 'bin/rollout-otel.js'), 'watch', sessions, '--idle-timeout', '10m', '--state', join(root, 'state')], {
+    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const until = async (what: string, check: () => boolean, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`watch bench: timed out waiting for ${what}\n${stderr.slice(-2000)}`);
+      await sleep(20);
+    }
+  };
+  const t0 = performance.now();
+  try {
+    await until('the history to be read', () => /read the \d+ files not yet delivered/.test(stderr), 30 * 60_000);
+    const catchUp = (performance.now() - t0) / 1000;
+    const catchUpCpu = cpuOf(child.pid!);
+    await sleep(10_000); // the last deliveries settle, and the collector of the read is done
+    const spans = [...stderr.matchAll(/delivered (\d+) spans?/g)].reduce((a, m) => a + Number(m[1]), 0);
+
+    const cpu0 = cpuOf(child.pid!);
+    const rss: number[] = [];
+    for (let s = 0; s < idleSeconds; s += 5) {
+      rss.push(rssMbOf(child.pid!));
+      await sleep(5000);
+    }
+    rss.push(rssMbOf(child.pid!));
+    const idleCpu = cpuOf(child.pid!) - cpu0;
+
+    // a new session's file appears in one day directory
+    let before = receiver.requests();
+    let t = performance.now();
+    write(0, randomUUID());
+    await until('a new session to arrive', () => receiver.requests() > before, 60_000);
+    const newFile = (performance.now() - t) / 1000;
+    // a finished session resumed: its turns appended
+    await sleep(1000);
+    before = receiver.requests();
+    t = performance.now();
+    appendFileSync(files[count >> 1]!, turn.split(turnId).join(randomUUID()));
+    await until('an appended turn to arrive', () => receiver.requests() > before, 60_000);
+    const appended = (performance.now() - t) / 1000;
+
+    console.log(`watch: ${count.toLocaleString('en-US')} finished files in ${Math.min(count, 336)} day directories`);
+    console.log(`  first read of the history: ${catchUp.toFixed(1)} s, ${catchUpCpu.toFixed(1)} s CPU, ${spans.toLocaleString('en-US')} spans delivered`);
+    console.log(`  idle for ${idleSeconds} s: ${(idleCpu * 1000).toFixed(0)} ms CPU = ${((idleCpu / idleSeconds) * 100).toFixed(3)} % of a core (target ≤ 0.1 %)`);
+    console.log(`  RSS while idle: ${rss.map((r) => r.toFixed(0)).join(', ')} MB (target: flat)`);
+    console.log(`  latency: a new session file ${(newFile * 1000).toFixed(0)} ms, a turn appended to a finished session ${(appended * 1000).toFixed(0)} ms (target ≤ 1 s)`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.on('close', r));
+    receiver.close();
+  }
 }
 
 await main();
