@@ -70,9 +70,10 @@ export async function runWatch(dir: string | undefined, flags: WatchFlags, io: I
     await sink.close();
   }
   const s = sink.stats;
-  log(`stopped: ${s.delivered} spans delivered in this run${watcher.outage ? '; the collector is still down: what it did not take will be sent from the files on the next run' : ''}`);
+  const skips = watcher.skips ? `; ${watcher.skips} entr${watcher.skips === 1 ? 'y' : 'ies'} skipped (named above)` : '';
+  log(`stopped: ${s.delivered} spans delivered in this run${skips}${watcher.outage ? '; the collector is still down: what it did not take will be sent from the files on the next run' : ''}`);
   if (watcher.outage && /connection refused/.test(s.lastError ?? '')) log(collectorHint(config.url).replace(/^rollout-otel: /, ''), true);
-  return watcher.outage ? EXIT.notDelivered : EXIT.ok;
+  return watcher.outage ? EXIT.notDelivered : watcher.skips ? EXIT.badInput : EXIT.ok;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** What one session has delivered to one backend. */
@@ -33,6 +33,8 @@ export class DeliveryLedger {
   readonly file: string;
   private entries = new Map<string, LedgerEntry>();
   private readonly changed = new Set<string>();
+  /** the file as last read or written, and its status then: read again only once another process wrote it */
+  private cache: { status: string; entries: Map<string, LedgerEntry> } | undefined;
 
   constructor(stateDir: string, readonly target: string) {
     const key = createHash('sha256').update(target).digest('hex').slice(0, 16);
@@ -78,15 +80,29 @@ export class DeliveryLedger {
     const tmp = `${this.file}.${process.pid}.tmp`;
     await writeFile(tmp, JSON.stringify({ version: VERSION, target: this.target, sessions: Object.fromEntries(merged) }));
     await rename(tmp, this.file);
+    const status = await statusOf(this.file);
+    this.cache = status ? { status, entries: merged } : undefined;
   }
 
+  // A watcher following a long history saves and checks the ledger many times a second: parsing a
+  // file of thousands of entries each time made reading the history quadratic.
   private async read(): Promise<Map<string, LedgerEntry>> {
+    const status = await statusOf(this.file);
+    if (status && this.cache?.status === status) return new Map(this.cache.entries);
     try {
       const data = JSON.parse(await readFile(this.file, 'utf8')) as { version?: number; sessions?: Record<string, LedgerEntry> };
       if (data.version !== VERSION || !data.sessions) return new Map();
-      return new Map(Object.entries(data.sessions));
+      const entries = new Map(Object.entries(data.sessions));
+      this.cache = status ? { status, entries } : undefined;
+      return new Map(entries);
     } catch {
       return new Map();
     }
   }
+}
+
+/** Changes whenever the file is replaced (every save renames a new file over it). */
+async function statusOf(file: string): Promise<string | undefined> {
+  const s = await stat(file).catch(() => undefined);
+  return s ? `${s.ino}:${s.size}:${s.mtimeMs}` : undefined;
 }

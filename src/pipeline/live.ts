@@ -87,6 +87,8 @@ export class Watcher {
   private deliveredSeen = 0;
   /** the last flush failed: what it held will be read again from the files */
   outage = false;
+  /** entries skipped in this run (unreadable, not a regular file, failed): named as they were met */
+  skips = 0;
   private backoffMs = 0;
   private nextScan = 0;
   private dirMissing: string | undefined;
@@ -237,7 +239,7 @@ export class Watcher {
     if (added.length) this.o.log(`following ${this.files.size} rollout file${this.files.size === 1 ? '' : 's'} under ${this.o.dir}${this.notify && this.notify.failure === undefined ? ` (${this.notify.size} director${this.notify.size === 1 ? 'y' : 'ies'} watched)` : ''}`);
     if (!this.progress && this.backlog.size >= PROGRESS_FROM) {
       this.progress = { total: this.backlog.size, started: Date.now(), next: Date.now() + PROGRESS_EVERY_MS };
-      this.o.log(`reading ${this.backlog.size} files not yet delivered, ${this.o.catchUp ?? 8} at a time`);
+      this.o.log(`reading ${this.backlog.size} files not yet delivered, ${this.o.catchUp ?? 16} at a time`);
     }
   }
 
@@ -247,7 +249,9 @@ export class Watcher {
     for (const e of skipped) {
       const key = `${e.path}\0${e.reason}`;
       now.add(key);
-      if (!this.skipsSaid.has(key)) this.o.log(`${e.path}: ${e.reason}: skipped (${hintFor(e.reason)}); the rest is followed`, true);
+      if (this.skipsSaid.has(key)) continue;
+      this.skips++;
+      this.o.log(`${e.path}: ${e.reason}: skipped (${hintFor(e.reason)}); the rest is followed`, true);
     }
     this.skipsSaid = now;
   }
@@ -268,7 +272,7 @@ export class Watcher {
 
   /** Moves files from the backlog to the open set, a few at a time: a long history is never open all at once. */
   private admit(): void {
-    const limit = this.o.catchUp ?? 8;
+    const limit = this.o.catchUp ?? 16;
     for (const f of this.backlog) {
       if (this.catching.size >= limit) break;
       this.backlog.delete(f);
@@ -359,6 +363,7 @@ export class Watcher {
       const e = err as NodeJS.ErrnoException;
       const what = e.code === 'EACCES' || e.code === 'EPERM' ? 'cannot be read (permission denied)' : e.code ? `cannot be read (${e.code})` : `failed at line ${at} (${e.message})`;
       const todo = e.code === 'EACCES' || e.code === 'EPERM' ? 'make it readable' : 'fix or remove it';
+      this.skips++;
       this.o.log(`${f.path}: ${what}: skipped until it changes (${todo}); the rest is followed`, true);
     }
   }
