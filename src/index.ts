@@ -3,7 +3,7 @@ export { RolloutRecorder, type RecordedEvent, type RecorderListener, type Record
 export { exportLive, LiveExporter, type LiveExportOptions, type LiveExportReport } from './recorder/live-exporter.js';
 export { exportFile, type ExportFileOptions, type ExportFileResult } from './pipeline/export-file.js';
 export type { SessionReport } from './pipeline/report.js';
-export { resolveOtlpConfig, ConfigError, type OtlpConfig } from './export/config.js';
+export { resolveOtlpConfig, ConfigError, type DeliveryOptions, type OtlpConfig } from './export/config.js';
 export type { SpanSink, Delivery } from './export/sink.js';
 export { readLines, type SourceLine } from './sources/lines.js';
 export { VERSION } from './version.js';

@@ -25,6 +25,21 @@ export interface Tls {
   insecure?: boolean;
 }
 
+/** Where the library's exporters send, given in code; each falls back to OTEL_EXPORTER_OTLP_* and the defaults. */
+export interface DeliveryOptions {
+  /** base URL (OTLP/HTTP: traces go to <url>/v1/traces); default from OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, else http://localhost:4318 (gRPC: 4317) */
+  endpoint?: string;
+  protocol?: Protocol;
+  headers?: Record<string, string>;
+  timeoutMillis?: number;
+}
+
+/** The OTLP settings of a library call: its options over the environment. */
+export function deliveryConfig(o: DeliveryOptions, env: NodeJS.ProcessEnv = process.env): OtlpConfig {
+  const config = resolveOtlpConfig({ endpoint: o.endpoint, protocol: o.protocol, timeout: o.timeoutMillis?.toString() }, env);
+  return { ...config, headers: { ...config.headers, ...o.headers } };
+}
+
 export interface OtlpFlags {
   endpoint?: string;
   protocol?: string;

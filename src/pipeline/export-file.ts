@@ -1,4 +1,4 @@
-import { resolveOtlpConfig } from '../export/config.js';
+import { deliveryConfig, type DeliveryOptions } from '../export/config.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import type { Delivery, SpanSink } from '../export/sink.js';
 import { findInputs } from '../formats/registry.js';
@@ -7,12 +7,7 @@ import { AgentTree } from './agent-tree.js';
 import { exportInput } from './export-input.js';
 import type { SessionReport } from './report.js';
 
-export interface ExportFileOptions extends ContentOptions {
-  /** OTLP/HTTP base URL; default from OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, else http://localhost:4318 */
-  endpoint?: string;
-  protocol?: 'http/protobuf' | 'http/json';
-  headers?: Record<string, string>;
-  timeoutMillis?: number;
+export interface ExportFileOptions extends ContentOptions, DeliveryOptions {
   serviceName?: string;
   /** the dialect (its name); recognised from the content when absent */
   format?: string;
@@ -29,9 +24,7 @@ export interface ExportFileResult extends SessionReport {
 export async function exportFile(path: string, o: ExportFileOptions = {}): Promise<ExportFileResult> {
   const [input] = await findInputs([path]);
   if (!input) throw new Error(`${path}: no rollout found`);
-  const config = resolveOtlpConfig({ endpoint: o.endpoint, protocol: o.protocol, timeout: o.timeoutMillis?.toString() });
-  Object.assign(config.headers, o.headers);
-  const sink = o.sink ?? new OtlpSink(config);
+  const sink = o.sink ?? new OtlpSink(deliveryConfig(o));
   const delivery: Delivery = { delivered: 0, failed: 0 };
   const { report } = await exportInput(input, {
     serviceName: o.serviceName,

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolveOtlpConfig, type OtlpConfig } from '../export/config.js';
+import { deliveryConfig, type DeliveryOptions } from '../export/config.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import type { Delivery, SpanSink } from '../export/sink.js';
 import { lineDialect } from '../formats/registry.js';
@@ -9,12 +9,7 @@ import { exportSession, RolloutSession, type SessionOptions } from '../pipeline/
 import type { SourceLine } from '../sources/lines.js';
 import { RolloutRecorder } from './recorder.js';
 
-export interface LiveExportOptions extends ContentOptions {
-  /** OTLP/HTTP base URL; default from OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, else http://localhost:4318 */
-  endpoint?: string;
-  protocol?: 'http/protobuf' | 'http/json';
-  headers?: Record<string, string>;
-  timeoutMillis?: number;
+export interface LiveExportOptions extends ContentOptions, DeliveryOptions {
   serviceName?: string;
   /** `rollout.source.path` of the spans; the recorder's file by default */
   path?: string;
@@ -55,20 +50,13 @@ export class LiveExporter {
 
   constructor(source: RolloutRecorder | AsyncIterable<string | SourceLine>, private readonly opts: LiveExportOptions = {}) {
     this.onError = opts.onError ?? warnOnce();
-    this.sink = opts.sink ?? new OtlpSink(this.config(), undefined, false);
+    this.sink = opts.sink ?? new OtlpSink(deliveryConfig(this.opts), undefined, false);
     const path = opts.path ?? (source instanceof RolloutRecorder ? source.path : 'in-process');
     if (source instanceof RolloutRecorder) this.file = source.path;
     this.done = this.run(path, source instanceof RolloutRecorder ? this.attach(source) : source).catch((err: unknown) => {
       this.onError(err instanceof Error ? err : new Error(String(err)));
       return { ...newReport(path, String(err)), delivered: 0, notDelivered: 0, droppedLines: this.dropped };
     });
-  }
-
-  /** The standard OTLP settings, with the options on top; headers are taken as given, not parsed from text. */
-  private config(): OtlpConfig {
-    const o = this.opts;
-    const config = resolveOtlpConfig({ endpoint: o.endpoint, protocol: o.protocol, timeout: o.timeoutMillis !== undefined ? String(o.timeoutMillis) : undefined });
-    return { ...config, headers: { ...config.headers, ...o.headers } };
   }
 
   /** Stops listening, closes the session (its thread span) and waits until everything was sent. */
