@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { resolveOtlpConfig, type OtlpFlags } from '../export/config.js';
 import { FileSink, OutFileError } from '../export/file-sink.js';
-import { DeliveryLedger, type LedgerEntry } from '../export/ledger.js';
+import { DeliveryLedger } from '../export/ledger.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import type { Delivery, SinkStats, SpanSink } from '../export/sink.js';
 import { renderTree } from '../export/tree.js';
@@ -11,7 +11,8 @@ import { CONTENT_FIELDS, DEFAULT_CONTENT_LIMIT, type ContentField, type ContentP
 import { compilePattern, PatternError } from '../otel/redact.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
 import { defaultStateDir } from '../pipeline/checkpoints.js';
-import { exportInput, ledgerKey, planAfter, type InputPlan } from '../pipeline/export-input.js';
+import { planDeliveries, recordDelivery } from '../pipeline/delivery-plan.js';
+import { exportInput } from '../pipeline/export-input.js';
 import { exportInParallel } from '../pipeline/parallel.js';
 import { newReport, type InputOutcome } from '../pipeline/report.js';
 import type { DiscoveredInput } from '../sources/discover.js';
@@ -53,7 +54,7 @@ export async function runExport(args: string[], flags: ExportFlags, io: Io): Pro
   const serviceName = flags.serviceName ?? io.env.OTEL_SERVICE_NAME;
   const { paths: given, ids } = pathsAndIds(args);
   const selection = selectionOf(flags, ids);
-  const { defaultHomes, findInputs, homesLooked, logOf } = await import('../pipeline/catalog.js');
+  const { defaultHomes, findInputs, homesLooked } = await import('../pipeline/catalog.js');
   const paths = given.length ? given : defaultHomes(io.env);
   if (paths.length === 0) throw new UsageError(`no paths given, and no sessions home found (looked for ${homesLooked(io.env)})`);
   // with --out -, stdout carries the OTLP/JSON lines and nothing else
@@ -79,24 +80,10 @@ export async function runExport(args: string[], flags: ExportFlags, io: Io): Pro
 
   // What reached this backend before is not sent again: only sessions that are new or have grown.
   const ledger = sink instanceof OtlpSink ? await new DeliveryLedger(flags.state ?? defaultStateDir(io.env), sink.target).load() : undefined;
-  const inputs: DiscoveredInput[] = [];
-  const plans: Planned[] = [];
-  const planned = found.map((input) => (ledger ? planInput(input, logOf(input), ledger, content.capture, flags.force ?? false) : {}));
-  // The same session twice (sessions/ and archived_sessions/, a file and its .zst): the larger copy is sent.
-  const best = new Map<string, number>();
-  planned.forEach((p, i) => {
-    const b = p.key === undefined ? undefined : best.get(p.key);
-    if (p.key !== undefined && (b === undefined || (p.size ?? 0) > (planned[b]!.size ?? 0))) best.set(p.key, i);
-  });
-  for (const [i, input] of found.entries()) {
-    const p = planned[i]!;
-    if (p.key !== undefined && best.get(p.key) !== i) p.skip = 'copy';
-    if (p.skip) outcomes.push({ report: { ...newReport(input.path), traceId: p.entry?.traceId }, delivery: { delivered: 0, failed: 0 }, alreadyDelivered: p.skip });
-    else {
-      inputs.push(input);
-      plans.push(p);
-    }
-  }
+  const { send, held } = planDeliveries(found, ledger, content.capture, flags.force ?? false);
+  outcomes.push(...held);
+  const inputs = send.map((s) => s.input);
+  const plans = send.map((s) => s.planned);
 
   // cli-progress is loaded only for a bar, on a terminal
   const cliProgress = flags.progress !== false && !flags.quiet && io.stderr.isTTY && inputs.length > 1 ? (await import('cli-progress')).default : undefined;
@@ -156,7 +143,7 @@ export async function runExport(args: string[], flags: ExportFlags, io: Io): Pro
   }
   await sink?.close();
   if (ledger) {
-    results.forEach((r, i) => record(ledger, plans[i]!, r, content.capture));
+    results.forEach((r, i) => recordDelivery(ledger, plans[i]!, r, content.capture));
     try {
       await ledger.save();
     } catch (err) {
@@ -257,47 +244,6 @@ function redactPatterns(flagged: string[], files: string[]): string[] {
     });
   }
   return patterns;
-}
-
-interface Planned {
-  key?: string;
-  /** a directory input: whole or not at all */
-  directory?: boolean;
-  /** the file's size when planned (a bundle's trace.jsonl) */
-  size?: number;
-  entry?: LedgerEntry;
-  plan?: InputPlan;
-  skip?: 'delivered' | 'content' | 'copy';
-}
-
-/** What of an input to send, from what the ledger says this backend has. */
-function planInput(input: DiscoveredInput, log: string, ledger: DeliveryLedger, capture: boolean, force: boolean): Planned {
-  if (input.path === '-') return {};
-  const key = ledgerKey(input);
-  const directory = input.kind === 'bundle';
-  const size = statSync(log, { throwIfNoEntry: false })?.size;
-  const entry = ledger.get(key);
-  if (!entry || force) return { key, directory, size };
-  if (entry.content !== capture) return { key, directory, size, entry, skip: 'content' };
-  if (entry.closed && size === entry.size) return { key, directory, size, entry, skip: 'delivered' };
-  // A bundle is only whole as a whole: one that grew is sent again, whole, into a trace of its own.
-  if (directory) return { key, directory, size, entry, plan: { skipThrough: 0, segment: entry.segment + 1 } };
-  return { key, directory, size, entry, plan: planAfter(entry) };
-}
-
-/** Notes in the ledger what an input delivered, once every span it sent was accepted. */
-function record(ledger: DeliveryLedger, planned: Planned, r: InputOutcome, capture: boolean): void {
-  const { key } = planned;
-  if (!key || r.unchanged || r.skipped || r.report.error || !r.report.traceId || r.delivery.failed > 0) return;
-  const plain = !planned.directory && r.report.bytes !== undefined && !r.report.path.endsWith('.zst');
-  ledger.set(key, {
-    traceId: r.report.traceId,
-    segment: planned.plan?.segment ?? 0,
-    through: r.report.through ?? r.report.lines,
-    size: plain ? r.report.bytes! : planned.size ?? 0,
-    closed: true,
-    content: capture,
-  });
 }
 
 function missing(path: string, error: string): InputOutcome {

@@ -5,6 +5,7 @@ import { OtlpSink } from '../export/otlp-sink.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
 import { defaultStateDir } from '../pipeline/checkpoints.js';
 import { Watcher } from '../pipeline/live.js';
+import { logOf } from '../pipeline/export-input.js';
 import { defaultWatchHome, dialectNamed, lineDialect } from '../formats/registry.js';
 import type { DiscoveredInput } from '../sources/discover.js';
 import { contentPolicy, type ExportFlags, type Io } from './export-command.js';
@@ -83,7 +84,7 @@ export async function runWatch(dir: string | undefined, flags: WatchFlags, io: I
 function acceptor(selection: Selection): (input: DiscoveredInput) => Promise<boolean> {
   const decided = new Map<string, { mtimeMs: number; ok: boolean }>();
   return async (input) => {
-    const { readEntry, isEntry, logOf } = await import('../pipeline/catalog.js');
+    const { readEntry, isEntry } = await import('../pipeline/catalog.js');
     const mtimeMs = statSync(logOf(input), { throwIfNoEntry: false })?.mtimeMs ?? 0;
     const known = decided.get(input.path);
     // once followed, always followed: a selection never drops a session midway

@@ -6,6 +6,7 @@ import { agentHomes, DIALECTS, detectDialect, dialectNamed, findInputs as discov
 import type { RolloutEvent, ThreadMeta } from '../model/events.js';
 import { InputError, type DiscoveredInput, type SkippedEntry } from '../sources/discover.js';
 import { readLines } from '../sources/lines.js';
+import { logOf } from './export-input.js';
 import { isZstd, openRollout } from '../sources/files.js';
 
 // The session catalogue: a session's header facts (who, where, when, how much) read without
@@ -132,12 +133,6 @@ export function threadNames(env: NodeJS.ProcessEnv = process.env): Map<string, s
   const names = new Map<string, string>();
   for (const d of DIALECTS) for (const [id, name] of d.threadNames?.(env) ?? []) names.set(id, name);
   return names;
-}
-
-/** The file whose writes change an input: itself, or a directory input's log. */
-export function logOf(input: DiscoveredInput): string {
-  const d = input.claimedBy !== undefined ? dialectNamed(input.claimedBy) : undefined;
-  return d?.shape === 'bundle' ? d.logOf(input.path) : input.path;
 }
 
 /** Reads one input's facts. Never throws for a file that cannot be read: says why instead. */

@@ -86,8 +86,13 @@ function directoryDialect(input: DiscoveredInput): BundleDialect | undefined {
   return d?.shape === 'bundle' ? d : undefined;
 }
 
+/** The file whose writes change an input: itself, or a directory input's log. */
+export function logOf(input: DiscoveredInput): string {
+  const d = directoryDialect(input);
+  return d ? d.logOf(input.path) : input.path;
+}
+
 /** The name an input has in the delivery ledger: its stable source path (a directory input's log). */
 export function ledgerKey(input: DiscoveredInput): string {
-  const d = directoryDialect(input);
-  return stableSourcePath(d ? d.logOf(input.path) : input.path);
+  return stableSourcePath(logOf(input));
 }
