@@ -1,23 +1,12 @@
 // The assembler invariants of model/README.md, one rule per test, each from a few events.
 import assert from 'node:assert/strict';
 import { describe, test } from 'vitest';
-import { ThreadAssembler } from '../src/model/assembler.ts';
+import { assemble, type Ev } from './support/assemble.ts';
 import { BundleAssembler } from '../src/model/bundle-assembler.ts';
 import type { BundleEvent } from '../src/model/bundle-events.ts';
-import type { RolloutEvent, TokenUsage } from '../src/model/events.ts';
+import type { TokenUsage } from '../src/model/events.ts';
 import { TOOL_ERRORS, toolFailure, turnStatus, turnStatusMessage } from '../src/model/outcome.ts';
-import type { Thread, Turn } from '../src/model/types.ts';
 
-type Ev = RolloutEvent extends infer E ? (E extends RolloutEvent ? Omit<E, 'time' | 'line'> : never) : never;
-
-/** Feeds events one line apart (line n at n seconds) and returns every closed turn and the thread. */
-function assemble(events: Ev[]): { turns: Turn[]; thread: Thread } {
-  const a = new ThreadAssembler({ path: 'rules.jsonl' });
-  const turns: Turn[] = [];
-  events.forEach((e, i) => turns.push(...a.push({ ...e, time: (i + 1) * 1000, line: i + 1 } as RolloutEvent)));
-  const end = a.finish();
-  return { turns: [...turns, ...end.turns], thread: end.thread as Thread };
-}
 
 const start: Ev = { kind: 'thread_start', meta: { threadId: 't1', startTime: 0, inferredTiming: false } };
 const usage = (total: number): TokenUsage => ({ input: total - 10, cachedInput: 0, output: 10, reasoningOutput: 0, total });

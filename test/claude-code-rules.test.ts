@@ -4,19 +4,9 @@ import { describe, test } from 'vitest';
 import { ClaudeDecoder } from '../src/formats/claude-code/decoder.ts';
 import { claudeCode } from '../src/formats/claude-code/dialect.ts';
 import { detectDialect } from '../src/formats/registry.ts';
-import { ThreadAssembler } from '../src/model/assembler.ts';
+import { assemble, type Ev } from './support/assemble.ts';
 import type { RolloutEvent, TokenUsage } from '../src/model/events.ts';
-import type { Thread, Turn } from '../src/model/types.ts';
 
-type Ev = RolloutEvent extends infer E ? (E extends RolloutEvent ? Omit<E, 'time' | 'line'> : never) : never;
-
-function assemble(events: Ev[]): { turns: Turn[]; thread: Thread } {
-  const a = new ThreadAssembler({ path: 'rules.jsonl' });
-  const turns: Turn[] = [];
-  events.forEach((e, i) => turns.push(...a.push({ ...e, time: (i + 1) * 1000, line: i + 1 } as RolloutEvent)));
-  const end = a.finish();
-  return { turns: [...turns, ...end.turns], thread: end.thread as Thread };
-}
 
 const start: Ev = { kind: 'thread_start', meta: { threadId: 's', startTime: 0, inferredTiming: false } };
 const u = (input: number, output: number): TokenUsage => ({ input, cachedInput: 0, output, reasoningOutput: 0, total: input + output });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { afterAll, beforeAll, describe, test } from 'vitest';
+import { afterAll, describe, test } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BIN, fixture, ROOT, runCli } from './support/cli.ts';
-import { getTrace, searchTraces, startJaeger, type JaegerHandle, type V1Trace } from './support/jaeger.ts';
+import { getTrace, searchTraces, useJaeger, type JaegerHandle, type V1Trace } from './support/jaeger.ts';
 import { startReceiver, type ReceivedSpan } from './support/otlp-receiver.ts';
 
 // One faithful copy: every way of reaching, re-reading and following a session delivers each span
@@ -281,16 +281,12 @@ function assertWhole(trace: V1Trace): void {
 describe('exactly once, into a real Jaeger', () => {
   let jaeger: JaegerHandle | undefined;
   let skip: string | undefined;
-
-  beforeAll(async () => {
-    const got = await startJaeger();
-    if ('skip' in got) skip = got.skip;
-    else jaeger = got;
-    if (skip) console.log(`# Jaeger tests skipped: ${skip}`);
-  }, 600_000);
-  afterAll(async () => {
+  useJaeger((j, why) => {
+    jaeger = j;
+    skip = why;
+  });
+  afterAll(() => {
     service = 'codex';
-    await jaeger?.stop();
   });
 
   test('its UI port is not taken for OTLP: nothing is claimed, and the summary says where OTLP goes', async (context) => {

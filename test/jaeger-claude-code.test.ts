@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { afterAll, beforeAll, describe, test } from 'vitest';
+import { describe, test } from 'vitest';
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixture, runCli } from './support/cli.ts';
-import { startJaeger, waitForTrace, type JaegerHandle, type V1Trace } from './support/jaeger.ts';
+import { useJaeger, waitForTrace, type JaegerHandle, type V1Trace } from './support/jaeger.ts';
 
 // Real Claude Code transcripts, and a session with a sub-agent's sidechain, exported into a real Jaeger.
 
@@ -36,13 +36,10 @@ function assertWhole(trace: V1Trace, expected: number): void {
 describe('a real Jaeger, Claude Code', () => {
   let jaeger: JaegerHandle | undefined;
   let skip: string | undefined;
-
-  beforeAll(async () => {
-    const got = await startJaeger();
-    if ('skip' in got) skip = got.skip;
-    else jaeger = got;
-  }, 600_000);
-  afterAll(async () => jaeger?.stop());
+  useJaeger((j, why) => {
+    jaeger = j;
+    skip = why;
+  });
 
   test('a session with API retries and compactions arrives whole; retries are logs on the chat span', async (context) => {
     if (!jaeger) return context.skip(skip);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { afterAll, beforeAll, describe, test } from 'vitest';
+import { describe, test } from 'vitest';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixture, runCli } from './support/cli.ts';
-import { getTrace, searchTraces, startJaeger, waitForTrace, type JaegerHandle, type V1Trace } from './support/jaeger.ts';
+import { getTrace, searchTraces, useJaeger, waitForTrace, type JaegerHandle, type V1Trace } from './support/jaeger.ts';
 
 // Real sample sessions, and a real sub-agent tree, exported by the CLI into a real Jaeger.
 
@@ -52,15 +52,10 @@ function assertWhole(trace: V1Trace, expected: number, service: string) {
 describe('a real Jaeger', () => {
   let jaeger: JaegerHandle | undefined;
   let skip: string | undefined;
-
-  beforeAll(async () => {
-    const got = await startJaeger();
-    if ('skip' in got) skip = got.skip;
-    else jaeger = got;
-    if (skip) console.log(`# Jaeger tests skipped: ${skip}`);
-    else console.log(`# Jaeger: ${jaeger!.source}`);
-  }, 600_000);
-  afterAll(async () => jaeger?.stop());
+  useJaeger((j, why) => {
+    jaeger = j;
+    skip = why;
+  });
 
   test('real sessions arrive whole, with resolved parents and no warnings; a second export changes nothing', async (context) => {
     if (!jaeger) return context.skip(skip);

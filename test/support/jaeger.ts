@@ -1,5 +1,6 @@
 // Finds or starts a Jaeger v2 for end-to-end tests, plus small clients for its query APIs.
 // Nothing is built here: `npm run jaeger:prepare` builds and caches a binary beforehand.
+import { afterAll, beforeAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -77,6 +78,22 @@ const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
  * answers, a binary on the PATH or in the cache `npm run jaeger:prepare` fills; else a one-line reason to skip, or an error when
  * JAEGER_REQUIRED=1 (CI, where a skip would hide that the tests did not run).
  */
+/**
+ * Starts a Jaeger for the enclosing describe block and stops it after; `set` gets the handle, or
+ * why there is none (the tests then skip and say so).
+ */
+export function useJaeger(set: (jaeger: JaegerHandle | undefined, skip: string | undefined) => void): void {
+  let handle: JaegerHandle | undefined;
+  beforeAll(async () => {
+    const got = await startJaeger();
+    if ('skip' in got) console.log(`# Jaeger tests skipped: ${got.skip}`);
+    else console.log(`# Jaeger: ${got.source}`);
+    handle = 'skip' in got ? undefined : got;
+    set(handle, 'skip' in got ? got.skip : undefined);
+  }, 600_000);
+  afterAll(async () => handle?.stop());
+}
+
 export async function startJaeger(): Promise<JaegerHandle | { skip: string }> {
   const url = process.env.JAEGER_URL;
   if (url) {
