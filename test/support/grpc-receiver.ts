@@ -1,7 +1,7 @@
 // An OTLP/gRPC trace receiver for tests: the TraceService Export method on a real grpc-js server,
 // decoding requests with the same protobuf schema as the HTTP receiver.
 import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
-import { decode, type ReceivedRequest, type ReceivedSpan, type Receiver, type TlsFiles } from './otlp-receiver.ts';
+import { decode, waitForSpans, type ReceivedRequest, type ReceivedSpan, type Receiver, type TlsFiles } from './otlp-receiver.ts';
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 const same = (b: Buffer) => b;
@@ -71,23 +71,7 @@ export async function startGrpcReceiver(opts: GrpcReceiverOptions = {}): Promise
     get failures() {
       return failures;
     },
-    waitForSpans(n, timeoutMs = 10_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const all = spans();
-          if (all.length < n) return false;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve(all);
-          return true;
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timed out after ${timeoutMs}ms waiting for ${n} spans, got ${spans().length}`));
-        }, timeoutMs);
-        if (!check()) waiters.add(check);
-      });
-    },
+    waitForSpans: (n, timeoutMs = 10_000) => waitForSpans(spans, waiters, n, timeoutMs),
     close() {
       server.forceShutdown();
       return Promise.resolve();

@@ -261,23 +261,7 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
     get failures() {
       return failures;
     },
-    waitForSpans(n, timeoutMs = 10_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const all = spans();
-          if (all.length < n) return false;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve(all);
-          return true;
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timed out after ${timeoutMs}ms waiting for ${n} spans, got ${spans().length}`));
-        }, timeoutMs);
-        if (!check()) waiters.add(check);
-      });
-    },
+    waitForSpans: (n, timeoutMs = 10_000) => waitForSpans(spans, waiters, n, timeoutMs),
     close() {
       return new Promise((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
@@ -286,4 +270,23 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
       });
     },
   };
+}
+
+/** Resolves once `n` spans arrived; each arrival calls the waiters, which drop out when satisfied. */
+export function waitForSpans(spans: () => ReceivedSpan[], waiters: Set<() => void>, n: number, timeoutMs: number): Promise<ReceivedSpan[]> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const all = spans();
+      if (all.length < n) return false;
+      clearTimeout(timer);
+      waiters.delete(check);
+      resolve(all);
+      return true;
+    };
+    const timer = setTimeout(() => {
+      waiters.delete(check);
+      reject(new Error(`timed out after ${timeoutMs}ms waiting for ${n} spans, got ${spans().length}`));
+    }, timeoutMs);
+    if (!check()) waiters.add(check);
+  });
 }
