@@ -1,4 +1,4 @@
-import { withinDepth } from './depth.js';
+import { withinDepth } from '../depth.js';
 import type { Attributes } from '@opentelemetry/api';
 import type { ContentPart } from '../model/types.js';
 import { Redactor, RuleSet } from './redact.js';

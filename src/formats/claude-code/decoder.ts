@@ -1,7 +1,7 @@
 import type { DecodeWarning, RolloutEvent, ThreadMeta, TokenUsage } from '../../model/events.js';
 import type { Note } from '../../model/types.js';
 import type { Decoded, LineDecoder } from '../decoder.js';
-import { isObject } from '../json.js';
+import { isObject, jsonText } from '../json.js';
 import { contentText } from '../text.js';
 import * as S from './schemas.js';
 import { agentIdOf, providerOf, resultOf, toolIdentity } from './tools.js';
@@ -200,7 +200,7 @@ export class ClaudeDecoder implements LineDecoder {
         if (!t.success) continue;
         const { id, name, input } = t.data;
         events.push({ kind: 'model_output', ...common, item: 'tool_call' });
-        events.push({ kind: 'tool_call', ...base, ...toolIdentity(id, name), arguments: input === undefined ? undefined : JSON.stringify(input), responseId });
+        events.push({ kind: 'tool_call', ...base, ...toolIdentity(id, name), arguments: input === undefined ? undefined : jsonText(input), responseId });
         if (SPAWNING_TOOLS.has(name)) this.spawns.set(id, isObject(input) && typeof input.subagent_type === 'string' ? input.subagent_type : undefined);
         this.calls.add(id);
         const held = this.early.get(id);

@@ -5,7 +5,7 @@ import { newInputParts, outputParts } from './content.js';
 import { cellResult, checkpointSizes, dispatchResult, protocolFacts, runtimeFacts, threadFacts, usageOf, type RecordedError } from './payloads.js';
 import type { LoggedEvent, PayloadStore } from './reader.js';
 import * as S from './schemas.js';
-import { jsonObject } from '../json.js';
+import { jsonObject, jsonText } from '../json.js';
 
 export interface Decoded {
   events: BundleEvent[];
@@ -279,6 +279,6 @@ function argumentsOf(payload: { type?: string | null; arguments?: unknown; input
   if (!payload) return undefined;
   if (typeof payload.arguments === 'string') return payload.arguments;
   if (typeof payload.input === 'string') return payload.input;
-  if (payload.arguments !== undefined) return JSON.stringify(payload.arguments);
+  if (payload.arguments !== undefined) return jsonText(payload.arguments);
   return undefined;
 }

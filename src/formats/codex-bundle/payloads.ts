@@ -5,6 +5,7 @@ import { durationMs, errorInfoName, mcpFailure, parseToolOutput } from '../codex
 import { contentText } from '../text.js';
 import { commandSummary, patchChangesSummary } from '../codex/tool-summary.js';
 import * as S from './schemas.js';
+import { jsonText } from '../json.js';
 
 // What the translator takes from each kind of payload file. Every reader takes `bad`, where the
 // fields it found but could not use are named (see `readPayload`).
@@ -140,7 +141,7 @@ function errorOf(error: unknown): RecordedError | undefined {
   if (error === undefined || error === null) return undefined;
   if (typeof error === 'string') return { message: error };
   const { message, codex_error_info: info } = error as { message?: unknown; codex_error_info?: unknown };
-  return { message: typeof message === 'string' ? message : JSON.stringify(error), type: errorInfoName(info) };
+  return { message: typeof message === 'string' ? message : jsonText(error), type: errorInfoName(info) };
 }
 
 function fail(result: ToolResultInfo, type: string, message?: string): void {

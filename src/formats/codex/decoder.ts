@@ -1,7 +1,7 @@
 import type { DecodeWarning, RolloutEvent, ThreadMeta, TokenUsage as Usage, ToolIdentity, ToolResultInfo } from '../../model/events.js';
 import type { Note } from '../../model/types.js';
 import type { Decoded, LineDecoder } from '../decoder.js';
-import { isObject, jsonObject } from '../json.js';
+import { isObject, jsonObject, jsonText } from '../json.js';
 import { contentText } from '../text.js';
 import { usableTime } from '../time.js';
 import * as S from './schemas.js';
@@ -56,7 +56,7 @@ export class CodexDecoder implements LineDecoder {
     if (Number.isNaN(time)) {
       // Keep the line's meaning; place it at the last good time.
       time = this.lastTime;
-      timeWarning = { line, type: String(type), message: `unreadable timestamp ${JSON.stringify(timestamp).slice(0, 40)}; placed at the previous line's time` };
+      timeWarning = { line, type: String(type), message: `unreadable timestamp ${jsonText(timestamp).slice(0, 40)}; placed at the previous line's time` };
     } else this.lastTime = time;
     const decoded = this.envelopedAt(String(type), payload, typeof ordinal === 'number' ? ordinal : undefined, time, line);
     return timeWarning && !decoded.warning ? { ...decoded, warning: timeWarning } : decoded;
@@ -141,7 +141,7 @@ export class CodexDecoder implements LineDecoder {
             toolKind: mcp ? 'mcp' : 'function',
             mcp,
             agents: AGENT_TOOLS.has(c.name) ? agentsNamed(c.arguments) : undefined,
-            arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments),
+            arguments: typeof c.arguments === 'string' ? c.arguments : jsonText(c.arguments),
             summary: argumentsSummary(c.name, c.arguments),
           };
         });
@@ -152,23 +152,23 @@ export class CodexDecoder implements LineDecoder {
           name: c.name,
           namespace: c.namespace ?? undefined,
           toolKind: 'custom',
-          arguments: typeof c.input === 'string' ? c.input : JSON.stringify(c.input),
+          arguments: typeof c.input === 'string' ? c.input : jsonText(c.input),
           summary: argumentsSummary(c.name, c.input),
         }));
       case 'local_shell_call':
         return one(parse(S.LocalShellCall, p, line, type), (c) => ({
           kind: 'tool_call', ...base, callId: c.call_id ?? undefined, name: 'local_shell', toolKind: 'local_shell',
-          arguments: JSON.stringify(c.action ?? null),
+          arguments: jsonText(c.action ?? null),
           summary: isObject(c.action) ? commandSummary(c.action.command) : undefined,
         }));
       case 'web_search_call':
-        return { events: [{ kind: 'tool_call', ...base, name: 'web_search', toolKind: 'web_search', arguments: JSON.stringify(p.action ?? null), summary: searchSummary(p.action) }] };
+        return { events: [{ kind: 'tool_call', ...base, name: 'web_search', toolKind: 'web_search', arguments: jsonText(p.action ?? null), summary: searchSummary(p.action) }] };
       case 'image_generation_call':
         return { events: [{ kind: 'tool_call', ...base, callId: typeof p.id === 'string' ? p.id : undefined, name: 'image_generation', toolKind: 'image_generation' }] };
       case 'tool_search_call':
         return one(parse(S.ToolOutput, p, line, type), (c) => ({
           kind: 'tool_call', ...base, callId: c.call_id ?? undefined, name: 'tool_search', toolKind: 'tool_search',
-          arguments: JSON.stringify(p.arguments ?? null),
+          arguments: jsonText(p.arguments ?? null),
         }));
       case 'function_call_output':
       case 'custom_tool_call_output':

@@ -1,5 +1,6 @@
 import type { ToolResultInfo } from '../../model/events.js';
 import { contentText } from '../text.js';
+import { jsonText } from '../json.js';
 
 // Codex reports a tool's outcome only inside the text it hands back to the model. The shapes
 // changed several times: a JSON string with `metadata` (≤0.5x shell), `Exit code:`/`Wall time:`
@@ -98,7 +99,7 @@ export function durationMs(d: { secs: number; nanos: number } | null | undefined
 export function mcpFailure(result: unknown): { errorType: 'mcp_error' | 'tool_error'; message: string } | undefined {
   if (typeof result !== 'object' || result === null) return undefined;
   const r = result as { Err?: unknown; Ok?: { isError?: unknown; is_error?: unknown; content?: unknown } };
-  if ('Err' in r) return { errorType: 'mcp_error', message: typeof r.Err === 'string' ? r.Err : JSON.stringify(r.Err) };
+  if ('Err' in r) return { errorType: 'mcp_error', message: typeof r.Err === 'string' ? r.Err : jsonText(r.Err) };
   if (r.Ok?.isError === true || r.Ok?.is_error === true) return { errorType: 'tool_error', message: contentText(r.Ok.content) };
   return undefined;
 }

@@ -3,6 +3,7 @@ import type { Decoded, LineDecoder } from '../decoder.js';
 import { contentText } from '../text.js';
 import { usableTime } from '../time.js';
 import * as S from './schemas.js';
+import { jsonText } from '../json.js';
 
 export interface GenericDecoderOptions {
   /** thread id when the file has no session_meta id (derived from the file name) */
@@ -134,7 +135,7 @@ export class GenericDecoder implements LineDecoder {
       callId: S.callIdOf(c),
       name: c.name ?? c.tool ?? c.tool_name ?? 'unknown',
       toolKind: 'function',
-      arguments: args === undefined ? undefined : typeof args === 'string' ? args : JSON.stringify(args),
+      arguments: args === undefined ? undefined : typeof args === 'string' ? args : jsonText(args),
     }];
     // Usage recorded on a call belongs to the model response that made the call.
     const usage = usageOf(c.usage);
@@ -155,7 +156,7 @@ export class GenericDecoder implements LineDecoder {
       return { time: this.lastTime };
     }
     if (this.inferred) this.lastTime += INFERRED_STEP_MS;
-    const warning = raw === undefined || this.inferred ? undefined : { line, type: l.type, message: `unreadable time ${JSON.stringify(raw).slice(0, 40)}; placed at the previous line's time` };
+    const warning = raw === undefined || this.inferred ? undefined : { line, type: l.type, message: `unreadable time ${jsonText(raw).slice(0, 40)}; placed at the previous line's time` };
     return { time: this.lastTime, warning };
   }
 }

@@ -1,3 +1,5 @@
+// A leaf module (no stage): decoders and the content policy both cut values nested past this.
+
 /** Content nested deeper than this is replaced by a marker: JSON.stringify recurses, and 10,000 levels overflow the stack. */
 export const MAX_CONTENT_DEPTH = 64;
 
