@@ -10,6 +10,8 @@ import { fixture, ROOT, runCli } from './support/cli.ts';
 import { startReceiver, type ReceivedSpan } from './support/otlp-receiver.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'rollout-otel-rec-'));
+// the exporter's default delivery ledger (and the example's) goes to a state directory of this run's
+process.env.XDG_STATE_HOME = tmp();
 const shape = (spans: ReceivedSpan[]) => [...new Set(spans.map((s) => `${s.traceId}/${s.spanId}<-${s.parentSpanId} ${s.name}`))].sort();
 
 async function backfill(file: string): Promise<ReceivedSpan[]> {
@@ -120,8 +122,82 @@ describe('RolloutRecorder and the in-process exporter', () => {
       const report = await exporter.close();
       assert.equal(r.failures, 2);
       assert.equal(report.notDelivered, 0);
-      assert.match(status.join('\n'), /is back: re-sent 4 spans from/);
+      assert.match(status.join('\n'), /is back: re-sent 6 spans from/);
       assert.deepEqual(shape(r.spans()), shape(await backfill(file)));
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('what the exporter delivered, an export with the same state directory does not send again; what it could not, the export sends', async () => {
+    // the collector takes the first turn, refuses the rest of the session (spans and thread span)
+    const r = await startReceiver();
+    const state = tmp();
+    const file = join(tmp(), 'agent.jsonl');
+    try {
+      const rec = new RolloutRecorder(file, { agent: 'demo' });
+      const exporter = exportLive(rec, { endpoint: r.url, stateDir: state, timeoutMillis: 300, onError: () => {} });
+      for (let i = 0; i < 3; i++) {
+        if (i === 1) {
+          await r.waitForSpans(2);
+          await r.close();
+        }
+        rec.turnStarted(`t${i}`);
+        rec.userMessage(`prompt ${i}`);
+        rec.assistantMessage(`answer ${i}`, { usage: { input_tokens: 10, output_tokens: 1 } });
+        rec.turnEnded();
+      }
+      rec.close();
+      const report = await exporter.close();
+      assert.equal(report.delivered, 2, 'the first turn: its turn and chat spans');
+      assert.equal(report.notDelivered, 5, 'two turns of two spans, and the thread span');
+      const first = r.spans();
+
+      const again = await startReceiver({ port: Number(new URL(r.url).port) });
+      try {
+        const run = await runCli(['export', '--state', state, file], { OTEL_EXPORTER_OTLP_ENDPOINT: again.url });
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(again.spans().length, 5, run.stderr);
+        assert.deepEqual(shape([...first, ...again.spans()]), shape(await backfill(file)));
+        assert.equal(new Set([...first, ...again.spans()].map((s) => s.spanId)).size, 7, 'no span twice');
+        const twice = await runCli(['export', '--state', state, file], { OTEL_EXPORTER_OTLP_ENDPOINT: again.url });
+        assert.equal(again.spans().length, 5, twice.stderr);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await r.close().catch(() => {});
+    }
+  });
+
+  test('a session recorded on after its exporter closed goes on in a trace of its own, with nothing sent twice', async () => {
+    const r = await startReceiver();
+    const state = tmp();
+    const file = join(tmp(), 'agent.jsonl');
+    try {
+      const turn = (rec: RolloutRecorder, i: number) => {
+        rec.turnStarted(`t${i}`);
+        rec.userMessage(`prompt ${i}`);
+        rec.assistantMessage(`answer ${i}`);
+        rec.turnEnded();
+      };
+      const a = new RolloutRecorder(file, { agent: 'demo' });
+      const first = exportLive(a, { endpoint: r.url, stateDir: state });
+      turn(a, 0);
+      a.close();
+      assert.equal((await first.close()).delivered, 3);
+      const b = new RolloutRecorder(file, { agent: 'demo' });
+      const second = exportLive(b, { endpoint: r.url, stateDir: state });
+      turn(b, 1);
+      b.close();
+      const report = await second.close();
+      assert.equal(report.delivered, 3, 'the new turn, its chat span and the new segment\'s thread span');
+      const spans = r.spans();
+      assert.equal(new Set(spans.map((s) => `${s.traceId}/${s.spanId}`)).size, 6);
+      assert.equal(report.spans, 3, 'spans made for this run, not those delivered before');
+      const traces = [...new Set(spans.map((s) => s.traceId))];
+      assert.equal(traces.length, 2);
+      assert.ok(spans.filter((s) => s.traceId === traces[1]).some((s) => s.attributes['codex.turn.id'] === 't1'));
     } finally {
       await r.close();
     }

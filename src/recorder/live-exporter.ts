@@ -1,11 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { deliveryConfig, type DeliveryOptions } from '../export/config.js';
+import { DeliveryLedger } from '../export/ledger.js';
 import { OtlpSink } from '../export/otlp-sink.js';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Delivery, SpanSink } from '../export/sink.js';
 import { lineDialect } from '../formats/registry.js';
 import { contentPolicyOf, type ContentOptions } from '../otel/content.js';
+import { defaultStateDir } from '../pipeline/checkpoints.js';
+import { inSegment, planAfter, type InputPlan } from '../pipeline/export-input.js';
 import { newReport, type SessionReport } from '../pipeline/report.js';
-import { exportSession, RolloutSession, type SessionOptions } from '../pipeline/session.js';
+import { defaultPlacement, exportSession, RolloutSession, stableSourcePath, type SessionOptions } from '../pipeline/session.js';
 import type { SourceLine } from '../sources/lines.js';
 import { RolloutRecorder } from './recorder.js';
 
@@ -23,6 +27,14 @@ export interface LiveExportOptions extends ContentOptions, DeliveryOptions {
   sink?: SpanSink;
   /** lines held while the exporter catches up; beyond this they are counted and left to a later backfill */
   maxQueuedLines?: number;
+  /**
+   * Where the delivery ledger is kept, shared with `rollout-otel export` and `watch` (their
+   * `--state`): what this exporter delivered they do not send again, what it could not deliver they
+   * send, and a session recorded on after it was closed goes on in a trace of its own. Default: the
+   * CLI's default state directory. `false`: no ledger (a later export sends the whole session again).
+   * Only a session written to a file (a recorder's) has an entry.
+   */
+  stateDir?: string | false;
 }
 
 export interface LiveExportReport extends SessionReport {
@@ -105,18 +117,13 @@ export class LiveExporter {
   }
 
   private async run(path: string, lines: AsyncIterable<string | SourceLine>): Promise<LiveExportReport> {
-    const session = new RolloutSession(path, {
+    const plan = await this.planned();
+    const session: RolloutSession = new RolloutSession(path, {
       ...this.reading(),
       mtimeMs: Date.now(),
-      emit: async (spans, closedAt) => {
-        const failedBefore = this.delivery.failed;
-        await this.sink.add(spans, this.delivery);
-        // A turn just closed: send it now rather than when a batch fills.
-        await this.sink.flush();
-        this.reportFailures();
-        if (this.delivery.failed > failedBefore) this.lost.add(closedAt);
-        else if (this.lost.size > 0 && this.file) await this.refill(this.file);
-      },
+      closedThrough: plan.closedThrough,
+      place: (meta) => inSegment(defaultPlacement(meta), plan.segment),
+      emit: (spans, closedAt): Promise<void> => this.deliver(spans, closedAt, plan, session),
     });
     let n = 0;
     let offset = 0;
@@ -141,12 +148,88 @@ export class LiveExporter {
     await this.sink.close();
     this.reportFailures();
     if (report.error) this.onError(new Error(`${path}: ${report.error}`));
-    return { ...report, delivered: this.delivery.delivered, notDelivered: this.delivery.failed, droppedLines: this.dropped };
+    return { ...report, spans: report.spans - this.skipped, delivered: this.delivery.delivered, notDelivered: this.delivery.failed, droppedLines: this.dropped };
   }
 
-  /** lines whose turns' spans the collector refused: sent again from the file once it takes spans */
-  private readonly lost = new Set<number>();
   private file: string | undefined;
+  private ledger: DeliveryLedger | undefined;
+  /** every turn closed by a line up to this one was delivered */
+  private through = 0;
+  /** the collector refused spans: until it takes them again, what is new is sent from the file */
+  private holding = false;
+  /** spans of turns the ledger says were delivered before */
+  private skipped = 0;
+
+  /** What the ledger says this session's backend has: only the rest is sent. */
+  private async planned(): Promise<InputPlan> {
+    const dir = this.opts.stateDir ?? defaultStateDir();
+    if (!this.file || dir === false) return planAfter(undefined);
+    this.ledger = await new DeliveryLedger(dir, this.sink.target).load();
+    const saved = this.ledger.get(stableSourcePath(this.file));
+    const capture = contentPolicyOf(this.opts).capture;
+    if (saved && saved.content !== capture) this.opts.onStatus?.(`${this.file}: delivered before ${saved.content ? 'with' : 'without'} captured content; the backend keeps that, and only what is new is sent, ${saved.content ? 'without' : 'with'} it`);
+    this.through = saved?.through ?? 0;
+    return planAfter(saved);
+  }
+
+  private async deliver(spans: ReadableSpan[], closedAt: number, plan: InputPlan, session: RolloutSession): Promise<void> {
+    if (closedAt <= plan.skipThrough) {
+      this.skipped += spans.length;
+      return;
+    }
+    if (this.holding && this.file) return this.resend(this.file, plan, closedAt, session, spans.length);
+    const failedBefore = this.delivery.failed;
+    await this.sink.add(spans, this.delivery);
+    // A turn just closed: send it now rather than when a batch fills.
+    await this.sink.flush();
+    this.reportFailures();
+    if (this.delivery.failed > failedBefore) this.holding = true;
+    else await this.advance(closedAt, plan, session);
+  }
+
+  /** Sends again from the file every span after what was delivered, up to the turn that just closed. */
+  private async resend(file: string, plan: InputPlan, upTo: number, session: RolloutSession, fresh: number): Promise<void> {
+    // the new turn's spans are not delivered until this succeeds
+    this.delivery.failed += fresh;
+    const from = this.through;
+    const retry: Delivery = { delivered: 0, failed: 0 };
+    await exportSession(file, {
+      ...this.reading(),
+      closedThrough: plan.closedThrough,
+      place: (meta) => inSegment(defaultPlacement(meta), plan.segment),
+      emit: async (spans, closedAt) => {
+        if (closedAt > from && closedAt > plan.skipThrough && closedAt <= upTo) await this.sink.add(spans, retry);
+      },
+    });
+    await this.sink.flush();
+    if (retry.failed > 0) {
+      this.reported = this.delivery.failed;
+      return;
+    }
+    this.holding = false;
+    this.delivery.delivered += retry.delivered;
+    this.delivery.failed -= Math.min(this.delivery.failed, retry.delivered);
+    this.reported = this.delivery.failed;
+    this.opts.onStatus?.(`collector at ${this.sink.target} is back: re-sent ${retry.delivered} spans from ${file}`);
+    await this.advance(upTo, plan, session);
+  }
+
+  /** Notes in the ledger that every turn closed up to `closedAt` (the whole session: Infinity) was delivered. */
+  private async advance(closedAt: number, plan: InputPlan, session: RolloutSession): Promise<void> {
+    const report = session.report;
+    this.through = closedAt === Infinity ? report.through ?? report.lines : closedAt;
+    if (!this.ledger || !this.file || !report.traceId) return;
+    const stat = statSync(this.file, { throwIfNoEntry: false });
+    this.ledger.set(stableSourcePath(this.file), {
+      traceId: report.traceId, segment: plan.segment, through: this.through, size: report.bytes ?? 0,
+      closed: closedAt === Infinity, content: contentPolicyOf(this.opts).capture, ino: stat?.ino,
+    });
+    try {
+      await this.ledger.save();
+    } catch (err) {
+      this.onError(new Error(`cannot save the delivery ledger ${this.ledger.file} (${(err as Error).message}); a later rollout-otel export sends this session again`));
+    }
+  }
 
   /** How lines become spans: the same for the live session and for a re-read of its file. */
   private reading(): Pick<SessionOptions, 'serviceName' | 'content' | 'dialect' | 'sourcePath'> {
@@ -157,26 +240,6 @@ export class LiveExporter {
       content: contentPolicyOf(this.opts),
       dialect: lineDialect(this.opts.format),
     };
-  }
-
-  private async refill(file: string): Promise<void> {
-    const lost = new Set(this.lost);
-    this.lost.clear();
-    const retry: Delivery = { delivered: 0, failed: 0 };
-    await exportSession(file, {
-      ...this.reading(),
-      emit: async (spans, closedAt) => {
-        if (lost.has(closedAt)) await this.sink.add(spans, retry);
-      },
-    });
-    await this.sink.flush();
-    if (retry.failed > 0) for (const l of lost) this.lost.add(l);
-    else {
-      this.delivery.delivered += retry.delivered;
-      this.delivery.failed -= Math.min(this.delivery.failed, retry.delivered);
-      this.reported = this.delivery.failed;
-      this.opts.onStatus?.(`collector at ${this.sink.target} is back: re-sent ${retry.delivered} spans from ${file}`);
-    }
   }
 
   private reported = 0;

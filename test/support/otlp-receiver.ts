@@ -52,6 +52,8 @@ export interface ReceiverOptions {
   answer?: { status: number; contentType: string; body: string };
   /** serve HTTPS with this key and certificate (PEM); with `ca`, also require a client certificate it signed */
   tls?: TlsFiles;
+  /** listen on this port (a collector back at the address of one that stopped); default: any free port */
+  port?: number;
 }
 
 export interface TlsFiles {
@@ -249,7 +251,7 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
     : createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+    server.listen(opts.port ?? 0, '127.0.0.1', resolve);
   });
   const url = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
