@@ -5,7 +5,7 @@ import { findInputs } from '../formats/registry.js';
 import { contentPolicyOf, type ContentOptions } from '../otel/content.js';
 import { AgentTree } from './agent-tree.js';
 import { exportInput } from './export-input.js';
-import type { SessionReport } from './report.js';
+import type { ExportReport } from './report.js';
 
 export interface ExportFileOptions extends ContentOptions, DeliveryOptions {
   serviceName?: string;
@@ -15,10 +15,7 @@ export interface ExportFileOptions extends ContentOptions, DeliveryOptions {
   sink?: SpanSink;
 }
 
-export interface ExportFileResult extends SessionReport {
-  delivered: number;
-  notDelivered: number;
-}
+export type ExportFileResult = ExportReport;
 
 /** Exports one rollout file (or bundle directory) and waits until its spans are delivered or refused. */
 export async function exportFile(path: string, o: ExportFileOptions = {}): Promise<ExportFileResult> {

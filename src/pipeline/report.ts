@@ -59,6 +59,12 @@ export function addUsageTotals(report: SessionReport, t: { usage: TokenUsage; co
   for (const m of t.unpricedModels) if (!u.unpricedModels.includes(m)) u.unpricedModels.push(m);
 }
 
+/** What the library says of one input it exported (a file, or a live session): what was read, and how many spans arrived. */
+export interface ExportReport extends SessionReport {
+  delivered: number;
+  notDelivered: number;
+}
+
 /** What became of one input: what was read of it, and what of its spans reached the backend. */
 export interface InputOutcome {
   report: SessionReport;

@@ -8,7 +8,7 @@ import { lineDialect } from '../formats/registry.js';
 import { contentPolicyOf, type ContentOptions } from '../otel/content.js';
 import { defaultStateDir } from '../pipeline/checkpoints.js';
 import { inSegment, planAfter, type InputPlan } from '../pipeline/export-input.js';
-import { newReport, type SessionReport } from '../pipeline/report.js';
+import { newReport, type ExportReport } from '../pipeline/report.js';
 import { defaultPlacement, exportSession, RolloutSession, stableSourcePath, type SessionOptions } from '../pipeline/session.js';
 import type { SourceLine } from '../sources/lines.js';
 import { RolloutRecorder } from './recorder.js';
@@ -37,9 +37,7 @@ export interface LiveExportOptions extends ContentOptions, DeliveryOptions {
   stateDir?: string | false;
 }
 
-export interface LiveExportReport extends SessionReport {
-  delivered: number;
-  notDelivered: number;
+export interface LiveExportReport extends ExportReport {
   /** lines not traced because the queue was full */
   droppedLines: number;
 }
