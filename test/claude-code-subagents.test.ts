@@ -64,7 +64,7 @@ function checkChild(spans: ReceivedSpan[], agentId: keyof typeof SPAWNS): void {
     assert.equal(child.traceId, spawn.traceId);
   }
   assert.equal(child.attributes['gen_ai.conversation.id'], SESSION);
-  assert.equal(child.attributes['codex.parent_thread.id'], SESSION);
+  assert.equal(child.attributes['claude_code.parent_thread.id'], SESSION);
   assert.equal(child.attributes['gen_ai.invocation.is_nested'], true);
   const turns = spans.filter((s) => s.parentSpanId === child.spanId);
   assert.equal(turns.length, 1);
@@ -97,7 +97,7 @@ describe('Claude Code sub-agents', () => {
     const { nested } = claudeHome(false);
     const spans = await exportTo([nested], { CLAUDE_CONFIG_DIR: join(tmpdir(), 'rollout-otel-no-home') });
     const child = spans.find((s) => s.name === 'invoke_agent claude-code')!;
-    assert.match(String(child.attributes['codex.parent.link']), /not found/);
+    assert.match(String(child.attributes['claude_code.parent.link']), /not found/);
   });
 
   test('inline agent_progress lines rebuild a sub-agent in the parent\'s file, each message once; not when its own file exists', async () => {
@@ -126,7 +126,7 @@ describe('Claude Code sub-agents', () => {
     const agent = spans.find((s) => s.attributes['gen_ai.agent.id'] === 'a9c0ffee' && s.name.startsWith('invoke_agent'))!;
     const task = spans.find((s) => s.name === 'execute_tool Agent')!;
     assert.equal(agent.parentSpanId, task.spanId);
-    assert.equal(agent.attributes['codex.agent.role'], 'code-reviewer');
+    assert.equal(agent.attributes['claude_code.agent.role'], 'code-reviewer');
     const chats = spans.filter((s) => s.name === 'chat claude-haiku-4-5');
     assert.deepEqual(chats.map((c) => c.attributes['gen_ai.usage.output_tokens']).sort(), [25, 40], 'each response once, never summed');
     assert.equal(spans.filter((s) => s.name === 'execute_tool Read').length, 1);

@@ -35,6 +35,10 @@ describe('Claude Code transcripts (real files) agree with an independent reading
       assert.doesNotMatch(stderr, /warning|unknown/i, 'every line type of these versions is known');
       assert.equal(new Set(spans.map((s) => s.traceId)).size, 1);
       const byId = new Map(spans.map((s) => [s.spanId, s]));
+      // Claude Code's own facts are under its namespace, never under Codex's
+      const keys = spans.flatMap((s) => [...Object.keys(s.attributes), ...s.events.flatMap((e) => Object.keys(e.attributes))]);
+      assert.deepEqual(keys.filter((k) => k.startsWith('codex.')), []);
+      assert.ok(keys.includes('claude_code.turn.status') && keys.includes('claude_code.cli_version'));
 
       const [root, ...others] = spans.filter((s) => s.parentSpanId === '');
       assert.equal(others.length, 0, 'one root');
@@ -56,14 +60,14 @@ describe('Claude Code transcripts (real files) agree with an independent reading
         assert.equal(c.attributes['gen_ai.usage.output_tokens'], r.output, id);
         assert.equal(c.attributes['gen_ai.usage.cache_read.input_tokens'], r.cacheRead, id);
         assert.equal(c.attributes['gen_ai.usage.cache_write.input_tokens'], r.cacheWrite, id);
-        assert.equal(c.attributes['codex.inference.upstream_request_id'], r.requestId);
+        assert.equal(c.attributes['claude_code.inference.upstream_request_id'], r.requestId);
         assert.equal(c.attributes['gen_ai.provider.name'], id.startsWith('msg_bdrk_') ? 'aws.bedrock' : 'anthropic');
         assert.equal(byId.get(c.parentSpanId)?.attributes['gen_ai.operation.name'], 'handle_conversation_turn');
       }
 
       // turns: one per typed prompt or task notification; their usage is the sum of their calls
       const turns = spans.filter((s) => s.attributes['gen_ai.operation.name'] === 'handle_conversation_turn');
-      assert.equal(turns.filter((t) => t.attributes['codex.turn.id'] !== undefined).length, reading.prompts);
+      assert.equal(turns.filter((t) => t.attributes['claude_code.turn.id'] !== undefined).length, reading.prompts);
       for (const t of turns) {
         const own = chats.filter((c) => c.parentSpanId === t.spanId);
         assert.equal(num(t.attributes['gen_ai.usage.input_tokens']), sum(own.map((c) => num(c.attributes['gen_ai.usage.input_tokens']))));
@@ -71,8 +75,8 @@ describe('Claude Code transcripts (real files) agree with an independent reading
       }
       assert.equal(sum(turns.map((t) => num(t.attributes['gen_ai.usage.input_tokens']))), sum([...reading.responses.values()].map((r) => r.input)));
       assert.equal(sum(turns.map((t) => num(t.attributes['gen_ai.usage.output_tokens']))), sum([...reading.responses.values()].map((r) => r.output)));
-      assert.equal(turns.filter((t) => t.attributes['codex.turn.status'] === 'aborted').length, reading.interrupts);
-      const failed = turns.filter((t) => t.attributes['codex.turn.status'] === 'failed');
+      assert.equal(turns.filter((t) => t.attributes['claude_code.turn.status'] === 'aborted').length, reading.interrupts);
+      const failed = turns.filter((t) => t.attributes['claude_code.turn.status'] === 'failed');
       assert.equal(failed.length, reading.syntheticErrors.length);
       for (const t of failed) assert.equal(t.status.code, 2);
 
@@ -85,15 +89,15 @@ describe('Claude Code transcripts (real files) agree with an independent reading
         const result = reading.toolResults.get(id);
         const mcp = /^mcp__(.+?)__(.+)$/.exec(name);
         assert.equal(t.name, `execute_tool ${mcp ? mcp[2] : name}`);
-        if (mcp) assert.equal(t.attributes['codex.mcp.server'], mcp[1]);
-        assert.equal(t.attributes['codex.tool.incomplete'], result ? undefined : true, id);
+        if (mcp) assert.equal(t.attributes['claude_code.mcp.server'], mcp[1]);
+        assert.equal(t.attributes['claude_code.tool.incomplete'], result ? undefined : true, id);
         assert.equal(t.status.code, result?.isError && !result.declined ? 2 : 0, id);
-        if (result?.declined) assert.equal(t.attributes['codex.tool.runtime_status'], 'declined');
+        if (result?.declined) assert.equal(t.attributes['claude_code.tool.runtime_status'], 'declined');
       }
 
       // compactions, API retries (events on the call that followed, else on the turn)
       assert.equal(spans.filter((s) => s.name === 'compaction').length, reading.compactions + reading.microcompactions);
-      assert.equal(spans.filter((s) => s.attributes['codex.compaction.micro'] === true).length, reading.microcompactions);
+      assert.equal(spans.filter((s) => s.attributes['claude_code.compaction.micro'] === true).length, reading.microcompactions);
       assert.equal(sum(spans.map((s) => s.events.filter((e) => e.name === 'api_retry').length)), reading.apiErrors);
 
       // times: every span ends after it starts and lies inside its parent
@@ -110,11 +114,11 @@ describe('Claude Code: what the real files show', () => {
   test('API retries are events on the call they delayed; a final API error fails its turn with the error type', async () => {
     const { spans } = await exportFile(fixture('claude-code/entire-cli-2.1.5-api-error-retries-compaction.jsonl'), 'http/json');
     const first = spans.find((s) => s.attributes['rollout.source.line'] === 8 && s.name.startsWith('chat'))!;
-    assert.deepEqual(first.events.map((e) => [e.name, e.attributes['http.response.status_code'], e.attributes['codex.retry.attempt'], e.attributes['error.type']]), [
+    assert.deepEqual(first.events.map((e) => [e.name, e.attributes['http.response.status_code'], e.attributes['claude_code.retry.attempt'], e.attributes['error.type']]), [
       ['api_retry', 529, 1, 'overloaded_error'], ['api_retry', 529, 2, 'overloaded_error'], ['api_retry', 529, 3, 'overloaded_error'],
     ]);
     assert.equal(first.events[0]!.timeNs, BigInt(Date.parse('2026-01-14T10:41:23.622Z')) * 1_000_000n);
-    const failed = spans.find((s) => s.attributes['codex.turn.status'] === 'failed')!;
+    const failed = spans.find((s) => s.attributes['claude_code.turn.status'] === 'failed')!;
     assert.equal(failed.attributes['error.type'], 'overloaded_error');
     // the API's own text is content: by default the status says the error type
     assert.equal(failed.status.message, 'overloaded_error');
@@ -136,13 +140,13 @@ describe('Claude Code: what the real files show', () => {
   test('compactions carry what was recorded: trigger, tokens before and after, a duration; micro-compactions what they cleared', async () => {
     const { spans } = await exportFile(fixture('claude-code/posthog-impact-dashboard-2.1.112-compaction-tasks.jsonl'));
     const [c] = spans.filter((s) => s.name === 'compaction');
-    assert.equal(c!.attributes['codex.compaction.trigger'], 'auto');
-    assert.equal(c!.attributes['codex.compaction.tokens_before'], 167766);
-    assert.equal(c!.attributes['codex.compaction.tokens_after'], 6977);
+    assert.equal(c!.attributes['claude_code.compaction.trigger'], 'auto');
+    assert.equal(c!.attributes['claude_code.compaction.tokens_before'], 167766);
+    assert.equal(c!.attributes['claude_code.compaction.tokens_after'], 6977);
     assert.equal(c!.endNs - c!.startNs, 122374n * 1_000_000n);
-    const micro = (await exportFile(fixture('claude-code/entire-cli-2.1.14-sonnet-microcompact-compact.jsonl'))).spans.find((s) => s.attributes['codex.compaction.micro'] === true)!;
-    assert.equal(micro.attributes['codex.compaction.tokens_saved'], 21091);
-    assert.equal(micro.attributes['codex.compaction.cleared_tool_results'], 42);
+    const micro = (await exportFile(fixture('claude-code/entire-cli-2.1.14-sonnet-microcompact-compact.jsonl'))).spans.find((s) => s.attributes['claude_code.compaction.micro'] === true)!;
+    assert.equal(micro.attributes['claude_code.compaction.tokens_saved'], 21091);
+    assert.equal(micro.attributes['claude_code.compaction.cleared_tool_results'], 42);
     const next = (await exportFile(fixture('claude-code/entire-cli-2.1.14-sonnet-microcompact-compact.jsonl'))).spans.filter((s) => s.attributes['gen_ai.conversation.compacted'] === true);
     assert.equal(next.length, 2, 'the first call after each compaction');
   });
@@ -150,8 +154,8 @@ describe('Claude Code: what the real files show', () => {
   test('a turn ends at its turn_duration even when the response\'s last line is written after it', async () => {
     const { spans } = await exportFile(fixture('claude-code/posthog-impact-dashboard-2.1.112-compaction-tasks.jsonl'));
     // line 1300 (turn_duration) precedes line 1301, the last line of response AmU7yj
-    const turn = spans.find((s) => s.attributes['codex.turn.index'] !== undefined && s.attributes['rollout.source.line'] === 1298)!;
-    assert.equal(turn.attributes['codex.turn.status'], 'completed');
+    const turn = spans.find((s) => s.attributes['claude_code.turn.index'] !== undefined && s.attributes['rollout.source.line'] === 1298)!;
+    assert.equal(turn.attributes['claude_code.turn.status'], 'completed');
     const calls = spans.filter((s) => s.parentSpanId === turn.spanId && s.name.startsWith('chat'));
     assert.equal(calls.length, 1);
     assert.equal(calls[0]!.endNs, BigInt(Date.parse('2026-04-26T23:02:19.012Z')) * 1_000_000n, 'its last line, written after the turn_duration line');
@@ -161,7 +165,7 @@ describe('Claude Code: what the real files show', () => {
   test('Bedrock sessions: provider aws.bedrock, no request id', async () => {
     const { spans } = await exportFile(fixture('claude-code/bhavana-2.1.177-webfetch-skills.jsonl'));
     const chats = spans.filter((s) => s.name.startsWith('chat '));
-    assert.ok(chats.length > 0 && chats.every((c) => c.attributes['gen_ai.provider.name'] === 'aws.bedrock' && c.attributes['codex.inference.upstream_request_id'] === undefined));
+    assert.ok(chats.length > 0 && chats.every((c) => c.attributes['gen_ai.provider.name'] === 'aws.bedrock' && c.attributes['claude_code.inference.upstream_request_id'] === undefined));
   });
 
   test('same file, same ids: live order does not matter, and both encodings agree', async () => {

@@ -51,7 +51,7 @@ describe('a real Jaeger, Claude Code', () => {
     const retried = trace.spans.find((s) => s.operationName.startsWith('chat ') && s.logs.length === 3)!;
     assert.equal(tag(retried, 'gen_ai.provider.name'), 'anthropic');
     assert.equal(retried.logs[0]!.fields.find((f) => f.key === 'http.response.status_code')?.value, 529);
-    const failed = trace.spans.find((s) => tag(s, 'codex.turn.status') === 'failed')!;
+    const failed = trace.spans.find((s) => tag(s, 'claude_code.turn.status') === 'failed')!;
     assert.equal(tag(failed, 'error.type'), 'overloaded_error');
     assert.equal(trace.spans.filter((s) => s.operationName === 'compaction').length, 2);
   });

@@ -1,6 +1,7 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { TREE_LABELS } from '../otel/vocabulary.js';
+import { keyForms, TREE_LABELS } from '../otel/vocabulary.js';
 
+const LABELS = TREE_LABELS.map(([key, label]) => [keyForms(key), label] as const);
 
 /** Renders spans as an indented tree: name, duration and a few key attributes per span. */
 export function renderTree(spans: ReadableSpan[]): string {
@@ -17,7 +18,11 @@ export function renderTree(spans: ReadableSpan[]): string {
   }
   const lines: string[] = [];
   const walk = (s: ReadableSpan, prefix: string, last: boolean, top: boolean) => {
-    const attrs = TREE_LABELS.filter(([k]) => s.attributes[k] !== undefined).map(([k, label]) => `${label}=${String(s.attributes[k])}`);
+    const attrs: string[] = [];
+    for (const [keys, label] of LABELS) {
+      const key = keys.find((k) => s.attributes[k] !== undefined);
+      if (key) attrs.push(`${label}=${String(s.attributes[key])}`);
+    }
     lines.push(`${prefix}${top ? '' : last ? '└─ ' : '├─ '}${s.name}  ${formatDuration(s)}${attrs.length ? `  ${attrs.join(' ')}` : ''}`);
     const kids = (children.get(s.spanContext().spanId) ?? []).sort((a, b) => start(a) - start(b));
     kids.forEach((k, i) => walk(k, top ? prefix : prefix + (last ? '   ' : '│  '), i === kids.length - 1, false));

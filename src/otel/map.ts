@@ -8,7 +8,7 @@ import { spanIdFor, spanKeys, traceIdFor } from './ids.js';
 import { SCOPE } from './resource.js';
 import { hr, messages, put, putCost, putFacts, putSummary, putUsage, summaryLabel, us } from './span-values.js';
 import { addCost, addTally, newTally, priceOf, type CostTally } from './cost.js';
-import { CALL_FACTS, COMPACTION_FACTS, eventOf, THREAD_FACTS, TOOL_FACTS, TURN_FACTS } from './vocabulary.js';
+import { CALL_FACTS, COMPACTION_FACTS, eventOf, inNamespace, namespaceOf, THREAD_FACTS, TOOL_FACTS, TURN_FACTS } from './vocabulary.js';
 import { toolFailure, turnStatusMessage } from '../model/outcome.js';
 
 const MAX_EVENTS = 128;
@@ -51,6 +51,8 @@ export class ThreadMapper {
   private firstPrompt: string | undefined;
   private lastAnswer: string | undefined;
   private readonly privacy: Privacy;
+  /** where the agent's specific facts go when it is not Codex */
+  private readonly namespace: string | undefined;
 
   constructor(
     private readonly meta: ThreadMeta,
@@ -58,7 +60,10 @@ export class ThreadMapper {
     private readonly placement: Placement,
     private readonly resource: Resource,
     private readonly content: ContentPolicy,
+    /** the agent that wrote the log (its dialect's), which names its specific keys */
+    private readonly agent: string,
   ) {
+    this.namespace = namespaceOf(agent);
     this.traceId = placement.traceId ?? traceIdFor(placement.rootThreadId);
     this.agentName = agentNameOf(meta);
     this.privacy = new Privacy(content);
@@ -137,7 +142,7 @@ export class ThreadMapper {
       traceId: this.traceId,
       spawnedBy: { threadId: tid, callKey: agent.callKey },
     };
-    const child = new ThreadMapper(agent.thread.meta, this.path, placement, this.resource, this.content);
+    const child = new ThreadMapper(agent.thread.meta, this.path, placement, this.resource, this.content, this.agent);
     const spans = agent.turns.flatMap((t) => child.turnSpans(t));
     spans.push(child.threadSpan(agent.thread));
     return spans;
@@ -430,6 +435,10 @@ export class ThreadMapper {
     return spans;
   }
 
+  private vendor(a: Attributes): Attributes {
+    return this.namespace === undefined ? a : inNamespace(a, this.namespace);
+  }
+
   private idOf(key: string): string;
   private idOf(key: string | undefined): string | undefined;
   private idOf(key: string | undefined): string | undefined {
@@ -446,10 +455,10 @@ export class ThreadMapper {
     const ctx: SpanContext = { traceId: this.traceId, spanId: this.idOf(d.key), traceFlags: TraceFlags.SAMPLED };
     const events: TimedEvent[] = d.events.length === 0 ? NO_EVENTS : d.events.slice(0, MAX_EVENTS).map((n) => {
       const { name, attributes } = eventOf(n);
-      return { name, time: hr(Math.min(Math.max(us(n.time), d.startUs), d.endUs)), attributes: this.privacy.event(attributes) };
+      return { name, time: hr(Math.min(Math.max(us(n.time), d.startUs), d.endUs)), attributes: this.vendor(this.privacy.event(attributes)) };
     });
     // free text leaves only as captured content; every other string is checked on its way out
-    const attributes = this.privacy.attributes(d.error ? { ...d.attributes, 'error.type': d.error.type } : d.attributes);
+    const attributes = this.vendor(this.privacy.attributes(d.error ? { ...d.attributes, 'error.type': d.error.type } : d.attributes));
     return {
       name: this.privacy.name(d.name),
       kind: d.kind,
@@ -463,7 +472,7 @@ export class ThreadMapper {
       attributes,
       links: d.links === undefined || d.links.length === 0 ? NO_LINKS : d.links.map(({ key, kind }) => ({
         context: { traceId: this.traceId, spanId: this.idOf(key), traceFlags: TraceFlags.SAMPLED },
-        attributes: { 'codex.link.kind': kind },
+        attributes: this.vendor({ 'codex.link.kind': kind }),
       })),
       events,
       resource: this.resource,

@@ -252,6 +252,30 @@ export function eventOf(n: Note): { name: string; attributes: Attributes } {
   }
 }
 
+// Agent-specific facts are written under the agent's own namespace (the span model puts Codex's
+// under codex.*): a Claude Code session carries claude_code.turn.status, not codex.turn.status.
+// Logs of Codex's pattern (generic) and bundles keep codex.*.
+const VENDOR = 'codex.';
+const NAMESPACES: Readonly<Record<string, string>> = { 'claude-code': 'claude_code.' };
+
+/** The prefix of an agent's specific keys, where it is not Codex's; undefined for Codex. */
+export function namespaceOf(agent: string): string | undefined {
+  return NAMESPACES[agent];
+}
+
+/** The same attributes with every codex.* key under `namespace`. */
+export function inNamespace(a: Attributes, namespace: string): Attributes {
+  const out: Attributes = {};
+  for (const k in a) out[k.startsWith(VENDOR) ? namespace + k.slice(VENDOR.length) : k] = a[k];
+  return out;
+}
+
+/** A codex.* key as every agent writes it: itself and its namespaced forms. */
+export function keyForms(key: string): string[] {
+  if (!key.startsWith(VENDOR)) return [key];
+  return [key, ...Object.values(NAMESPACES).map((ns) => ns + key.slice(VENDOR.length))];
+}
+
 /** Dry-run tree labels: the attributes shown beside each span. */
 export const TREE_LABELS: readonly (readonly [string, string])[] = [
   ['gen_ai.usage.input_tokens', 'in'],

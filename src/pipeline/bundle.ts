@@ -59,7 +59,7 @@ export async function exportBundle(dialect: BundleDialect, path: string, opts: B
   const resource = resourceFor(opts.serviceName ?? dialect.agent, undefined);
   const sourcePath = stableSourcePath(log.source);
   for (const t of bundle.threads) {
-    const mapper = new ThreadMapper(t.thread.meta, sourcePath, placementOf(t, root, traceId), resource, opts.content);
+    const mapper = new ThreadMapper(t.thread.meta, sourcePath, placementOf(t, root, traceId), resource, opts.content, dialect.agent);
     for (const turn of t.turns) {
       const spans = mapper.turnSpans(turn);
       report.turns++;

@@ -192,7 +192,8 @@ export class RolloutSession {
     if (!this.mapper) {
       const meta = this.assembler!.meta as ThreadMeta;
       const placement = await (this.opts.place ?? defaultPlacement)(meta);
-      this.mapper = new ThreadMapper(meta, this.sourcePath, placement, resourceFor(this.opts.serviceName ?? meta.agentName ?? (this.dialect as ThreadLogDialect).agent, meta.cliVersion), this.opts.content);
+      const agent = (this.dialect as ThreadLogDialect).agent;
+      this.mapper = new ThreadMapper(meta, this.sourcePath, placement, resourceFor(this.opts.serviceName ?? meta.agentName ?? agent, meta.cliVersion), this.opts.content, agent);
       this.report.threadId = meta.threadId;
       this.report.traceId = this.mapper.traceId;
       this.report.redactions = this.mapper.redactions;
