@@ -107,6 +107,31 @@ describe('watch: live export of growing rollouts', () => {
     }
   });
 
+  test('--no-notify (network file systems): by listing alone, a new session, its turns and a turn appended after it closed all arrive', async () => {
+    const { sessions, state, day } = dirs();
+    const lines = readFileSync(fixture(SOULPASS), 'utf8').split('\n').filter((l) => l !== '');
+    const ends = turnEnds(lines);
+    const file = join(day, NAME);
+    const r = await startReceiver();
+    const w = startWatch(sessions, state, r.url, ['--no-notify']);
+    const turns = () => r.spans().filter((s) => s.name.startsWith('handle_conversation_turn')).length;
+    try {
+      await until('the watcher to start', () => /change notification off \(--no-notify\)/.test(w.stderr()));
+      writeFileSync(file, lines.slice(0, ends[0]! + 1).map((l) => `${l}\n`).join(''));
+      await until('the first turn of a new file', () => turns() === 1);
+      appendFileSync(file, lines.slice(ends[0]! + 1, ends[ends.length - 2]! + 1).map((l) => `${l}\n`).join(''));
+      await until('the thread span after the idle timeout', () => r.spans().some((s) => s.name.startsWith('invoke_agent codex')));
+      appendFileSync(file, lines.slice(ends[ends.length - 2]! + 1).map((l) => `${l}\n`).join(''));
+      await until('the turn appended after it closed', () => turns() === ends.length, 20_000);
+      w.proc.kill('SIGTERM');
+      assert.equal(await w.exited, 0, w.stderr());
+      assert.doesNotMatch(w.stderr(), /directories watched/);
+    } finally {
+      w.proc.kill('SIGKILL');
+      await r.close();
+    }
+  });
+
   test('a collector outage: the watcher says so, holds, and re-sends from the files when it is back', async () => {
     const { sessions, state, day } = dirs();
     const file = join(day, NAME);

@@ -101,6 +101,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .argument('[dir]', 'directory to watch (default $CODEX_HOME/sessions, else ~/.codex/sessions)'))
     .option('--idle-timeout <duration>', 'close a session silent this long (e.g. 2s, 90s, 10m) and send its thread span', DEFAULT_IDLE_TIMEOUT)
     .option('--state <dir>', 'where the delivery ledger is kept, shared with export (default $XDG_STATE_HOME/rollout-otel, else the platform\'s state directory, ~/.local/state/rollout-otel on Linux)')
+    .option('--no-notify', 'no change notification (inotify): list the tree and look at every file every 2s instead; for network file systems (NFS, SMB), where writes from other machines raise no event')
     .addOption(new Option('--poll <duration>', 'how often files are checked for new lines').default('250ms').hideHelp())
     .action(async (dir: string | undefined, flags: WatchFlags) => {
       code = await (await import('./watch-command.js')).runWatch(dir, { ...flags, headers: (flags as { header?: string[] }).header }, io);

@@ -17,6 +17,8 @@ export interface WatchFlags extends Omit<ExportFlags, 'dryRun' | 'out' | 'progre
   idleTimeout: string;
   state?: string;
   poll?: string;
+  /** false (--no-notify): list the tree instead of change notification */
+  notify?: boolean;
 }
 
 /** Runs until SIGINT/SIGTERM (or `signal`), then delivers what is closed and saves its checkpoint. */
@@ -53,10 +55,12 @@ export async function runWatch(dir: string | undefined, flags: WatchFlags, io: I
   signal?.addEventListener('abort', () => stop.abort(), { once: true });
 
   log(`watching ${watched} (idle timeout ${flags.idleTimeout}, delivery ledger ${ledger.file}) → ${config.url}`);
+  if (flags.notify === false) log('change notification off (--no-notify): listing the tree and looking at every file every 2s');
   const watcher = new Watcher({
     dir: watched,
     idleTimeoutMs,
     pollMs,
+    notify: flags.notify,
     ledger,
     sink,
     tree: new AgentTree([], [watched, ...(flags.sessionsDir ?? [])], io.env),
