@@ -182,7 +182,7 @@ function sumUsage(all: UsageTotals[]): UsageTotals {
     t.cost += u.cost;
     t.pricedCalls += u.pricedCalls;
     t.unpricedCalls += u.unpricedCalls;
-    for (const m of u.unpricedModels) if (!t.unpricedModels.includes(m)) t.unpricedModels.push(m);
+    for (const m of u.unpricedModels) if (!t.unpricedModels.includes(m) && t.unpricedModels.length < 8) t.unpricedModels.push(m);
   }
   return t;
 }

@@ -25,6 +25,11 @@ export interface ContentPolicy {
 }
 
 export const DEFAULT_CONTENT_LIMIT = 16 * 1024;
+/**
+ * The longest value of a fact that is not content (a model, tool or agent name, a path, an id):
+ * real ones are far shorter, and a log that records megabytes there must not put them on every span.
+ */
+export const MAX_FACT_CHARS = 2048;
 
 /** Content options as the library takes them. */
 export interface ContentOptions {
@@ -122,7 +127,7 @@ export class Privacy {
 
   /** Span names carry tool, model and agent names as recorded. */
   name(name: string): string {
-    return this.redactor.label(name);
+    return this.redactor.label(truncate(name, MAX_FACT_CHARS));
   }
 
   /** Every attribute but content, checked: ids as they are, classes as words, the rest scanned. */
@@ -131,9 +136,11 @@ export class Privacy {
       const v = a[key];
       if (typeof v !== 'string') continue;
       const kind = this.kindOf(key);
+      if (kind === 'content') continue;
+      if (v.length > MAX_FACT_CHARS) a[key] = truncate(v, MAX_FACT_CHARS);
       if (kind === 'class') a[key] = this.redactor.label(classOf(v));
       else if (kind === 'reason') a[key] = CLASS_WORD.test(v) ? this.redactor.label(v) : (this.content('errors', v) ?? OTHER_CLASS);
-      else if (kind === 'label') a[key] = this.redactor.label(v);
+      else if (kind === 'label') a[key] = this.redactor.label(a[key] as string);
     }
     return a;
   }

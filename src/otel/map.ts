@@ -3,7 +3,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { ThreadMeta, TokenUsage } from '../model/events.js';
 import { addUsage, emptyUsage, type AgentEdge, type Compaction, type EmbeddedAgent, type ModelCall, type Note, type Placement, type Thread, type ToolCall, type Turn } from '../model/types.js';
-import { Privacy, type ContentPolicy } from './content.js';
+import { Privacy, truncate, type ContentPolicy } from './content.js';
 import { spanIdFor, spanKeys, traceIdFor } from './ids.js';
 import { SCOPE } from './resource.js';
 import { hr, messages, put, putCost, putFacts, putSummary, putUsage, summaryLabel, us } from './span-values.js';
@@ -12,6 +12,7 @@ import { CALL_FACTS, COMPACTION_FACTS, eventOf, inNamespace, namespaceOf, THREAD
 import { toolFailure, turnStatusMessage } from '../model/outcome.js';
 
 const MAX_EVENTS = 128;
+const MAX_UNPRICED_NAMED = 8;
 // most spans have neither: one shared empty list instead of two new ones per span
 const NO_EVENTS: TimedEvent[] = [];
 const NO_LINKS: ReadableSpan['links'] = [];
@@ -84,7 +85,8 @@ export class ThreadMapper {
       const model = call.model ?? turn.model;
       const price = call.usage ? priceOf(call.usage, model, call.provider ?? this.meta.provider ?? 'openai', call.start) : undefined;
       if (call.usage) addCost(turnCost, price);
-      if (call.usage && price === undefined) this.unpricedModels.add(model ?? '(no model recorded)');
+      // named in the summary: a few, each short, however many and long the log's names are
+      if (call.usage && price === undefined && this.unpricedModels.size < MAX_UNPRICED_NAMED) this.unpricedModels.add(truncate(model ?? '(no model recorded)', 80));
       prices.push(price);
     }
     addTally(this.cost, turnCost);

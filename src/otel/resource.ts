@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import { VERSION } from '../version.js';
+import { MAX_FACT_CHARS, truncate } from './content.js';
 
 // The exporter groups spans by resource and scope object identity: share one of each.
 export const SCOPE: InstrumentationScope = { name: 'rollout-otel', version: VERSION };
@@ -9,7 +10,9 @@ export const SCOPE: InstrumentationScope = { name: 'rollout-otel', version: VERS
 const cache = new Map<string, Resource>();
 
 /** One resource per trace: the same service and host for every span avoids Jaeger clock-skew warnings. */
-export function resourceFor(serviceName: string, agentVersion: string | undefined, host = hostname()): Resource {
+export function resourceFor(name: string, version: string | undefined, host = hostname()): Resource {
+  const serviceName = truncate(name, MAX_FACT_CHARS);
+  const agentVersion = version === undefined ? undefined : truncate(version, MAX_FACT_CHARS);
   const key = `${serviceName}\u0000${agentVersion ?? ''}\u0000${host}`;
   let r = cache.get(key);
   if (!r) {

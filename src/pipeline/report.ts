@@ -56,8 +56,14 @@ export function addUsageTotals(report: SessionReport, t: { usage: TokenUsage; co
   u.cost += t.cost.amount;
   u.pricedCalls += t.cost.priced;
   u.unpricedCalls += t.cost.unpriced;
-  for (const m of t.unpricedModels) if (!u.unpricedModels.includes(m)) u.unpricedModels.push(m);
+  for (const m of t.unpricedModels) if (!u.unpricedModels.includes(m) && u.unpricedModels.length < MAX_NAMED) u.unpricedModels.push(m);
 }
+
+const MAX_SAMPLES = 20;
+/** models without a price named in a report (the summary line says how many calls were not priced) */
+const MAX_NAMED = 8;
+/** a warning quotes at most this much of what the line held (a type, a field name) */
+const MAX_QUOTE = 200;
 
 /** What the library says of one input it exported (a file, or a live session): what was read, and how many spans arrived. */
 export interface ExportReport extends SessionReport {
@@ -78,7 +84,7 @@ export interface InputOutcome {
   alreadyDelivered?: 'delivered' | 'content' | 'copy';
 }
 
-const MAX_SAMPLES = 20;
+
 
 /** A report of nothing read yet, or of an input that could not be read at all. */
 export function newReport(path: string, error?: string): SessionReport {
@@ -90,5 +96,9 @@ export function newReport(path: string, error?: string): SessionReport {
 /** Counts a line that was not fully understood, by kind, and keeps the first few to show. */
 export function noteProblem(report: SessionReport, w: DecodeWarning, kind: 'warnings' | 'badLines' | 'gaps'): void {
   report[kind] = (report[kind] ?? 0) + 1;
-  if (report.samples.length < MAX_SAMPLES) report.samples.push(w);
+  if (report.samples.length < MAX_SAMPLES) report.samples.push({ ...w, type: short(w.type), message: short(w.message) });
+}
+
+function short(text: string): string {
+  return text.length <= MAX_QUOTE ? text : `${text.slice(0, MAX_QUOTE)}…[${text.length - MAX_QUOTE} more chars]`;
 }
