@@ -6,6 +6,7 @@ import { BundleAssembler } from '../src/model/bundle-assembler.ts';
 import type { BundleEvent } from '../src/model/bundle-events.ts';
 import type { TokenUsage } from '../src/model/events.ts';
 import { TOOL_ERRORS, toolFailure, turnStatus, turnStatusMessage } from '../src/model/outcome.ts';
+import { MAX_TURN_ITEMS, MAX_TURN_NOTES } from '../src/model/turn-builder.ts';
 
 
 const start: Ev = { kind: 'thread_start', meta: { threadId: 't1', startTime: 0, inferredTiming: false } };
@@ -179,6 +180,39 @@ describe('tool calls', () => {
   test('a call id repeated inside one turn pairs each output with the call still waiting for one', () => {
     const { turns } = assemble([start, { kind: 'turn_start', turnId: 'a' }, call('c1'), output('c1', 0), call('c1'), output('c1', 1), { kind: 'turn_end', turnId: 'a', outcome: 'completed' }]);
     assert.deepEqual(turns[0]!.tools.map((t) => [t.key, t.result.exitCode, t.start, t.end]), [['c1', 0, 3000, 4000], ['c1@5', 1, 5000, 6000]]);
+  });
+});
+
+describe('limits of one turn', () => {
+  const call = (callId: string): Ev => ({ kind: 'tool_call', callId, name: 'shell', toolKind: 'function' });
+  const output = (callId: string): Ev => ({ kind: 'tool_output', callId, output: 'ok', result: { exitCode: 0 } });
+
+  test('past 10,000 calls and output runs in one turn, further calls are counted, not held; outputs of held calls still pair', () => {
+    const events: Ev[] = [start, { kind: 'turn_start', turnId: 'a' }];
+    for (let i = 0; i < MAX_TURN_ITEMS + 50; i++) events.push(call(`c${i}`));
+    events.push(output('c0'), output(`c${MAX_TURN_ITEMS + 10}`), { kind: 'turn_end', turnId: 'a', outcome: 'completed' });
+    const { turns, thread } = assemble(events);
+    const t = turns[0]!;
+    // each call's model output run counts toward the limit too
+    assert.ok(t.tools.length >= MAX_TURN_ITEMS / 2 && t.tools.length < MAX_TURN_ITEMS, `${t.tools.length} held`);
+    assert.equal(t.tools.length + t.facts!.untracedItems!, MAX_TURN_ITEMS + 50, 'every call held or counted');
+    assert.equal(t.tools[0]!.incomplete, false, 'the output of a held call still pairs');
+    assert.deepEqual(thread.notes, [], 'the output of a call not held is no orphan');
+    assert.equal(t.status, 'completed');
+  });
+
+  test('past 1,000 notes in one turn, further ones are counted, not kept', () => {
+    const events: Ev[] = [start, { kind: 'turn_start', turnId: 'a' }, { kind: 'user_message', text: 'go' }];
+    for (let i = 0; i < MAX_TURN_NOTES + 7; i++) events.push({ kind: 'user_message', text: `steer ${i}` });
+    events.push({ kind: 'turn_end', turnId: 'a', outcome: 'completed' });
+    const t = assemble(events).turns[0]!;
+    assert.equal(t.notes.length, MAX_TURN_NOTES);
+    assert.equal(t.facts?.droppedNotes, 7);
+  });
+
+  test('a turn within the limits carries no limit facts', () => {
+    const t = assemble([start, { kind: 'turn_start', turnId: 'a' }, call('c1'), output('c1'), { kind: 'turn_end', turnId: 'a', outcome: 'completed' }]).turns[0]!;
+    assert.equal(t.facts, undefined);
   });
 });
 

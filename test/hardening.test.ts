@@ -132,6 +132,30 @@ describe('bad input through export', () => {
     assert.equal(receiver.spans().length - before, SMALL_SPANS);
   });
 
+  test('a turn of 30,000 tool calls: held up to the turn limit, the rest counted on the turn span and named, memory bounded', async () => {
+    const lines = readFileSync(SMALL, 'utf8').split('\n').filter(Boolean);
+    const call = JSON.parse(lines.find((l) => l.includes('"function_call"'))!);
+    const output = JSON.parse(lines.find((l) => l.includes('"function_call_output"'))!);
+    const at = lines.findIndex((l) => l.includes('"function_call"'));
+    const many: string[] = [];
+    for (let i = 0; i < 30_000; i++) {
+      call.payload.call_id = output.payload.call_id = `many-${i}`;
+      many.push(JSON.stringify(call), JSON.stringify(output));
+    }
+    const path = join(dir, 'huge-turn.jsonl');
+    writeFileSync(path, [...lines.slice(0, at), ...many, ...lines.slice(at)].join('\n'));
+    const r = await exportOf(path);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /huge-turn\.jsonl:\d+: turn-too-large: [\d,]+ tool calls and model outputs past the 10,000-item turn limit counted, not traced/);
+    const turn = r.spans.find((s) => s.name.startsWith('handle_conversation_turn'))!;
+    const tools = r.spans.filter((s) => s.name.startsWith('execute_tool')).length;
+    assert.ok(tools > 4_000 && tools < 10_000, `${tools} tool spans`);
+    // counted are the calls past the limit and the model output lines after them
+    assert.ok(tools + Number(turn.attributes['codex.turn.untraced_calls']) >= 30_000 + 5, 'every call traced or counted');
+    assert.ok(r.spans.some((s) => s.name.startsWith('invoke_agent')));
+    assert.ok(r.rssKb < RSS_LIMIT_KB, `peak RSS ${r.rssKb} KB`);
+  });
+
   test('a schema warning names the field it is about', async () => {
     const r = await exportOf(smallWith('bad-field.jsonl', 3, JSON.stringify({ timestamp: '2025-10-20T09:05:00.000Z', type: 'event_msg', payload: { type: 'token_count', info: { total_token_usage: { input_tokens: 'many' } } } })));
     assert.match(r.stderr, /bad-field\.jsonl:4: token_count: info\.total_token_usage\.input_tokens: /);

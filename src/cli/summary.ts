@@ -85,7 +85,7 @@ export function printSummary(outcomes: InputOutcome[], o: SummaryOptions): numbe
     (skipped.length ? `, ${n(skipped.length)} other .jsonl file${skipped.length === 1 ? '' : 's'} skipped (not a rollout)` : '') +
     (warnings ? `, ${n(warnings)} unknown line${warnings === 1 ? '' : 's'} skipped (warnings above)` : '') +
     (gaps ? `, ${n(gaps)} incomplete record${gaps === 1 ? '' : 's'} (missing or refused payloads, unmatched events; warnings above)` : '') +
-    (withBadLines.length ? `, ${n(withBadLines.reduce((a, s) => a + s.report.badLines, 0))} line(s) not valid JSON` : ''));
+    (withBadLines.length ? `, ${n(withBadLines.reduce((a, s) => a + s.report.badLines, 0))} line(s) skipped (not valid JSON, or over a limit)` : ''));
   if (otherContent.length && o.sink) {
     const had = o.capture ? 'without' : 'with';
     err(`rollout-otel: ${n(otherContent.length)} session${otherContent.length === 1 ? ' was' : 's were'} delivered to ${o.sink.target} before ${had} captured content; not sent again, as the backend would then hold each of their spans twice: it keeps showing them ${had} content. To replace them, delete them there (or use a fresh backend) and export again with --force`);

@@ -62,6 +62,10 @@ export class ThreadAssembler {
       return [];
     }
     if (e.time > this.maxTime) this.maxTime = e.time;
+    if (this.turn?.full && this.overLimit(e, this.turn)) {
+      this.turn.touch(e.time);
+      return [];
+    }
     const closed: Turn[] = [];
     switch (e.kind) {
       case 'turn_start': {
@@ -226,6 +230,35 @@ export class ThreadAssembler {
       if (earlier) return t.pairSearch(earlier, e);
     }
     t.toolCall(e, this.uniqueToolKey(e.callId ?? `line:${e.line}`, e.line));
+  }
+
+  /**
+   * An event that would add a call, an output run or a compaction to a turn that holds MAX_TURN_ITEMS:
+   * counted instead. What completes a call already held (its output, its result) still goes in.
+   */
+  private overLimit(e: RolloutEvent, t: TurnBuilder): boolean {
+    switch (e.kind) {
+      case 'model_output':
+        if (e.responseId !== undefined && t.knowsResponse(e.responseId)) return false;
+        t.untraced++;
+        return true;
+      case 'tool_call':
+      case 'compaction':
+        t.untraced++;
+        return true;
+      case 'token_count':
+        this.tokenBaseline = e.total;
+        t.untraced++;
+        return true;
+      case 'tool_output':
+        return !t.knows(e.callId);
+      case 'tool_result':
+        if (t.knows(e.callId)) return false;
+        t.untraced++;
+        return true;
+      default:
+        return false;
+    }
   }
 
   /** A turn id seen twice in one thread (a replayed prompt) still needs its own span. */

@@ -1,7 +1,15 @@
 import { mergeSummary, type RolloutEvent, type TokenUsage, type ToolIdentity } from './events.js';
 import { noteError, OTHER, turnStatus, type Failure } from './outcome.js';
 import { newModelCall, newPendingTool as newTool, newToolCall, type PendingTool as ToolState } from './shapes.js';
-import { addUsage, emptyUsage, largestUsage, mergeResult, setFact, type Compaction, type ContentPart, type EmbeddedAgent, type ModelCall, type Note, type ToolCall, type Turn, type TurnStatus } from './types.js';
+import { addUsage, emptyUsage, largestUsage, mergeResult, setFact, type Compaction, type ContentPart, type EmbeddedAgent, type ModelCall, type Note, type ToolCall, type Turn, type TurnFacts, type TurnStatus } from './types.js';
+
+/**
+ * What one turn holds at most: model and tool calls (with the output runs and compactions between
+ * them), and notes. Real turns hold hundreds; a turn is kept whole until it closes, so a log with
+ * millions of calls in one turn must not hold them all: past the limit they are counted.
+ */
+export const MAX_TURN_ITEMS = 10_000;
+export const MAX_TURN_NOTES = 1_000;
 
 type Ev<K extends RolloutEvent['kind']> = Extract<RolloutEvent, { kind: K }>;
 
@@ -75,13 +83,28 @@ export class TurnBuilder {
     return this.lastTime;
   }
 
+  /** calls past MAX_TURN_ITEMS, counted, not traced */
+  untraced = 0;
+  facts: TurnFacts | undefined;
+  private droppedNotes = 0;
+
+  /** holds MAX_TURN_ITEMS calls, output runs and compactions: what would add one is counted instead */
+  get full(): boolean {
+    return this.tools.size + this.calls.length + this.groups.length + this.compactions.length >= MAX_TURN_ITEMS;
+  }
+
+  private keep(n: Note): void {
+    if (this.notes.length < MAX_TURN_NOTES) this.notes.push(n);
+    else this.droppedNotes++;
+  }
+
   touch(time: number): void {
     if (time > this.lastTime) this.lastTime = time;
   }
 
   userMessage(e: Ev<'user_message'>): void {
     if (this.prompt === undefined) this.prompt = e.text;
-    else this.notes.push({ kind: 'steering', time: e.time, length: e.text.length });
+    else this.keep({ kind: 'steering', time: e.time, length: e.text.length });
     this.input(e.time, this.keepContent ? { type: 'text', role: 'user', text: e.text } : undefined);
   }
 
@@ -196,6 +219,10 @@ export class TurnBuilder {
     return true;
   }
 
+  knowsResponse(responseId: string): boolean {
+    return this.responses.has(responseId);
+  }
+
   knows(callId: string): boolean {
     return this.tools.has(callId) || this.repeats.has(callId);
   }
@@ -249,8 +276,9 @@ export class TurnBuilder {
   }
 
   note(n: Note): void {
-    if (n.kind === 'api_retry') this.retries.push(n);
-    else this.notes.push(n);
+    if (n.kind === 'api_retry' && this.retries.length < MAX_TURN_NOTES) this.retries.push(n);
+    else if (n.kind === 'api_retry') this.droppedNotes++;
+    else this.keep(n);
   }
 
   /** sub-agents recorded inline that worked during this turn */
@@ -259,7 +287,8 @@ export class TurnBuilder {
   /** An error recorded inside the turn, or with its end: the turn fails unless it was aborted. */
   error(e: { time: number; errorType?: string; message?: string }): void {
     this.failure ??= { type: e.errorType ?? OTHER, message: e.message };
-    noteError(this.notes, e.time, e.errorType, e.message ?? '');
+    if (this.notes.length < MAX_TURN_NOTES) noteError(this.notes, e.time, e.errorType, e.message ?? '');
+    else this.droppedNotes++;
   }
   private failure: Failure | undefined;
 
@@ -326,7 +355,9 @@ export class TurnBuilder {
       c.end = clamp(c.end);
     }
     // failed attempts that no model call followed belong to the turn
-    if (this.retries.length > 0) this.notes.push(...this.retries.splice(0));
+    for (const r of this.retries.splice(0)) this.keep(r);
+    if (this.untraced > 0) setFact(this, 'untracedItems', this.untraced);
+    if (this.droppedNotes > 0) setFact(this, 'droppedNotes', this.droppedNotes);
     const model = modelCalls.find((c) => c.model)?.model ?? this.ctx.model ?? end.model;
     const status = turnStatus(end.status, this.failure !== undefined);
     const failed = status === 'failed' ? this.failure : undefined;
@@ -353,6 +384,7 @@ export class TurnBuilder {
       compactions: this.compactions,
       notes: this.notes,
       prompt: this.keepContent ? this.prompt : undefined,
+      facts: this.facts,
       agents: this.agents,
     };
   }

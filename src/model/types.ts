@@ -51,6 +51,10 @@ export interface ToolCallFacts {
 
 export interface TurnFacts {
   recordedStatus?: string;
+  /** model and tool calls past the per-turn limit: counted, not traced */
+  untracedItems?: number;
+  /** events past the per-turn limit (steering, errors, notes): counted, not kept */
+  droppedNotes?: number;
 }
 
 export interface CompactionFacts {

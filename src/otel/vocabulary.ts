@@ -107,6 +107,8 @@ export const VOCABULARY: readonly Term[] = [
   { key: 'codex.turn.index', on: ['turn'], meaning: 'turn position' },
   { key: 'codex.turn.status', on: ['turn'], meaning: 'completed, aborted, failed, incomplete' },
   { key: 'codex.turn.recorded_status', on: ['turn'], meaning: 'recorded end status other than completed' },
+  { key: 'codex.turn.untraced_calls', on: ['turn'], meaning: 'tool calls and model outputs past the 10,000-item turn limit: counted, not traced' },
+  { key: 'codex.turn.dropped_events', on: ['turn'], meaning: 'notes past the 1,000-note turn limit (steering, errors, retries): counted, not kept' },
   { key: 'codex.turn.implicit', on: ['turn'], meaning: 'no turn markers: opened by a user message' },
   { key: 'codex.turn.abort_reason', on: ['turn'], meaning: 'why an aborted turn stopped' },
   { key: 'codex.turn.root_turn_id', on: ['turn'], meaning: 'root turn' },
@@ -193,6 +195,8 @@ export const TOOL_FACTS: { readonly [K in keyof Required<ToolCallFacts>]: string
 
 export const TURN_FACTS: { readonly [K in keyof Required<TurnFacts>]: string } = {
   recordedStatus: 'codex.turn.recorded_status',
+  untracedItems: 'codex.turn.untraced_calls',
+  droppedNotes: 'codex.turn.dropped_events',
 };
 
 export const COMPACTION_FACTS: { readonly [K in keyof Required<CompactionFacts>]: string } = {

@@ -5,6 +5,7 @@ import type { LineDecoder } from '../formats/decoder.js';
 import type { Dialect, ThreadLogDialect } from '../formats/dialect.js';
 import { detectDialect, dialectSourcePath, LINE_DIALECT_TITLES, threadIdFromName } from '../formats/registry.js';
 import { ThreadAssembler } from '../model/assembler.js';
+import { MAX_TURN_ITEMS, MAX_TURN_NOTES } from '../model/turn-builder.js';
 import type { ThreadMeta } from '../model/events.js';
 import type { Placement, Turn } from '../model/types.js';
 import type { ContentPolicy } from '../otel/content.js';
@@ -201,14 +202,29 @@ export class RolloutSession {
     return this.mapper;
   }
 
+  private noteLimits(t: Turn): void {
+    const message = limitMessage(t);
+    if (message) noteProblem(this.report, { line: t.line, type: 'turn-too-large', message }, 'badLines');
+  }
+
   private async send(turns: Turn[], closedAt: number): Promise<void> {
     if (turns.length === 0) return;
     const m = await this.ensureMapper();
     const spans = turns.flatMap((t) => m.turnSpans(t));
+    for (const t of turns) this.noteLimits(t);
     this.report.turns += turns.length;
     this.report.spans += spans.length;
     await this.opts.emit(spans, closedAt);
   }
+}
+
+/** A turn past what one turn may hold (model/turn-builder.ts) is reported by the line it started on. */
+function limitMessage(t: Turn): string | undefined {
+  const calls = t.facts?.untracedItems;
+  const notes = t.facts?.droppedNotes;
+  if (!calls && !notes) return undefined;
+  const parts = [calls ? `${calls.toLocaleString('en-US')} tool calls and model outputs past the ${MAX_TURN_ITEMS.toLocaleString('en-US')}-item turn limit counted, not traced` : '', notes ? `${notes.toLocaleString('en-US')} events past the ${MAX_TURN_NOTES.toLocaleString('en-US')}-event limit counted, not kept` : ''];
+  return parts.filter(Boolean).join("; ");
 }
 
 /** A line of nothing but white space; a JSON line starts with `{` and is never trimmed (it may be long). */
