@@ -210,6 +210,14 @@ describe('limits of one turn', () => {
     assert.equal(t.facts?.droppedNotes, 7);
   });
 
+  test('past 1,000 notes on the thread (outputs of unknown calls), further ones are counted, not kept', () => {
+    const events: Ev[] = [start, { kind: 'turn_start', turnId: 'a' }];
+    for (let i = 0; i < MAX_TURN_NOTES + 3; i++) events.push(output(`ghost-${i}`));
+    const { thread } = assemble(events);
+    assert.equal(thread.notes.length, MAX_TURN_NOTES);
+    assert.equal(thread.facts?.droppedNotes, 3);
+  });
+
   test('a turn within the limits carries no limit facts', () => {
     const t = assemble([start, { kind: 'turn_start', turnId: 'a' }, call('c1'), output('c1'), { kind: 'turn_end', turnId: 'a', outcome: 'completed' }]).turns[0]!;
     assert.equal(t.facts, undefined);

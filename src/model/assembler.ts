@@ -1,8 +1,8 @@
 import type { RolloutEvent, ThreadMeta, TokenUsage } from './events.js';
 import { noteError, OTHER } from './outcome.js';
 import { newModelCall } from './shapes.js';
-import { addUsage, emptyUsage, type ModelCall, type Note, type Thread, type Turn } from './types.js';
-import { isEstimate, TurnBuilder, type TurnContextState } from './turn-builder.js';
+import { addUsage, emptyUsage, setFact, type ModelCall, type Note, type Thread, type Turn } from './types.js';
+import { isEstimate, MAX_TURN_NOTES, TurnBuilder, type TurnContextState } from './turn-builder.js';
 
 export interface AssemblerOptions {
   path: string;
@@ -79,7 +79,7 @@ export class ThreadAssembler {
       case 'turn_end': {
         const t = this.turn;
         if (!t || (e.turnId && t.turnId && e.turnId !== t.turnId)) {
-          this.notes.push({ kind: 'unmatched_turn_end', time: e.time, turnId: e.turnId ?? '' });
+          this.note({ kind: 'unmatched_turn_end', time: e.time, turnId: e.turnId ?? '' });
           break;
         }
         if (e.errorMessage !== undefined || e.errorType !== undefined) t.error({ time: e.time, errorType: e.errorType, message: e.errorMessage });
@@ -113,7 +113,7 @@ export class ThreadAssembler {
         this.toolCall(e, previousLineTime);
         break;
       case 'tool_output':
-        if (!this.turn?.toolOutput(e)) this.notes.push({ kind: 'orphan_tool_output', time: e.time, callId: e.callId });
+        if (!this.turn?.toolOutput(e)) this.note({ kind: 'orphan_tool_output', time: e.time, callId: e.callId });
         break;
       case 'tool_result': {
         const t = this.current(e, previousLineTime);
@@ -134,10 +134,10 @@ export class ThreadAssembler {
         break;
       }
       case 'turn_note':
-        (this.turn ? this.turn.note(e.note) : this.notes.push(e.note));
+        (this.turn ? this.turn.note(e.note) : this.note(e.note));
         break;
       case 'thread_note':
-        this.notes.push(e.note);
+        this.note(e.note);
         break;
       case 'subagent_event':
         this.subagentEvent(e, previousLineTime);
@@ -146,7 +146,8 @@ export class ThreadAssembler {
         if (this.turn) this.turn.error(e);
         else {
           this.error ??= { type: e.errorType ?? OTHER, message: e.message };
-          noteError(this.notes, e.time, e.errorType, e.message);
+          if (this.notes.length < MAX_TURN_NOTES) noteError(this.notes, e.time, e.errorType, e.message);
+          else this.droppedNotes++;
         }
         break;
     }
@@ -172,8 +173,16 @@ export class ThreadAssembler {
       lastModel: this.lastModel,
       error: this.error,
     };
+    if (this.droppedNotes > 0) setFact(thread, 'droppedNotes', this.droppedNotes);
     return { turns, thread };
   }
+
+  /** A note on the thread; past MAX_TURN_NOTES of them, counted instead. */
+  private note(n: Note): void {
+    if (this.notes.length < MAX_TURN_NOTES) this.notes.push(n);
+    else this.droppedNotes++;
+  }
+  private droppedNotes = 0;
 
   private firstChildStart = Infinity;
   private error: Thread['error'];

@@ -70,6 +70,8 @@ export interface CompactionFacts {
 }
 
 export interface ThreadRecordFacts {
+  /** notes past the limit of one thread (orphan outputs, errors outside turns): counted, not kept */
+  droppedNotes?: number;
   recordedStartUnixMs?: number;
   status?: string;
   rolloutStatus?: string;

@@ -108,6 +108,7 @@ export const VOCABULARY: readonly Term[] = [
   { key: 'codex.turn.status', on: ['turn'], meaning: 'completed, aborted, failed, incomplete' },
   { key: 'codex.turn.recorded_status', on: ['turn'], meaning: 'recorded end status other than completed' },
   { key: 'codex.turn.untraced_calls', on: ['turn'], meaning: 'tool calls and model outputs past the 10,000-item turn limit: counted, not traced' },
+  { key: 'codex.thread.dropped_events', on: ['invoke_agent'], meaning: 'thread events past the 1,000-event limit (orphan outputs, errors outside turns): counted, not kept' },
   { key: 'codex.turn.dropped_events', on: ['turn'], meaning: 'notes past the 1,000-note turn limit (steering, errors, retries): counted, not kept' },
   { key: 'codex.turn.implicit', on: ['turn'], meaning: 'no turn markers: opened by a user message' },
   { key: 'codex.turn.abort_reason', on: ['turn'], meaning: 'why an aborted turn stopped' },
@@ -214,6 +215,7 @@ export const THREAD_FACTS: { readonly [K in keyof Required<ThreadRecordFacts>]: 
   recordedStartUnixMs: 'codex.thread.recorded_start_unix_ms',
   status: 'codex.thread.status',
   rolloutStatus: 'codex.rollout.status',
+  droppedNotes: 'codex.thread.dropped_events',
 };
 
 /** A note as a span event: its name and attributes. */

@@ -160,6 +160,8 @@ export class RolloutSession {
       const m = await this.ensureMapper();
       const placement = this.opts.placeAtFinish ? await (this.opts.place ?? defaultPlacement)(thread.meta) : undefined;
       report.spans++;
+      const dropped = thread.facts?.droppedNotes;
+      if (dropped) noteProblem(report, { line: 1, type: 'thread-too-large', message: `${dropped.toLocaleString('en-US')} thread events past the ${MAX_TURN_NOTES.toLocaleString('en-US')}-event limit counted, not kept` }, 'badLines');
       await this.opts.emit([m.threadSpan(thread, placement)], Infinity);
       addUsageTotals(report, m.totals());
     }
