@@ -1,7 +1,5 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { keyForms, TREE_LABELS } from '../otel/vocabulary.js';
-
-const LABELS = TREE_LABELS.map(([key, label]) => [keyForms(key), label] as const);
+import { TREE_LABELS, valueOf } from '../otel/vocabulary.js';
 
 /** Renders spans as an indented tree: name, duration and a few key attributes per span. */
 export function renderTree(spans: ReadableSpan[]): string {
@@ -19,9 +17,9 @@ export function renderTree(spans: ReadableSpan[]): string {
   const lines: string[] = [];
   const walk = (s: ReadableSpan, prefix: string, last: boolean, top: boolean) => {
     const attrs: string[] = [];
-    for (const [keys, label] of LABELS) {
-      const key = keys.find((k) => s.attributes[k] !== undefined);
-      if (key) attrs.push(`${label}=${String(s.attributes[key])}`);
+    for (const [key, label] of TREE_LABELS) {
+      const value = valueOf(s.attributes, key);
+      if (value !== undefined) attrs.push(`${label}=${String(value)}`);
     }
     lines.push(`${prefix}${top ? '' : last ? '└─ ' : '├─ '}${s.name}  ${formatDuration(s)}${attrs.length ? `  ${attrs.join(' ')}` : ''}`);
     const kids = (children.get(s.spanContext().spanId) ?? []).sort((a, b) => start(a) - start(b));

@@ -260,13 +260,14 @@ export function eventOf(n: Note): { name: string; attributes: Attributes } {
 
 // Agent-specific facts are written under the agent's own namespace (the span model puts Codex's
 // under codex.*): a Claude Code session carries claude_code.turn.status, not codex.turn.status.
-// Logs of Codex's pattern (generic) and bundles keep codex.*.
+// The namespace is the agent's name (its dialect's), so a new dialect needs no entry here. Logs
+// of Codex's pattern (generic) and bundles are Codex's agent and keep codex.*.
 const VENDOR = 'codex.';
-const NAMESPACES: Readonly<Record<string, string>> = { 'claude-code': 'claude_code.' };
 
 /** The prefix of an agent's specific keys, where it is not Codex's; undefined for Codex. */
 export function namespaceOf(agent: string): string | undefined {
-  return NAMESPACES[agent];
+  const ns = `${agent.toLowerCase().replace(/[^a-z0-9]+/g, '_')}.`;
+  return ns === VENDOR ? undefined : ns;
 }
 
 /** The same attributes with every codex.* key under `namespace`. */
@@ -276,10 +277,18 @@ export function inNamespace(a: Attributes, namespace: string): Attributes {
   return out;
 }
 
-/** A codex.* key as every agent writes it: itself and its namespaced forms. */
-export function keyForms(key: string): string[] {
+/** A codex.* key as the given agents write it. */
+export function keyForms(key: string, agents: readonly string[]): string[] {
   if (!key.startsWith(VENDOR)) return [key];
-  return [key, ...Object.values(NAMESPACES).map((ns) => ns + key.slice(VENDOR.length))];
+  return [...new Set(agents.map((a) => (namespaceOf(a) ?? VENDOR) + key.slice(VENDOR.length)))];
+}
+
+/** The value of a codex.* key (or another key) in attributes written for any agent. */
+export function valueOf(a: Attributes, key: string): Attributes[string] {
+  if (a[key] !== undefined || !key.startsWith(VENDOR)) return a[key];
+  const rest = key.slice(VENDOR.length);
+  for (const k in a) if (k.endsWith(rest) && k.length > rest.length && k[k.length - rest.length - 1] === '.' && k.indexOf('.') === k.length - rest.length - 1) return a[k];
+  return undefined;
 }
 
 /** Dry-run tree labels: the attributes shown beside each span. */
