@@ -29,7 +29,9 @@ export const codex: ThreadLogDialect = {
   listMarkers: (meta) => [
     { text: '_started"' }, // task_started, turn_started
     { text: '"user_message"', prompt: true },
-    { text: '"token_count"', lastOnly: true },
+    // every count: each one that changed the total is a model call, priced with the model then in force
+    { text: '"token_count"' },
+    { text: '"turn_context"' },
     // pre-envelope files: each real user message opens a turn
     ...(meta?.inferredTiming ? [{ text: '"role":"user"', prompt: true }] : []),
   ],
