@@ -147,7 +147,7 @@ describe('list', () => {
     const rows = run.stdout.trimEnd().split('\n');
     assert.equal(rows.length, 7);
     const xeus = rows.find((r) => r.includes(XEUS_ID) && r.includes('.jsonl  '))!;
-    assert.match(xeus, /^2026-05-08 09:23 +codex +019e06e6-0c4e-72d2-a0ab-34efa4c2613d +C:\\Users\\Divik +1 turn +34k tokens +~\/\.codex\/sessions\/2026\/05\/08\/rollout-.*\.jsonl +"what are my rate limits rn"$/);
+    assert.match(xeus, /^2026-05-08 09:23 +codex +019e06e6-0c4e-72d2-a0ab-34efa4c2613d +C:\\Users\\Divik +1 turn +34k tokens +\$0\.0860 +~\/\.codex\/sessions\/2026\/05\/08\/rollout-.*\.jsonl +"what are my rate limits rn"$/);
     assert.equal(new Set(rows.map((r) => r.indexOf(' codex ') >= 0 ? r.indexOf('019') : -1).filter((i) => i > 0)).size, 1, 'the id column lines up');
     assert.doesNotMatch(run.stderr, /\[|\u001b/, 'no bar, no escape codes');
   });
