@@ -55,6 +55,8 @@ export interface ListMarker {
   text: string;
   /** a line holding this text too is passed over (e.g. a tool's output, which starts no turn and costs nothing) */
   unless?: string;
+  /** the text counts only within the line's first `within` bytes, where the log writes a line's kind; when every marker says so, lines are walked instead of searched */
+  within?: number;
   /** a prompt: counts turns only in logs that mark none */
   prompt?: boolean;
 }

@@ -361,7 +361,7 @@ async function scan(chunks: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer
   let line = 0;
   let headBytes = 0;
   let inHead = mode === 'head' || mode === 'full';
-  let markers: Marker[] | undefined;
+  let markers: Markers | undefined;
   // the last two regions of whole lines, where the last lines are found at the end
   let last: { buf: Buffer; start: number; end: number }[] = [];
   let first = true;
@@ -403,20 +403,29 @@ async function scan(chunks: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer
       }
     }
     if (mode === 'full' && !inHead) {
-      markers ??= markersOf(facts) ?? [];
-      // once a turn start is seen, prompts no longer count turns: not searched for
-      const next = markers.map((m) => (m.prompt && facts.turnStarts > 0 ? -1 : buf.indexOf(m.bytes, s)));
-      for (;;) {
-        let i = -1;
-        for (let k = 0; k < next.length; k++) if (next[k]! !== -1 && next[k]! < end && (i === -1 || next[k]! < next[i]!)) i = k;
-        if (i === -1) break;
-        const hit = next[i]!;
-        const from = buf.lastIndexOf(10, hit) + 1;
-        const to = buf.indexOf(10, hit);
-        if (wanted(buf.subarray(from, to), markers, facts)) facts.push(buf.toString('utf8', from, to), ++line);
-        for (let k = 0; k < next.length; k++) {
-          if (next[k]! === -1 || next[k]! > to) continue;
-          next[k] = markers[k]!.prompt && facts.turnStarts > 0 ? -1 : buf.indexOf(markers[k]!.bytes, to + 1);
+      const m = (markers ??= markersOf(facts));
+      if (m.nearStart) {
+        // each line's start is looked at: cheaper than searching the whole text once per marker
+        for (let from = s; from < end; ) {
+          const to = buf.indexOf(10, from);
+          if (wanted(buf, from, to, m, facts)) facts.push(buf.toString('utf8', from, to), ++line);
+          from = to + 1;
+        }
+      } else {
+        // once a turn start is seen, prompts no longer count turns: not searched for
+        const next = m.list.map((k) => (k.prompt && facts.turnStarts > 0 ? -1 : buf.indexOf(k.bytes, s)));
+        for (;;) {
+          let i = -1;
+          for (let k = 0; k < next.length; k++) if (next[k]! !== -1 && next[k]! < end && (i === -1 || next[k]! < next[i]!)) i = k;
+          if (i === -1) break;
+          const hit = next[i]!;
+          const from = buf.lastIndexOf(10, hit) + 1;
+          const to = buf.indexOf(10, hit);
+          if (wanted(buf, from, to, m, facts)) facts.push(buf.toString('utf8', from, to), ++line);
+          for (let k = 0; k < next.length; k++) {
+            if (next[k]! === -1 || next[k]! > to) continue;
+            next[k] = m.list[k]!.prompt && facts.turnStarts > 0 ? -1 : buf.indexOf(m.list[k]!.bytes, to + 1);
+          }
         }
       }
     }
@@ -432,21 +441,43 @@ async function scan(chunks: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer
   }
   if (mode === 'head') return;
   for (const text of lastLines(last)) facts.push(text, ++line, true);
-  if (tornBytes && torn !== undefined) facts.push(torn, ++line, !(mode === 'full' && wanted(tornBytes, (markers ??= markersOf(facts) ?? []), facts)));
+  if (tornBytes && torn !== undefined) facts.push(torn, ++line, !(mode === 'full' && wanted(tornBytes, 0, tornBytes.length, (markers ??= markersOf(facts)), facts)));
 }
 
-/** A line is parsed when a marker it holds wants it (one that passes it over does not stop another). */
-function wanted(line: Buffer, markers: Marker[], facts: Facts): boolean {
-  return markers.some((m) => !(m.prompt && facts.turnStarts > 0) && line.includes(m.bytes) && !(m.unless && line.includes(m.unless)));
-}
-
-interface Marker extends Omit<ListMarker, 'text' | 'unless'> {
+interface Marker extends Omit<ListMarker, 'unless'> {
   bytes: Buffer;
   unless?: Buffer;
 }
 
-function markersOf(facts: Facts): Marker[] | undefined {
-  return facts.dialect?.listMarkers?.(facts.meta).map(({ text, unless, ...m }) => ({ ...m, bytes: Buffer.from(text), unless: unless === undefined ? undefined : Buffer.from(unless) }));
+interface Markers {
+  list: Marker[];
+  /** every marker lies near its line's start: lines are walked, not searched */
+  nearStart: boolean;
+  /** the longest `within` */
+  reach: number;
+}
+
+function markersOf(facts: Facts): Markers {
+  const list = (facts.dialect?.listMarkers?.(facts.meta) ?? []).map(({ unless, ...m }) => ({ ...m, bytes: Buffer.from(m.text), unless: unless === undefined ? undefined : Buffer.from(unless) }));
+  const nearStart = list.length > 0 && list.every((m) => m.within !== undefined);
+  return { list, nearStart, reach: Math.max(0, ...list.map((m) => m.within ?? 0)) };
+}
+
+/** Whether a marker wants the line buf[from, to): one that passes it over does not stop another. */
+function wanted(buf: Buffer, from: number, to: number, markers: Markers, facts: Facts): boolean {
+  let line: Buffer | undefined;
+  let start: string | undefined;
+  for (const m of markers.list) {
+    if (m.prompt && facts.turnStarts > 0) continue;
+    if (m.within !== undefined) {
+      start ??= buf.toString('latin1', from, Math.min(to, from + markers.reach));
+      const at = start.indexOf(m.text);
+      if (at === -1 || at + m.text.length > m.within) continue;
+    } else if (!(line ??= buf.subarray(from, to)).includes(m.bytes)) continue;
+    if (m.unless && (line ??= buf.subarray(from, to)).includes(m.unless)) continue;
+    return true;
+  }
+  return false;
 }
 
 /** The last few lines in the regions, oldest first. */
