@@ -241,7 +241,7 @@ describe('show', () => {
     const dry = await runCli(['export', '--dry-run', h.paths.solsmile], h.env);
     const tree = dry.stdout.split('\n').slice(1).join('\n').trim();
     assert.ok(run.stdout.includes(tree), 'the dry-run tree');
-    assert.match(run.stdout, /^session 019f2241-882c-7f02-83c0-98d016ea60da {2}codex {2}started 2026-07-02T09:55:54\.837Z .* 2 turns {2}123421 tokens/m);
+    assert.match(run.stdout, /^session 019f2241-882c-7f02-83c0-98d016ea60da {2}codex {2}started 2026-07-02T09:55:54\.837Z .* 2 turns {2}123421 tokens {2}\$0\.2237 {2}gpt-5\.5$/m);
     assert.match(run.stdout, /^1 failed:\n {2}execute_tool shell_command( · \S+)? {2}line 50/m);
   });
 
