@@ -205,7 +205,8 @@ class Facts {
   /** the title of the directory input whose log this file is */
   notRollout: string | undefined;
 
-  constructor(private readonly path: string) {}
+  /** `priced`: model calls are assembled and priced (a full read) */
+  constructor(private readonly path: string, private readonly priced: boolean) {}
 
   /** `timesOnly`: a line read again (the last lines), for its time alone */
   push(text: string, line: number, timesOnly = false): void {
@@ -236,8 +237,7 @@ class Facts {
       if (e.time < this.start) this.start = e.time;
     }
     if (timesOnly) return;
-    this.calls ??= new ThreadAssembler({ path: this.path });
-    this.price(this.calls.push(e));
+    if (this.priced) this.price((this.calls ??= new ThreadAssembler({ path: this.path })).push(e));
     switch (e.kind) {
       case 'thread_start':
         this.meta ??= e.meta;
@@ -282,7 +282,7 @@ class Facts {
 }
 
 async function readRollout(input: DiscoveredInput, depth: CatalogDepth): Promise<CatalogResult> {
-  const facts = new Facts(input.path);
+  const facts = new Facts(input.path, depth === 'full');
   let bytes = 0;
   let mtimeMs = Date.now();
   // head only for a large plain file: anything else is read whole anyway
@@ -350,7 +350,8 @@ async function readRollout(input: DiscoveredInput, depth: CatalogDepth): Promise
 /**
  * One pass over a file's bytes. `head`: decode every line until the head is done, then stop.
  * `full`: decode every line of the head, then only the lines holding a marker (found by searching
- * the bytes, not by splitting lines); the last lines give the end time. `tail`: the last lines only.
+ * the bytes, or, when the dialect's markers sit near a line's start, by looking at each line's
+ * start); the last lines give the end time. `tail`: the last lines only.
  */
 async function scan(chunks: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer>, facts: Facts, mode: 'head' | 'full' | 'tail'): Promise<void> {
   // the start of an unfinished line, kept as pieces so a long line is copied once
