@@ -1,7 +1,8 @@
-// npm run bench [-- --mb 800] [-- --only export|watch] [-- --files 10000 --idle-seconds 60]
+// npm run bench [-- --mb 800] [-- --only export|list|watch] [-- --files 10000 --idle-seconds 60]
 // Builds a large sessions tree from the real samples, then measures in one run:
 //   baseline: read every line and JSON.parse it (plain code, not the project's reader);
 //   export:   the real CLI (bin/rollout-otel.js) exporting the tree to a local OTLP/HTTP receiver (protobuf);
+//   list:     the real CLI listing the same tree (turns, tokens, cost), a few times over;
 //   watch:    the real CLI following a history of finished sessions: the time to read it, then its
 //             CPU and memory while nothing changes, then how soon a new turn arrives.
 import { spawn } from 'node:child_process';
@@ -112,8 +113,9 @@ async function exportRun(endpoint: string): Promise<{ seconds: number; cpuSecond
 
 async function main() {
   const only = arg('only', '');
-  if (only !== 'watch') await exportBench();
-  if (only !== 'export') await watchBench();
+  if (!only || only === 'export') await exportBench();
+  if (!only || only === 'list') await listBench();
+  if (!only || only === 'watch') await watchBench();
 }
 
 async function exportBench() {
@@ -157,6 +159,25 @@ async function exportBench() {
   console.log(`CPU time: baseline ${base.cpuSeconds.toFixed(1)} s, export ${run.cpuSeconds.toFixed(1)} s (${((base.cpuSeconds / run.cpuSeconds) * 100).toFixed(0)}% by CPU)`);
   console.log(`peak RSS of the export process: ${run.maxRssMb.toFixed(0)} MB (target < 200 MB)`);
   console.log(`built with ${built.files} files`);
+}
+
+async function listBench() {
+  const built = buildTree();
+  const runs: { seconds: number; maxRssMb: number }[] = [];
+  for (let i = 0; i < 5; i++) {
+    const script = `process.on('exit', () => process.stderr.write('MAXRSS ' + process.resourceUsage().maxRSS + '\\n')); import('${join(ROOT, 'bin/rollout-otel.js')}');`;
+    const t0 = performance.now();
+    const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['-e', script, 'rollout-otel', 'list', out, '--quiet', '--no-progress'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      child.on('close', (c) => resolve({ code: c ?? -1, stderr: err }));
+    });
+    if (code !== 0) throw new Error(`list exited ${code}: ${stderr}`);
+    runs.push({ seconds: (performance.now() - t0) / 1000, maxRssMb: Number(/MAXRSS (\d+)/.exec(stderr)?.[1] ?? 0) / 1024 });
+  }
+  const s = runs.map((r) => r.seconds).sort((a, b) => a - b);
+  console.log(`rollout-otel list: ${built.files} files, ${(built.bytes / 1024 / 1024).toFixed(0)} MB: ${s.map((x) => x.toFixed(2)).join(', ')} s (median ${s[2]!.toFixed(2)} s), peak RSS ${Math.max(...runs.map((r) => r.maxRssMb)).toFixed(0)} MB`);
 }
 
 /** A receiver that only counts requests and bytes: the bench measures the CLI, not a decoder. */

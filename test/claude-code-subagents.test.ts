@@ -133,6 +133,11 @@ describe('Claude Code sub-agents', () => {
     const root = spans.find((s) => s.parentSpanId === '')!;
     const parentTurn = spans.find((s) => s.parentSpanId === root.spanId)!;
     assert.equal(parentTurn.attributes['gen_ai.usage.output_tokens'], 59, "the parent's usage is its own");
+    // list prices the sub-agent's calls in this file too, each as its chat span is
+    const listed = JSON.parse((await runCli(['list', '--json', file], noHome)).stdout);
+    const chatCost = spans.filter((s) => s.name.startsWith('chat ')).map((s) => Number(s.attributes['gen_ai.usage.cost.amount']));
+    assert.equal(listed.cost.pricedCalls, 4);
+    assert.ok(Math.abs(listed.cost.amount - chatCost.reduce((a, b) => a + b, 0)) <= 2e-6, `${listed.cost.amount} vs ${chatCost}`);
 
     // With the sub-agent's own transcript beside the session, the progress lines are not read again.
     mkdirSync(join(dir, SESSION, 'subagents'), { recursive: true });

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
-import { defaultHomes, findInputs, homesLooked, type SessionEntry } from '../pipeline/catalog.js';
+import { CURRENCY } from '../otel/cost.js';
+import { defaultHomes, findInputs, homesLooked, type SessionCost, type SessionEntry } from '../pipeline/catalog.js';
 import type { Io } from './export-command.js';
 import { select, selectionOf, type SelectionFlags } from './selection.js';
 import { EXIT } from './summary.js';
@@ -59,9 +60,20 @@ function jsonOf(e: SessionEntry): Record<string, unknown> {
     start: new Date(e.start).toISOString(), end: new Date(e.end).toISOString(), durationMs: Math.max(0, Math.round(e.end - e.start)),
     cwd: e.cwd ?? null, repository: e.repository ?? null, branch: e.branch ?? null, model: e.model ?? null, title: e.title ?? null,
     parentId: e.parentId ?? null, subagent: e.subagent ?? null,
-    turns: e.turns ?? null, tokens: e.tokens ?? null, inferredTiming: e.inferredTiming ?? false,
+    turns: e.turns ?? null, tokens: e.tokens ?? null, cost: e.cost ? costJson(e.cost) : null, inferredTiming: e.inferredTiming ?? false,
     path: e.path, bytes: e.bytes,
   };
+}
+
+/** As the spans say it: the amount of the priced calls in USD, and how many calls have no price (absent from the amount). */
+function costJson(c: SessionCost): Record<string, unknown> {
+  return { amount: c.amount ?? null, currency: CURRENCY, pricedCalls: c.pricedCalls, unpricedCalls: c.unpricedCalls, unpricedModels: c.unpricedModels };
+}
+
+/** `$0.42`; `≥$0.12` when some calls have no price; `—` when none has one, or nothing recorded usage. */
+export function costText(c: SessionCost | undefined): string {
+  if (c?.amount === undefined) return '—';
+  return `${c.unpricedCalls > 0 ? '≥' : ''}$${c.amount.toFixed(c.amount < 1 ? 4 : 2)}`;
 }
 
 function columns(e: SessionEntry): string[] {
@@ -73,6 +85,7 @@ function columns(e: SessionEntry): string[] {
     tilde(e.cwd ?? repoName(e.repository) ?? '-'),
     e.turns === undefined ? '-' : `${e.turns} turn${e.turns === 1 ? '' : 's'}`,
     e.tokens ? `${compact(e.tokens.total)} tokens` : '- tokens',
+    costText(e.cost),
     tilde(e.path),
     title,
   ];

@@ -7,6 +7,7 @@ import { exportInput } from '../pipeline/export-input.js';
 import type { DiscoveredInput } from '../sources/discover.js';
 import { contentPolicy, type Io } from './export-command.js';
 import { select, selectionOf } from './selection.js';
+import { costText } from './list-command.js';
 import { EXIT, UsageError } from './summary.js';
 
 export interface ShowFlags {
@@ -103,6 +104,7 @@ function describe(e: SessionEntry): string {
   if (e.cwd) parts.push(e.cwd);
   if (e.turns !== undefined) parts.push(`${e.turns} turn${e.turns === 1 ? '' : 's'}`);
   if (e.tokens) parts.push(`${e.tokens.total} tokens`);
+  if (e.cost) parts.push(e.cost.amount === undefined ? 'cost unknown' : costText(e.cost));
   if (e.model) parts.push(e.model);
   return parts.join('  ');
 }

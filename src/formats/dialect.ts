@@ -53,8 +53,10 @@ interface DialectBase {
 /** A text a `list` scan looks for in a line to know it must parse it. */
 export interface ListMarker {
   text: string;
-  /** a cumulative count: the last one says it all */
-  lastOnly?: boolean;
+  /** a line holding this text too is passed over (e.g. a tool's output, which starts no turn and costs nothing) */
+  unless?: string;
+  /** the text counts only within the line's first `within` bytes, where the log writes a line's kind; when every marker says so, lines are walked instead of searched */
+  within?: number;
   /** a prompt: counts turns only in logs that mark none */
   prompt?: boolean;
 }
@@ -84,7 +86,7 @@ export interface ThreadLogDialect extends DialectBase {
   treeRootsOf?(file: string): string[] | undefined;
   /** lines carry an order of their own (several writers append): the key to replay them by */
   orderOf?(value: unknown): number | undefined;
-  /** the lines a `list` scan parses after the head (turn starts, prompts, usage); none, when absent */
+  /** the lines a `list` scan parses after the head: those that start turns and those every model call's usage and model are read from; none, when absent */
   listMarkers?(meta: ThreadMeta | undefined): ListMarker[];
 }
 

@@ -1,5 +1,6 @@
 import { calcPrice, type PriceCalculationResult } from '@pydantic/genai-prices';
-import type { TokenUsage } from '../model/events.js';
+import type { ThreadMeta, TokenUsage } from '../model/events.js';
+import type { ModelCall, Turn } from '../model/types.js';
 
 // What a model response cost, priced locally from @pydantic/genai-prices (the price data ships
 // with the pinned package). A model the data does not know gets no price: never a guess.
@@ -88,6 +89,23 @@ export function priceOf(usage: TokenUsage, model: string | undefined, provider: 
   return result.total_price;
 }
 
+/** The price a model call's chat span carries: the call's model, else its turn's; the call's provider, else the thread's. */
+export function callPrice(call: ModelCall, turn: Turn, meta: ThreadMeta): number | undefined {
+  return call.usage ? priceOf(call.usage, call.model ?? turn.model, call.provider ?? meta.provider ?? 'openai', call.start) : undefined;
+}
+
+/** Adds what a turn's model calls cost to `into`, with those of the sub-agents recorded inside it; names the models with no price. */
+export function addTurnCost(into: CostTally, unpricedModels: Set<string>, turn: Turn, meta: ThreadMeta): void {
+  for (const call of turn.modelCalls) {
+    if (!call.usage) continue;
+    const price = callPrice(call, turn, meta);
+    addCost(into, price);
+    // named in a listing: a few, each short, however many and long the log's names are
+    if (price === undefined && unpricedModels.size < 8) unpricedModels.add(shortName(call.model ?? turn.model ?? '(no model recorded)'));
+  }
+  for (const agent of turn.agents ?? []) for (const t of agent.turns) addTurnCost(into, unpricedModels, t, agent.thread.meta);
+}
+
 /** Sums of what a set of responses cost, and how many of them had no price. */
 export interface CostTally {
   amount: number;
@@ -116,4 +134,8 @@ export function addTally(into: CostTally, from: CostTally): void {
 /** Costs are written to the millionth of a dollar: float sums carry noise past that. */
 export function roundCost(amount: number): number {
   return Math.round(amount * 1e6) / 1e6;
+}
+
+function shortName(name: string): string {
+  return name.length <= 80 ? name : `${name.slice(0, 80)}…`;
 }

@@ -7,7 +7,7 @@ import { Privacy, truncate, type ContentPolicy } from './content.js';
 import { spanIdFor, spanKeys, traceIdFor } from './ids.js';
 import { SCOPE } from './resource.js';
 import { hr, messages, put, putCost, putFacts, putSummary, putUsage, summaryLabel, us } from './span-values.js';
-import { addCost, addTally, newTally, priceOf, type CostTally } from './cost.js';
+import { addCost, addTally, callPrice, newTally, type CostTally } from './cost.js';
 import { CALL_FACTS, COMPACTION_FACTS, eventOf, inNamespace, namespaceOf, THREAD_FACTS, TOOL_FACTS, TURN_FACTS } from './vocabulary.js';
 import { toolFailure, turnStatusMessage } from '../model/outcome.js';
 
@@ -82,11 +82,10 @@ export class ThreadMapper {
     const turnCost = newTally();
     const prices: (number | undefined)[] = [];
     for (const call of turn.modelCalls) {
-      const model = call.model ?? turn.model;
-      const price = call.usage ? priceOf(call.usage, model, call.provider ?? this.meta.provider ?? 'openai', call.start) : undefined;
+      const price = callPrice(call, turn, this.meta);
       if (call.usage) addCost(turnCost, price);
       // named in the summary: a few, each short, however many and long the log's names are
-      if (call.usage && price === undefined && this.unpricedModels.size < MAX_UNPRICED_NAMED) this.unpricedModels.add(truncate(model ?? '(no model recorded)', 80));
+      if (call.usage && price === undefined && this.unpricedModels.size < MAX_UNPRICED_NAMED) this.unpricedModels.add(truncate(call.model ?? turn.model ?? '(no model recorded)', 80));
       prices.push(price);
     }
     addTally(this.cost, turnCost);

@@ -1,9 +1,12 @@
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LineDecoder } from '../formats/decoder.js';
 import type { ListMarker, ThreadLogDialect } from '../formats/dialect.js';
 import { agentHomes, DIALECTS, detectDialect, dialectNamed, findInputs as discoverInputs } from '../formats/registry.js';
-import type { RolloutEvent, ThreadMeta } from '../model/events.js';
+import { ThreadAssembler } from '../model/assembler.js';
+import type { RolloutEvent, ThreadMeta, TokenUsage } from '../model/events.js';
+import { addUsage, emptyUsage, type Turn } from '../model/types.js';
+import { addTurnCost, newTally, roundCost, type CostTally } from '../otel/cost.js';
 import { InputError, type DiscoveredInput, type SkippedEntry } from '../sources/discover.js';
 import { readLines } from '../sources/lines.js';
 import { logOf } from './export-input.js';
@@ -11,8 +14,10 @@ import { isZstd, openRollout } from '../sources/files.js';
 
 // The session catalogue: a session's header facts (who, where, when, how much) read without
 // building spans. A file is read once, in chunks: the first lines are decoded whole, after that
-// only the lines that can count a turn, a prompt or token usage are parsed, and the last few
-// lines give the end time. Memory stays bounded by the chunk and the longest line.
+// only the lines that can count a turn, a prompt or a model call's usage are parsed, and the last
+// few lines give the end time. Memory stays bounded by the chunk and the longest line. The parsed
+// lines go through the assembler as an export's do, so a model call is the same call and priced
+// the same as on its chat span.
 
 export interface SessionTokens {
   input: number;
@@ -20,6 +25,16 @@ export interface SessionTokens {
   output: number;
   reasoningOutput: number;
   total: number;
+}
+
+/** What the session's model calls cost in USD, priced as their chat spans are. */
+export interface SessionCost {
+  /** of the priced calls only; undefined when none is priced */
+  amount?: number;
+  pricedCalls: number;
+  /** calls with usage whose model (or provider) has no price: not in the amount */
+  unpricedCalls: number;
+  unpricedModels: string[];
 }
 
 export interface SessionEntry {
@@ -47,6 +62,8 @@ export interface SessionEntry {
   /** read in full only (not with depth `head`) */
   turns?: number;
   tokens?: SessionTokens;
+  /** read in full only, and only where some model call recorded usage */
+  cost?: SessionCost;
   bytes: number;
   /** times are laid out from the start, not recorded per line */
   inferredTiming?: boolean;
@@ -177,14 +194,19 @@ class Facts {
   firstPrompt: string | undefined;
   model: string | undefined;
   tokens: SessionTokens | undefined;
-  /** usage summed from model outputs, for logs without cumulative counts */
-  summed: SessionTokens | undefined;
+  /** the model calls, assembled from the parsed lines as an export assembles them */
+  private calls: ThreadAssembler | undefined;
+  readonly cost: CostTally = newTally();
+  readonly unpricedModels = new Set<string>();
+  /** usage summed over the model calls, for logs without cumulative counts */
+  callUsage: TokenUsage | undefined;
   start = Infinity;
   end = -Infinity;
   /** the title of the directory input whose log this file is */
   notRollout: string | undefined;
 
-  constructor(private readonly path: string) {}
+  /** `priced`: model calls are assembled and priced (a full read) */
+  constructor(private readonly path: string, private readonly priced: boolean) {}
 
   /** `timesOnly`: a line read again (the last lines), for its time alone */
   push(text: string, line: number, timesOnly = false): void {
@@ -215,6 +237,7 @@ class Facts {
       if (e.time < this.start) this.start = e.time;
     }
     if (timesOnly) return;
+    if (this.priced) this.price((this.calls ??= new ThreadAssembler({ path: this.path })).push(e));
     switch (e.kind) {
       case 'thread_start':
         this.meta ??= e.meta;
@@ -234,16 +257,22 @@ class Facts {
         break;
       case 'model_output':
         if (e.model) this.model ??= e.model;
-        if (e.usage) {
-          const s = (this.summed ??= { input: 0, cachedInput: 0, output: 0, reasoningOutput: 0, total: 0 });
-          s.input += e.usage.input;
-          s.cachedInput += e.usage.cachedInput;
-          s.output += e.usage.output;
-          s.reasoningOutput += e.usage.reasoningOutput;
-          s.total += e.usage.total;
-        }
         break;
     }
+  }
+
+  private price(turns: Turn[]): void {
+    const meta = this.calls?.meta;
+    if (!meta) return;
+    for (const t of turns) {
+      addTurnCost(this.cost, this.unpricedModels, t, meta);
+      if (t.modelCalls.some((c) => c.usage)) addUsage((this.callUsage ??= emptyUsage()), t.usage);
+    }
+  }
+
+  /** Closes the turn still open: the file ends here. */
+  finish(): void {
+    if (this.calls) this.price(this.calls.finish().turns);
   }
 
   /** the head is done once the thread's record and its first prompt are known */
@@ -253,7 +282,7 @@ class Facts {
 }
 
 async function readRollout(input: DiscoveredInput, depth: CatalogDepth): Promise<CatalogResult> {
-  const facts = new Facts(input.path);
+  const facts = new Facts(input.path, depth === 'full');
   let bytes = 0;
   let mtimeMs = Date.now();
   // head only for a large plain file: anything else is read whole anyway
@@ -269,11 +298,7 @@ async function readRollout(input: DiscoveredInput, depth: CatalogDepth): Promise
         await scan(chunksOf(fd, 0, HEAD_BYTES), facts, 'head');
         if (facts.dialect) await scan(chunksOf(fd, st.size - TAIL_LINE_MAX, st.size), facts, 'tail');
       } else {
-        await scan(chunksOf(fd, 0, st.size), facts, 'full', true);
-        // a cumulative token count: the last one, searched for from the end
-        const last = facts.dialect?.listMarkers?.(facts.meta).find((m) => m.lastOnly);
-        const count = last ? lastLineWith(fd, st.size, last.text) : undefined;
-        if (count) facts.push(count, 0);
+        await scan(chunksOf(fd, 0, st.size), facts, 'full');
       }
     } finally {
       closeSync(fd);
@@ -287,6 +312,7 @@ async function readRollout(input: DiscoveredInput, depth: CatalogDepth): Promise
     await scan(openRollout(input.path), facts, 'full');
   }
   if (facts.notRollout) return { input, error: `the event log of a ${facts.notRollout}: list its directory` };
+  if (full) facts.finish();
   const meta = facts.meta;
   if (!meta) return { input, error: bytes === 0 && input.path !== '-' ? 'empty file' : 'not a rollout: no session start in a known format' };
   const start = Number.isFinite(meta.startTime) ? meta.startTime : Number.isFinite(facts.start) ? facts.start : mtimeMs;
@@ -309,8 +335,14 @@ async function readRollout(input: DiscoveredInput, depth: CatalogDepth): Promise
   if (meta.parentThreadId) entry.parentId = meta.parentThreadId;
   const sub = meta.agentNickname ?? meta.agentRole ?? meta.agentPath ?? meta.subagentKind;
   if (sub) entry.subagent = sub;
-  const tokens = facts.tokens ?? facts.summed;
+  const u = facts.callUsage;
+  const tokens = facts.tokens ?? (u && { input: u.input, cachedInput: u.cachedInput, output: u.output, reasoningOutput: u.reasoningOutput, total: u.total });
   if (tokens && full) entry.tokens = tokens;
+  const c = facts.cost;
+  if (full && c.priced + c.unpriced > 0) {
+    entry.cost = { pricedCalls: c.priced, unpricedCalls: c.unpriced, unpricedModels: [...facts.unpricedModels] };
+    if (c.priced > 0) entry.cost.amount = roundCost(c.amount);
+  }
   if (meta.inferredTiming) entry.inferredTiming = true;
   return entry;
 }
@@ -318,9 +350,10 @@ async function readRollout(input: DiscoveredInput, depth: CatalogDepth): Promise
 /**
  * One pass over a file's bytes. `head`: decode every line until the head is done, then stop.
  * `full`: decode every line of the head, then only the lines holding a marker (found by searching
- * the bytes, not by splitting lines); the last lines give the end time. `tail`: the last lines only.
+ * the bytes, or, when the dialect's markers sit near a line's start, by looking at each line's
+ * start); the last lines give the end time. `tail`: the last lines only.
  */
-async function scan(chunks: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer>, facts: Facts, mode: 'head' | 'full' | 'tail', countsFromEnd = false): Promise<void> {
+async function scan(chunks: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer>, facts: Facts, mode: 'head' | 'full' | 'tail'): Promise<void> {
   // the start of an unfinished line, kept as pieces so a long line is copied once
   let carry: Buffer[] = [];
   let carried = 0;
@@ -329,8 +362,7 @@ async function scan(chunks: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer
   let line = 0;
   let headBytes = 0;
   let inHead = mode === 'head' || mode === 'full';
-  let markers: Marker[] | undefined;
-  let lastCount: string | undefined;
+  let markers: Markers | undefined;
   // the last two regions of whole lines, where the last lines are found at the end
   let last: { buf: Buffer; start: number; end: number }[] = [];
   let first = true;
@@ -372,49 +404,81 @@ async function scan(chunks: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer
       }
     }
     if (mode === 'full' && !inHead) {
-      markers ??= (markersOf(facts) ?? []).filter((m) => !(countsFromEnd && m.lastOnly));
-      // once a turn start is seen, prompts no longer count turns: not searched for
-      let countAt: { start: number; end: number } | undefined;
-      const next = markers.map((m) => (m.prompt && facts.turnStarts > 0 ? -1 : buf.indexOf(m.bytes, s)));
-      for (;;) {
-        let i = -1;
-        for (let k = 0; k < next.length; k++) if (next[k]! !== -1 && next[k]! < end && (i === -1 || next[k]! < next[i]!)) i = k;
-        if (i === -1) break;
-        const hit = next[i]!;
-        const from = buf.lastIndexOf(10, hit) + 1;
-        const to = buf.indexOf(10, hit);
-        const marker = markers[i]!;
-        // a cumulative count: only the last one is read
-        if (marker.lastOnly) countAt = { start: from, end: to };
-        else if (!(marker.prompt && facts.turnStarts > 0)) facts.push(buf.toString('utf8', from, to), ++line);
-        for (let k = 0; k < next.length; k++) {
-          if (next[k]! === -1 || next[k]! > to) continue;
-          next[k] = markers[k]!.prompt && facts.turnStarts > 0 ? -1 : buf.indexOf(markers[k]!.bytes, to + 1);
+      const m = (markers ??= markersOf(facts));
+      if (m.nearStart) {
+        // each line's start is looked at: cheaper than searching the whole text once per marker
+        for (let from = s; from < end; ) {
+          const to = buf.indexOf(10, from);
+          if (wanted(buf, from, to, m, facts)) facts.push(buf.toString('utf8', from, to), ++line);
+          from = to + 1;
+        }
+      } else {
+        // once a turn start is seen, prompts no longer count turns: not searched for
+        const next = m.list.map((k) => (k.prompt && facts.turnStarts > 0 ? -1 : buf.indexOf(k.bytes, s)));
+        for (;;) {
+          let i = -1;
+          for (let k = 0; k < next.length; k++) if (next[k]! !== -1 && next[k]! < end && (i === -1 || next[k]! < next[i]!)) i = k;
+          if (i === -1) break;
+          const hit = next[i]!;
+          const from = buf.lastIndexOf(10, hit) + 1;
+          const to = buf.indexOf(10, hit);
+          if (wanted(buf, from, to, m, facts)) facts.push(buf.toString('utf8', from, to), ++line);
+          for (let k = 0; k < next.length; k++) {
+            if (next[k]! === -1 || next[k]! > to) continue;
+            next[k] = m.list[k]!.prompt && facts.turnStarts > 0 ? -1 : buf.indexOf(m.list[k]!.bytes, to + 1);
+          }
         }
       }
-      if (countAt) lastCount = buf.toString('utf8', countAt.start, countAt.end);
     }
     carry = end < buf.length ? [Buffer.from(buf.subarray(end))] : [];
     carried = buf.length - end;
   }
-  // a last line without its newline may be half-written: its time is used only if it parses
-  const torn = carry.length ? Buffer.concat(carry).toString('utf8') : undefined;
+  // a last line without its newline may be half-written: it is read only if it parses
+  const tornBytes = carry.length ? Buffer.concat(carry) : undefined;
+  const torn = tornBytes?.toString('utf8');
   if (inHead) {
     if (torn !== undefined) facts.push(torn, ++line);
     return;
   }
   if (mode === 'head') return;
-  if (lastCount) facts.push(lastCount, ++line);
   for (const text of lastLines(last)) facts.push(text, ++line, true);
-  if (torn !== undefined) facts.push(torn, ++line, true);
+  if (tornBytes && torn !== undefined) facts.push(torn, ++line, !(mode === 'full' && wanted(tornBytes, 0, tornBytes.length, (markers ??= markersOf(facts)), facts)));
 }
 
-interface Marker extends Omit<ListMarker, 'text'> {
+interface Marker extends Omit<ListMarker, 'unless'> {
   bytes: Buffer;
+  unless?: Buffer;
 }
 
-function markersOf(facts: Facts): Marker[] | undefined {
-  return facts.dialect?.listMarkers?.(facts.meta).map(({ text, ...m }) => ({ ...m, bytes: Buffer.from(text) }));
+interface Markers {
+  list: Marker[];
+  /** every marker lies near its line's start: lines are walked, not searched */
+  nearStart: boolean;
+  /** the longest `within` */
+  reach: number;
+}
+
+function markersOf(facts: Facts): Markers {
+  const list = (facts.dialect?.listMarkers?.(facts.meta) ?? []).map(({ unless, ...m }) => ({ ...m, bytes: Buffer.from(m.text), unless: unless === undefined ? undefined : Buffer.from(unless) }));
+  const nearStart = list.length > 0 && list.every((m) => m.within !== undefined);
+  return { list, nearStart, reach: Math.max(0, ...list.map((m) => m.within ?? 0)) };
+}
+
+/** Whether a marker wants the line buf[from, to): one that passes it over does not stop another. */
+function wanted(buf: Buffer, from: number, to: number, markers: Markers, facts: Facts): boolean {
+  let line: Buffer | undefined;
+  let start: string | undefined;
+  for (const m of markers.list) {
+    if (m.prompt && facts.turnStarts > 0) continue;
+    if (m.within !== undefined) {
+      start ??= buf.toString('latin1', from, Math.min(to, from + markers.reach));
+      const at = start.indexOf(m.text);
+      if (at === -1 || at + m.text.length > m.within) continue;
+    } else if (!(line ??= buf.subarray(from, to)).includes(m.bytes)) continue;
+    if (m.unless && (line ??= buf.subarray(from, to)).includes(m.unless)) continue;
+    return true;
+  }
+  return false;
 }
 
 /** The last few lines in the regions, oldest first. */
@@ -431,59 +495,6 @@ function lastLines(regions: { buf: Buffer; start: number; end: number }[]): stri
     }
   }
   return out;
-}
-
-/** The last line holding `needle`, read backwards from the end a chunk at a time. */
-function lastLineWith(fd: number, size: number, needle: string): string | undefined {
-  const bytes = Buffer.from(needle);
-  let end = size;
-  while (end > 0) {
-    const from = Math.max(0, end - CHUNK);
-    const buf = Buffer.allocUnsafe(end - from);
-    const n = readSync(fd, buf, 0, buf.length, from);
-    const hit = buf.lastIndexOf(bytes, n - 1);
-    if (hit !== -1) {
-      let start = buf.lastIndexOf(10, hit);
-      let stop = buf.indexOf(10, hit);
-      // the line runs past this chunk: read it whole
-      if ((start === -1 && from > 0) || stop === -1) return lineAround(fd, from + hit, size);
-      start = start + 1;
-      return buf.toString('utf8', start, stop === -1 ? n : stop);
-    }
-    // a needle cut by the chunk's start is found by the next read, which overlaps it
-    end = from === 0 ? 0 : from + bytes.length - 1;
-  }
-  return undefined;
-}
-
-/** The whole line holding byte `at` (a long one). */
-function lineAround(fd: number, at: number, size: number): string | undefined {
-  let start = at;
-  const one = Buffer.allocUnsafe(CHUNK);
-  while (start > 0) {
-    const from = Math.max(0, start - CHUNK);
-    const n = readSync(fd, one, 0, start - from, from);
-    const nl = one.subarray(0, n).lastIndexOf(10);
-    if (nl !== -1) {
-      start = from + nl + 1;
-      break;
-    }
-    start = from;
-  }
-  let stop = at;
-  while (stop < size) {
-    const n = readSync(fd, one, 0, Math.min(CHUNK, size - stop), stop);
-    const nl = one.subarray(0, n).indexOf(10);
-    if (nl !== -1) {
-      stop += nl;
-      break;
-    }
-    stop += n;
-  }
-  if (stop - start > 64 * MB) return undefined;
-  const line = Buffer.allocUnsafe(stop - start);
-  readSync(fd, line, 0, line.length, start);
-  return line.toString('utf8');
 }
 
 // Read buffers are reused from file to file, three to a reader in turn: the scan keeps the last two

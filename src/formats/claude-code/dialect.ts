@@ -32,6 +32,11 @@ export const claudeCode: ThreadLogDialect = {
     return OPENING_TYPES.has(v.type) && (typeof v.messageId === 'string' || 'snapshot' in v);
   },
   homes: (env) => [join(claudeHome(env), 'projects')],
+  listMarkers: () => [
+    // responses (a sub-agent's too, carried inside progress lines) and prompts; tool results are most of a transcript and start nothing
+    { text: '"type":"assistant"' },
+    { text: '"type":"user"', unless: '"tool_use_id"', prompt: true },
+  ],
   decoder(ctx) {
     const dir = dirname(ctx.path);
     return new ClaudeDecoder({

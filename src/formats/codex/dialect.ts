@@ -12,6 +12,8 @@ export function codexHome(env: NodeJS.ProcessEnv = process.env): string {
 
 const CODEX_NAME = /^rollout-(\d{4})-(\d{2})-(\d{2})T\d{2}-\d{2}-\d{2}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}.*?\.jsonl(?:\.zst)?$/;
 
+const LINE_TYPE_WITHIN = 256;
+
 /** Codex session rollouts: `~/.codex/sessions/YYYY/MM/DD/rollout-<time>-<thread id>.jsonl[.zst]`. */
 export const codex: ThreadLogDialect = {
   name: 'codex',
@@ -26,12 +28,15 @@ export const codex: ThreadLogDialect = {
   homes: (env) => [join(codexHome(env), 'sessions'), join(codexHome(env), 'archived_sessions')],
   decoder: () => new CodexDecoder(),
   threadNames: (env) => codexThreadNames(codexHome(env)),
+  // a line's type follows its time, within its first hundred bytes or so
   listMarkers: (meta) => [
-    { text: '_started"' }, // task_started, turn_started
-    { text: '"user_message"', prompt: true },
-    { text: '"token_count"', lastOnly: true },
+    { text: '_started"', within: LINE_TYPE_WITHIN }, // task_started, turn_started
+    { text: '"user_message"', prompt: true, within: LINE_TYPE_WITHIN },
+    // every count: each one that changed the total is a model call, priced with the model then in force
+    { text: '"token_count"', within: LINE_TYPE_WITHIN },
+    { text: '"turn_context"', within: LINE_TYPE_WITHIN },
     // pre-envelope files: each real user message opens a turn
-    ...(meta?.inferredTiming ? [{ text: '"role":"user"', prompt: true }] : []),
+    ...(meta?.inferredTiming ? [{ text: '"role":"user"', prompt: true, within: LINE_TYPE_WITHIN }] : []),
   ],
   threadIdFromName(path) {
     const m = /rollout-.{19}-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/.exec(basename(path));

@@ -11,7 +11,8 @@ export const generic: ThreadLogDialect = {
   shape: 'thread-log',
   detect: (v) => typeof v.type === 'string' && (typeof v.seq === 'number' || isObject(v.item)),
   decoder: (ctx) => new GenericDecoder({ fallbackThreadId: basename(ctx.path).replace(/\.jsonl(\.zst)?$/, ''), fallbackStart: ctx.mtimeMs() }),
-  listMarkers: () => [{ text: 'turn_started' }, { text: 'user_message', prompt: true }, { text: 'usage' }],
+  // a tool's result ends one model response's run of output: without it two calls would be priced as one
+  listMarkers: () => [{ text: 'turn_started' }, { text: 'user_message', prompt: true }, { text: 'usage' }, { text: 'tool_result' }],
   // concurrent writers may append out of `seq` order
   orderOf: (v) => (isObject(v) && typeof v.seq === 'number' ? v.seq : undefined),
 };
