@@ -156,6 +156,24 @@ describe('bad input through export', () => {
     assert.ok(r.rssKb < RSS_LIMIT_KB, `peak RSS ${r.rssKb} KB`);
   });
 
+  test('a session record with one field of an unexpected shape still starts the session: the field is left out and named', async () => {
+    const lines = readFileSync(SMALL, 'utf8').split('\n');
+    const meta = JSON.parse(lines[0]!);
+    meta.payload.git = { ...meta.payload.git, commit_hash: { unexpected: true } };
+    lines[0] = JSON.stringify(meta);
+    const path = join(dir, 'odd-meta.jsonl');
+    writeFileSync(path, lines.join('\n'));
+    const r = await exportOf(path);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /odd-meta\.jsonl:1: session_meta: git\.commit_hash: .*; left out/);
+    const root = r.spans.find((s) => s.name.startsWith('invoke_agent'))!;
+    assert.equal(root.attributes['gen_ai.agent.id'], meta.payload.id, 'the recorded thread id, not one made up');
+    assert.equal(root.attributes['codex.cli_version'], meta.payload.cli_version);
+    assert.equal(r.spans.length, SMALL_SPANS);
+    const listed = await runCli(['list', '--json', path]);
+    assert.equal(JSON.parse(listed.stdout.split('\n')[0]!).id, meta.payload.id, listed.stderr);
+  });
+
   test('a schema warning names the field it is about', async () => {
     const r = await exportOf(smallWith('bad-field.jsonl', 3, JSON.stringify({ timestamp: '2025-10-20T09:05:00.000Z', type: 'event_msg', payload: { type: 'token_count', info: { total_token_usage: { input_tokens: 'many' } } } })));
     assert.match(r.stderr, /bad-field\.jsonl:4: token_count: info\.total_token_usage\.input_tokens: /);

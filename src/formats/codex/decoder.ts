@@ -39,12 +39,12 @@ export class CodexDecoder implements LineDecoder {
   }
 
   private legacyMeta(value: Record<string, unknown>, line: number): Decoded {
-    const meta = S.SessionMeta.safeParse(value);
-    if (!meta.success) return warn(line, 'session_meta', issueText(meta.error));
+    const meta = sessionMetaOf(value);
+    if (!meta.data) return warn(line, 'session_meta', meta.problem);
     this.legacy = true;
     this.seenMeta = true;
     this.legacyStart = usableTime(Date.parse(meta.data.timestamp));
-    return { events: [{ kind: 'thread_start', time: this.legacyStart, line, meta: toMeta(meta.data, true) }] };
+    return withProblem({ events: [{ kind: 'thread_start', time: this.legacyStart, line, meta: toMeta(meta.data, true) }] }, line, meta.problem);
   }
 
   private enveloped(value: Record<string, unknown>, line: number): Decoded {
@@ -99,14 +99,14 @@ export class CodexDecoder implements LineDecoder {
       const id = (payload as { id?: unknown }).id;
       return note('thread_note', { time, line, ordinal }, { kind: 'session_meta_repeated', time, threadId: typeof id === 'string' ? id : '' });
     }
-    const meta = S.SessionMeta.safeParse(payload);
-    if (!meta.success) return warn(line, 'session_meta', issueText(meta.error));
+    const meta = sessionMetaOf(payload);
+    if (!meta.data) return warn(line, 'session_meta', meta.problem);
     this.seenMeta = true;
     this.paginated = meta.data.history_mode === 'paginated';
     const m = toMeta(meta.data, false);
     if (Number.isNaN(m.startTime)) m.startTime = time;
     if (!this.lastTime) this.lastTime = time;
-    return { events: [{ kind: 'thread_start', time, line, ordinal, meta: m }] };
+    return withProblem({ events: [{ kind: 'thread_start', time, line, ordinal, meta: m }] }, line, meta.problem);
   }
 
   private responseItem(p: Record<string, unknown>, time: number, line: number, ordinal?: number): Decoded {
@@ -427,6 +427,45 @@ function parse<T>(schema: S.Schema<T>, value: unknown, line: number, type: strin
 }
 
 /** A schema failure naming the field it is about. */
+/**
+ * The record that starts a session: a field of an unexpected shape (a newer or broken writer) is
+ * left out and named, so the session keeps its id, time and everything else it recorded.
+ */
+type SessionMetaData = Extract<ReturnType<typeof S.SessionMeta.safeParse>, { success: true }>['data'];
+
+function sessionMetaOf(value: unknown): { data?: SessionMetaData; problem: string } {
+  const first = S.SessionMeta.safeParse(value);
+  if (first.success) return { data: first.data, problem: '' };
+  const problem = issueText(first.error);
+  const again = S.SessionMeta.safeParse(omitPaths(value, first.error.issues.map((i) => i.path)));
+  return again.success ? { data: again.data, problem: `${problem}; left out` } : { problem };
+}
+
+/** A copy of `value` without the fields at `paths` (only the objects along them are copied). */
+function omitPaths(value: unknown, paths: PropertyKey[][]): unknown {
+  let root = value;
+  for (const path of paths) {
+    if (path.length === 0) return value;
+    const copy = (v: unknown): Record<PropertyKey, unknown> | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? { ...(v as Record<PropertyKey, unknown>) } : undefined);
+    const top = copy(root);
+    if (!top) return value;
+    root = top;
+    let at = top;
+    for (const key of path.slice(0, -1)) {
+      const next = copy(at[key]);
+      if (!next) break;
+      at[key] = next;
+      at = next;
+    }
+    delete at[path[path.length - 1]!];
+  }
+  return root;
+}
+
+function withProblem(d: Decoded, line: number, problem: string): Decoded {
+  return problem ? { ...d, warning: { line, type: 'session_meta', message: problem } } : d;
+}
+
 function issueText(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
   const issue = error.issues[0];
   return `${issue?.path.map(String).join('.') || 'payload'}: ${issue?.message ?? 'invalid'}`;
