@@ -10,7 +10,7 @@ import { renderTree } from '../export/tree.js';
 import { CONTENT_FIELDS, DEFAULT_CONTENT_LIMIT, type ContentField, type ContentPolicy } from '../otel/content.js';
 import { compilePattern, PatternError } from '../otel/redact.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
-import { defaultStateDir } from '../pipeline/checkpoints.js';
+import { defaultStateDir } from '../pipeline/state-dir.js';
 import { planDeliveries, recordDelivery } from '../pipeline/delivery-plan.js';
 import { exportInput } from '../pipeline/export-input.js';
 import { exportInParallel } from '../pipeline/parallel.js';

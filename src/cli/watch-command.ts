@@ -3,7 +3,7 @@ import { resolveOtlpConfig } from '../export/config.js';
 import { DeliveryLedger } from '../export/ledger.js';
 import { OtlpSink } from '../export/otlp-sink.js';
 import { AgentTree } from '../pipeline/agent-tree.js';
-import { defaultStateDir } from '../pipeline/checkpoints.js';
+import { defaultStateDir } from '../pipeline/state-dir.js';
 import { Watcher } from '../pipeline/live.js';
 import { logOf } from '../pipeline/export-input.js';
 import { defaultWatchHome, dialectNamed, lineDialect } from '../formats/registry.js';

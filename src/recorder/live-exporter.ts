@@ -6,7 +6,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Delivery, SpanSink } from '../export/sink.js';
 import { lineDialect } from '../formats/registry.js';
 import { contentPolicyOf, type ContentOptions } from '../otel/content.js';
-import { defaultStateDir } from '../pipeline/checkpoints.js';
+import { defaultStateDir } from '../pipeline/state-dir.js';
 import { inSegment, planAfter, type InputPlan } from '../pipeline/export-input.js';
 import { newReport, type ExportReport } from '../pipeline/report.js';
 import { defaultPlacement, exportSession, RolloutSession, stableSourcePath, type SessionOptions } from '../pipeline/session.js';
