@@ -66,7 +66,7 @@ export class ThreadMapper {
   ) {
     this.namespace = namespaceOf(agent);
     this.traceId = placement.traceId ?? traceIdFor(placement.rootThreadId);
-    this.agentName = agentNameOf(meta);
+    this.agentName = agentNameOf(meta, agent);
     this.privacy = new Privacy(content);
   }
 
@@ -485,10 +485,11 @@ export class ThreadMapper {
   }
 }
 
-export function agentNameOf(meta: ThreadMeta): string {
+/** The name a thread's spans carry: the log's own, a sub-agent's nickname or role, else the dialect's agent. */
+export function agentNameOf(meta: ThreadMeta, agent: string): string {
   if (meta.agentName) return meta.agentName;
-  if (!meta.parentThreadId && !meta.subagentKind) return 'codex';
-  return meta.agentNickname ?? meta.agentRole ?? meta.agentPath ?? meta.subagentKind ?? 'codex';
+  if (!meta.parentThreadId && !meta.subagentKind) return agent;
+  return meta.agentNickname ?? meta.agentRole ?? meta.agentPath ?? meta.subagentKind ?? agent;
 }
 
 /** Links to other agents' threads, or to one of their turns. */
