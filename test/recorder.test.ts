@@ -12,6 +12,14 @@ import { startReceiver, type ReceivedSpan } from './support/otlp-receiver.ts';
 const tmp = () => mkdtempSync(join(tmpdir(), 'rollout-otel-rec-'));
 // the exporter's default delivery ledger (and the example's) goes to a state directory of this run's
 process.env.XDG_STATE_HOME = tmp();
+/** One turn: a prompt and an answer with usage. */
+function recordTurn(rec: RolloutRecorder, i: number): void {
+  rec.turnStarted(`t${i}`);
+  rec.userMessage(`prompt ${i}`);
+  rec.assistantMessage(`answer ${i}`, { usage: { input_tokens: 10, output_tokens: 1 } });
+  rec.turnEnded();
+}
+
 const shape = (spans: ReceivedSpan[]) => [...new Set(spans.map((s) => `${s.traceId}/${s.spanId}<-${s.parentSpanId} ${s.name}`))].sort();
 
 async function backfill(file: string): Promise<ReceivedSpan[]> {
@@ -112,12 +120,7 @@ describe('RolloutRecorder and the in-process exporter', () => {
     try {
       const rec = new RolloutRecorder(file, { agent: 'demo' });
       const exporter = exportLive(rec, { endpoint: r.url, onError: () => {}, onStatus: (m) => status.push(m) });
-      for (let i = 0; i < 4; i++) {
-        rec.turnStarted(`t${i}`);
-        rec.userMessage(`prompt ${i}`);
-        rec.assistantMessage(`answer ${i}`, { usage: { input_tokens: 10, output_tokens: 1 } });
-        rec.turnEnded();
-      }
+      for (let i = 0; i < 4; i++) recordTurn(rec, i);
       rec.close();
       const report = await exporter.close();
       assert.equal(r.failures, 2);
@@ -142,10 +145,7 @@ describe('RolloutRecorder and the in-process exporter', () => {
           await r.waitForSpans(2);
           await r.close();
         }
-        rec.turnStarted(`t${i}`);
-        rec.userMessage(`prompt ${i}`);
-        rec.assistantMessage(`answer ${i}`, { usage: { input_tokens: 10, output_tokens: 1 } });
-        rec.turnEnded();
+        recordTurn(rec, i);
       }
       rec.close();
       const report = await exporter.close();
@@ -175,20 +175,14 @@ describe('RolloutRecorder and the in-process exporter', () => {
     const state = tmp();
     const file = join(tmp(), 'agent.jsonl');
     try {
-      const turn = (rec: RolloutRecorder, i: number) => {
-        rec.turnStarted(`t${i}`);
-        rec.userMessage(`prompt ${i}`);
-        rec.assistantMessage(`answer ${i}`);
-        rec.turnEnded();
-      };
       const a = new RolloutRecorder(file, { agent: 'demo' });
       const first = exportLive(a, { endpoint: r.url, stateDir: state });
-      turn(a, 0);
+      recordTurn(a, 0);
       a.close();
       assert.equal((await first.close()).delivered, 3);
       const b = new RolloutRecorder(file, { agent: 'demo' });
       const second = exportLive(b, { endpoint: r.url, stateDir: state });
-      turn(b, 1);
+      recordTurn(b, 1);
       b.close();
       const report = await second.close();
       assert.equal(report.delivered, 3, 'the new turn, its chat span and the new segment\'s thread span');
