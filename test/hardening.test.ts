@@ -174,6 +174,20 @@ describe('bad input through export', () => {
     assert.equal(JSON.parse(listed.stdout.split('\n')[0]!).id, meta.payload.id, listed.stderr);
   });
 
+  test('list: a session whose first line holds megabytes (long instructions) is listed like any other', async () => {
+    const lines = readFileSync(SMALL, 'utf8').split('\n');
+    const meta = JSON.parse(lines[0]!);
+    meta.payload.base_instructions = { text: 'i'.repeat(5 * MB) };
+    lines[0] = JSON.stringify(meta);
+    const path = join(dir, 'long-meta.jsonl');
+    writeFileSync(path, lines.join('\n'));
+    const r = await runCli(['list', '--json', path]);
+    assert.equal(r.code, 0, r.stderr);
+    const entry = JSON.parse(r.stdout.split('\n')[0]!);
+    assert.equal(entry.id, meta.payload.id);
+    assert.equal(entry.cwd, meta.payload.cwd);
+  });
+
   test('a schema warning names the field it is about', async () => {
     const r = await exportOf(smallWith('bad-field.jsonl', 3, JSON.stringify({ timestamp: '2025-10-20T09:05:00.000Z', type: 'event_msg', payload: { type: 'token_count', info: { total_token_usage: { input_tokens: 'many' } } } })));
     assert.match(r.stderr, /bad-field\.jsonl:4: token_count: info\.total_token_usage\.input_tokens: /);

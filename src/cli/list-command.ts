@@ -82,7 +82,7 @@ function columns(e: SessionEntry): string[] {
     localTime(e.start),
     e.agent,
     e.id,
-    tilde(e.cwd ?? repoName(e.repository) ?? '-'),
+    clip(tilde(e.cwd ?? repoName(e.repository) ?? '-')),
     e.turns === undefined ? '-' : `${e.turns} turn${e.turns === 1 ? '' : 's'}`,
     e.tokens ? `${compact(e.tokens.total)} tokens` : '- tokens',
     costText(e.cost),
@@ -117,4 +117,9 @@ function repoName(url: string | undefined): string | undefined {
 function tilde(path: string): string {
   const home = homedir();
   return home && path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path;
+}
+
+/** A cell of the text listing: a path or name longer than a line is shortened in the middle. */
+function clip(text: string, max = 120): string {
+  return text.length <= max ? text : `${text.slice(0, max / 2 - 1)}…${text.slice(-(max / 2))}`;
 }

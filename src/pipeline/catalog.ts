@@ -7,6 +7,7 @@ import { ThreadAssembler } from '../model/assembler.js';
 import type { RolloutEvent, ThreadMeta, TokenUsage } from '../model/events.js';
 import { addUsage, emptyUsage, type Turn } from '../model/types.js';
 import { addTurnCost, newTally, roundCost, type CostTally } from '../otel/cost.js';
+import { MAX_FACT_CHARS, truncate } from '../otel/content.js';
 import { InputError, type DiscoveredInput, type SkippedEntry } from '../sources/discover.js';
 import { readLines } from '../sources/lines.js';
 import { logOf } from './export-input.js';
@@ -178,8 +179,8 @@ const TAIL_LINE_MAX = 64 * 1024;
 const TITLE_CHARS = 80;
 /** a line longer than this is passed over unread (a session record, a prompt or a count is far shorter) */
 const LINE_MAX = 16 * MB;
-/** a line longer than this before any line in a known format: the file is no rollout */
-const HEAD_LINE_MAX = 4 * MB;
+/** a line longer than this before any line in a known format: the file is no rollout (a session record with megabytes of instructions still is one) */
+const HEAD_LINE_MAX = LINE_MAX;
 
 // The lines after the head that are parsed are those the dialect marks (turn starts, prompts,
 // usage); every other line is passed over as bytes. The decoder still decides what a parsed line
@@ -327,14 +328,14 @@ async function readRollout(input: DiscoveredInput, depth: CatalogDepth): Promise
     bytes,
   };
   if (full) entry.turns = facts.turnStarts > 0 ? facts.turnStarts : facts.prompts;
-  if (meta.cwd) entry.cwd = meta.cwd;
-  if (meta.git?.repositoryUrl) entry.repository = meta.git.repositoryUrl;
-  if (meta.git?.branch) entry.branch = meta.git.branch;
-  if (facts.model) entry.model = facts.model;
+  if (meta.cwd) entry.cwd = fact(meta.cwd);
+  if (meta.git?.repositoryUrl) entry.repository = fact(meta.git.repositoryUrl);
+  if (meta.git?.branch) entry.branch = fact(meta.git.branch);
+  if (facts.model) entry.model = fact(facts.model);
   if (facts.firstPrompt) entry.title = oneLine(facts.firstPrompt);
   if (meta.parentThreadId) entry.parentId = meta.parentThreadId;
   const sub = meta.agentNickname ?? meta.agentRole ?? meta.agentPath ?? meta.subagentKind;
-  if (sub) entry.subagent = sub;
+  if (sub) entry.subagent = fact(sub);
   const u = facts.callUsage;
   const tokens = facts.tokens ?? (u && { input: u.input, cachedInput: u.cachedInput, output: u.output, reasoningOutput: u.reasoningOutput, total: u.total });
   if (tokens && full) entry.tokens = tokens;
@@ -376,7 +377,8 @@ async function scan(chunks: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer
       line++;
     }
     if (piece.indexOf(10) === -1) {
-      carry.push(piece);
+      // chunks are read into a few reused buffers: a piece kept past the next reads is copied
+      carry.push(Buffer.from(piece));
       carried += piece.length;
       // the head of a file that is no rollout, or a line too long to matter (none that counts is)
       if (!facts.dialect && carried > HEAD_LINE_MAX) return;
@@ -532,4 +534,9 @@ async function readBundle(input: DiscoveredInput, depth: CatalogDepth): Promise<
   if (h.cwd) entry.cwd = h.cwd;
   if (h.model) entry.model = h.model;
   return entry;
+}
+
+/** A recorded name or path as the spans carry it: cut at the fact limit, however long the log's is. */
+function fact(text: string): string {
+  return truncate(text, MAX_FACT_CHARS);
 }
