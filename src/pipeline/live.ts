@@ -55,6 +55,9 @@ interface Followed {
 
 const MAX_BACKOFF_MS = 30_000;
 const PROGRESS_EVERY_MS = 5_000;
+/** an open file not written for this long is polled every QUIET_POLL_MS (with change notification) */
+const QUIET_MS = 5_000;
+const QUIET_POLL_MS = 2_000;
 /** a history at least this long is read with progress messages */
 const PROGRESS_FROM = 50;
 
@@ -136,7 +139,14 @@ export class Watcher {
   private waitMs(pollMs: number): number {
     if (this.outage) return this.backoffMs;
     if (this.catching.size > 0 || this.backlog.size > 0) return 0;
-    if (this.open.size > 0 || this.needScan) return pollMs;
+    if (this.needScan) return pollMs;
+    if (this.open.size > 0) {
+      // Events say when a file grows; the poll is their fallback, slower once open files went quiet.
+      const now = Date.now();
+      let quiet = this.notifying();
+      for (const f of this.open) if (now - f.tail.mtimeMs < QUIET_MS) quiet = false;
+      return quiet ? Math.max(pollMs, QUIET_POLL_MS) : pollMs;
+    }
     let until = this.nextScan;
     for (const b of this.bundles.values()) if (b.dueAt !== undefined && b.dueAt < until) until = b.dueAt;
     return Math.max(pollMs, until - Date.now());
@@ -178,10 +188,13 @@ export class Watcher {
     return false;
   }
 
+  private notifying(): boolean {
+    return this.notify !== undefined && this.notify.failure === undefined;
+  }
+
   private async scan(): Promise<void> {
     this.needScan = false;
-    const notifying = this.notify !== undefined && this.notify.failure === undefined;
-    this.nextScan = Date.now() + (notifying ? (this.o.rescanMs ?? 10 * 60_000) : (this.o.scanMs ?? 2000));
+    this.nextScan = Date.now() + (this.notifying() ? (this.o.rescanMs ?? 10 * 60_000) : (this.o.scanMs ?? 2000));
     let found: string[];
     const skipped: SkippedEntry[] = [];
     try {
