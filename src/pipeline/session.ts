@@ -17,7 +17,7 @@ import { addUsageTotals, newReport, noteProblem, type SessionReport } from './re
 import { MAX_LINE_BYTES, type SourceLine } from '../sources/lines.js';
 
 export interface SessionOptions {
-  /** service.name; default: the agent's recorded name, else codex */
+  /** service.name; default: the agent's recorded name, else its dialect's agent */
   serviceName?: string;
   /** the input dialect; detected from the first line when absent */
   dialect?: ThreadLogDialect;
