@@ -7,6 +7,7 @@ import type { BundleEvent } from '../src/model/bundle-events.ts';
 import type { TokenUsage } from '../src/model/events.ts';
 import { TOOL_ERRORS, toolFailure, turnStatus, turnStatusMessage } from '../src/model/outcome.ts';
 import { MAX_TURN_ITEMS, MAX_TURN_NOTES } from '../src/model/turn-builder.ts';
+import { MAX_NAME_CHARS } from '../src/model/names.ts';
 
 
 const start: Ev = { kind: 'thread_start', meta: { threadId: 't1', startTime: 0, inferredTiming: false } };
@@ -216,6 +217,14 @@ describe('limits of one turn', () => {
     const { thread } = assemble(events);
     assert.equal(thread.notes.length, MAX_TURN_NOTES);
     assert.equal(thread.facts?.droppedNotes, 3);
+  });
+
+  test('a name of megabytes (a model, a tool) is kept cut at 2,048 characters', () => {
+    const long = 'x'.repeat(3 * 1024 * 1024);
+    const { turns } = assemble([start, { kind: 'turn_start', turnId: 'a' }, { kind: 'turn_context', model: long }, call('c1'), { ...call('c2'), name: long }, { kind: 'turn_end', turnId: 'a', outcome: 'completed' }]);
+    assert.ok(turns[0]!.model!.length < MAX_NAME_CHARS + 40 && turns[0]!.model!.startsWith('xxx'));
+    assert.ok(turns[0]!.tools[1]!.name.length < MAX_NAME_CHARS + 40);
+    assert.equal(turns[0]!.tools[0]!.name, 'shell');
   });
 
   test('a turn within the limits carries no limit facts', () => {

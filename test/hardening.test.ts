@@ -188,6 +188,26 @@ describe('bad input through export', () => {
     assert.equal(entry.cwd, meta.payload.cwd);
   });
 
+  test('names of megabytes (model, tool, cwd) are cut at 2,048 characters: on every span, in the summary, in memory', async () => {
+    const big = (c: string) => c.repeat(5 * MB);
+    const lines = readFileSync(SMALL, 'utf8').split('\n').filter(Boolean).map((l) => {
+      const v = JSON.parse(l);
+      if (v.type === 'session_meta') v.payload.cwd = `/${big('d')}`;
+      if (v.type === 'turn_context') v.payload.model = big('m');
+      if (v.payload?.type === 'function_call') v.payload.name = big('n');
+      return JSON.stringify(v);
+    });
+    const path = join(dir, 'long-names.jsonl');
+    writeFileSync(path, lines.join('\n'));
+    const r = await exportOf(path);
+    assert.equal(r.code, 0, r.stderr.slice(0, 2000));
+    assert.equal(r.spans.length, SMALL_SPANS);
+    const longest = Math.max(...r.spans.flatMap((s) => [s.name.length, ...Object.values(s.attributes).map((v) => String(v).length)]));
+    assert.ok(longest < 2_200, `a value of ${longest} characters`);
+    assert.ok(r.stderr.length < 10_000, `${r.stderr.length} characters of messages`);
+    assert.ok(r.rssKb < RSS_LIMIT_KB, `peak RSS ${r.rssKb} KB`);
+  });
+
   test('a schema warning names the field it is about', async () => {
     const r = await exportOf(smallWith('bad-field.jsonl', 3, JSON.stringify({ timestamp: '2025-10-20T09:05:00.000Z', type: 'event_msg', payload: { type: 'token_count', info: { total_token_usage: { input_tokens: 'many' } } } })));
     assert.match(r.stderr, /bad-field\.jsonl:4: token_count: info\.total_token_usage\.input_tokens: /);

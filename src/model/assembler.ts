@@ -3,6 +3,7 @@ import { noteError, OTHER } from './outcome.js';
 import { newModelCall } from './shapes.js';
 import { addUsage, emptyUsage, setFact, type ModelCall, type Note, type Thread, type Turn } from './types.js';
 import { isEstimate, MAX_TURN_NOTES, TurnBuilder, type TurnContextState } from './turn-builder.js';
+import { withShortNames } from './names.js';
 
 export interface AssemblerOptions {
   path: string;
@@ -48,7 +49,8 @@ export class ThreadAssembler {
     return this.maxTime;
   }
 
-  push(e: RolloutEvent): Turn[] {
+  push(event: RolloutEvent): Turn[] {
+    const e = withShortNames(event);
     if (e.kind === 'thread_start') {
       this.start(e.meta, e.time);
       return [];

@@ -1,3 +1,4 @@
+import { MAX_NAME_CHARS } from '../model/names.js';
 import { withinDepth } from '../depth.js';
 import type { Attributes } from '@opentelemetry/api';
 import type { ContentPart } from '../model/types.js';
@@ -25,11 +26,8 @@ export interface ContentPolicy {
 }
 
 export const DEFAULT_CONTENT_LIMIT = 16 * 1024;
-/**
- * The longest value of a fact that is not content (a model, tool or agent name, a path, an id):
- * real ones are far shorter, and a log that records megabytes there must not put them on every span.
- */
-export const MAX_FACT_CHARS = 2048;
+/** The longest value of a fact that is not content on a span: the model's limit on names (bundles and resources are cut here too). */
+export const MAX_FACT_CHARS = MAX_NAME_CHARS;
 
 /** Content options as the library takes them. */
 export interface ContentOptions {
@@ -49,6 +47,8 @@ export function contentPolicyOf(o: ContentOptions): ContentPolicy {
 
 /** Attributes that carry content; they are redacted where they are written. */
 const CONTENT_KEYS = new Set(['gen_ai.input.messages', 'gen_ai.output.messages', 'gen_ai.tool.call.arguments', 'gen_ai.tool.call.result', 'process.command_line']);
+/** Captured content that is still scanned as a label; cut by the content limit, not the fact limit. */
+const CAPTURED_KEYS = new Set(['input.value', 'output.value', 'codex.patch.paths', 'codex.web_search.query', 'exception.message', 'codex.thread.name']);
 /** Ids are opaque and unique: scanning them finds nothing and defeats the cache. */
 const ID_KEY = /(?:[._]id|\.revision)$/;
 /** Low-cardinality classes: a word, a code, never a sentence. */
@@ -137,7 +137,7 @@ export class Privacy {
       if (typeof v !== 'string') continue;
       const kind = this.kindOf(key);
       if (kind === 'content') continue;
-      if (v.length > MAX_FACT_CHARS) a[key] = truncate(v, MAX_FACT_CHARS);
+      if (v.length > MAX_FACT_CHARS && !CAPTURED_KEYS.has(key)) a[key] = truncate(v, MAX_FACT_CHARS);
       if (kind === 'class') a[key] = this.redactor.label(classOf(v));
       else if (kind === 'reason') a[key] = CLASS_WORD.test(v) ? this.redactor.label(v) : (this.content('errors', v) ?? OTHER_CLASS);
       else if (kind === 'label') a[key] = this.redactor.label(a[key] as string);
