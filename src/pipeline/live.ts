@@ -235,9 +235,13 @@ export class Watcher {
     const present = new Set(found);
     const added = found.filter((p) => !this.files.has(p));
     const inodes = new Map<number, string>();
+    const inodeOf = new Map<string, number>();
     for (const p of added) {
       const s = await stat(p).catch(() => undefined);
-      if (s) inodes.set(s.ino, p);
+      if (s) {
+        inodes.set(s.ino, p);
+        inodeOf.set(p, s.ino);
+      }
     }
     for (const f of [...this.files.values()]) {
       if (present.has(f.path)) continue;
@@ -248,7 +252,7 @@ export class Watcher {
         added.splice(added.indexOf(moved), 1);
       } else await this.drop(f);
     }
-    for (const p of added) this.add(p);
+    for (const p of added) this.add(p, inodeOf.get(p));
     if (added.length) this.o.log(`following ${this.files.size} rollout file${this.files.size === 1 ? '' : 's'} under ${this.o.dir}${this.notify && this.notify.failure === undefined ? ` (${this.notify.size} director${this.notify.size === 1 ? 'y' : 'ies'} watched)` : ''}`);
     if (!this.progress && this.backlog.size >= PROGRESS_FROM) {
       this.progress = { total: this.backlog.size, started: Date.now(), next: Date.now() + PROGRESS_EVERY_MS };
@@ -294,11 +298,13 @@ export class Watcher {
     }
   }
 
-  private add(path: string): void {
+  /** `ino`: as the listing saw it, so a file moved before its first read is still known by it */
+  private add(path: string, ino: number | undefined): void {
     this.o.tree.remember(path);
     const key = stableSourcePath(path);
     const saved = this.o.ledger.get(key);
     const f: Followed = { path, key, tail: new FileTail(path), plan: planAfter(undefined), closed: false, saved, delivery: { delivered: 0, failed: 0 }, reported: 0 };
+    f.tail.ino = ino;
     if (saved && saved.content !== this.o.session.content.capture) {
       this.o.log(`${path}: delivered before ${saved.content ? 'with' : 'without'} captured content; the backend keeps that, and only what is new is sent, ${saved.content ? 'without' : 'with'} it`, true);
     }
