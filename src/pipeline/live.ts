@@ -51,6 +51,8 @@ interface Followed {
   reported: number;
   /** a read failed: the file is passed over until its status (this signature) changes */
   blocked?: string;
+  /** its size when it was let into the catch-up */
+  admittedSize?: number;
 }
 
 const MAX_BACKOFF_MS = 30_000;
@@ -58,6 +60,11 @@ const PROGRESS_EVERY_MS = 5_000;
 /** an open file not written for this long is polled every QUIET_POLL_MS (with change notification) */
 const QUIET_MS = 5_000;
 const QUIET_POLL_MS = 2_000;
+/**
+ * The history is read a few files at a time, and at most this much of it at once: each file being
+ * read holds its open turn, so several large files are read one after the other, not side by side.
+ */
+const CATCH_UP_BYTES = 64 * 1024 * 1024;
 /** a history at least this long is read with progress messages */
 const PROGRESS_FROM = 50;
 
@@ -290,8 +297,12 @@ export class Watcher {
   /** Moves files from the backlog to the open set, a few at a time: a long history is never open all at once. */
   private admit(): void {
     const limit = this.o.catchUp ?? 16;
+    let unread = 0;
+    for (const f of this.catching) unread += Math.max(f.tail.size, f.admittedSize ?? 0) - f.tail.pos.offset;
     for (const f of this.backlog) {
-      if (this.catching.size >= limit) break;
+      if (this.catching.size >= limit || (this.catching.size > 0 && unread >= CATCH_UP_BYTES)) break;
+      f.admittedSize = statSync(f.path, { throwIfNoEntry: false })?.size ?? 0;
+      unread += Math.max(0, f.admittedSize - f.tail.pos.offset);
       this.backlog.delete(f);
       this.catching.add(f);
       this.open.add(f);
