@@ -221,7 +221,7 @@ describe('limits of one turn', () => {
 
   test('a name of megabytes (a model, a tool) is kept cut at 2,048 characters', () => {
     const long = 'x'.repeat(3 * 1024 * 1024);
-    const { turns } = assemble([start, { kind: 'turn_start', turnId: 'a' }, { kind: 'turn_context', model: long }, call('c1'), { ...call('c2'), name: long }, { kind: 'turn_end', turnId: 'a', outcome: 'completed' }]);
+    const { turns } = assemble([start, { kind: 'turn_start', turnId: 'a' }, { kind: 'turn_context', model: long }, call('c1'), { kind: 'tool_call', callId: 'c2', name: long, toolKind: 'function' }, { kind: 'turn_end', turnId: 'a', outcome: 'completed' }]);
     assert.ok(turns[0]!.model!.length < MAX_NAME_CHARS + 40 && turns[0]!.model!.startsWith('xxx'));
     assert.ok(turns[0]!.tools[1]!.name.length < MAX_NAME_CHARS + 40);
     assert.equal(turns[0]!.tools[0]!.name, 'shell');

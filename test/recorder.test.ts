@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'vitest';
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -125,7 +125,7 @@ describe('RolloutRecorder and the in-process exporter', () => {
       const report = await exporter.close();
       assert.equal(r.failures, 2);
       assert.equal(report.notDelivered, 0);
-      assert.match(status.join('\n'), /is back: re-sent 6 spans from/);
+      assert.match(status.join('\n'), /is back: re-sent 9 spans from/);
       assert.deepEqual(shape(r.spans()), shape(await backfill(file)));
     } finally {
       await r.close();
@@ -192,6 +192,83 @@ describe('RolloutRecorder and the in-process exporter', () => {
       const traces = [...new Set(spans.map((s) => s.traceId))];
       assert.equal(traces.length, 2);
       assert.ok(spans.filter((s) => s.traceId === traces[1]).some((s) => s.attributes['codex.turn.id'] === 't1'));
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('a thread span the collector refuses leaves the session open in the ledger: the export sends it', async () => {
+    // the first turn and the last (closed at the end) are taken; the thread span is refused, every time
+    const r = await startReceiver({ failAfter: 2, failStatus: 400 });
+    const state = tmp();
+    const file = join(tmp(), 'agent.jsonl');
+    const port = Number(new URL(r.url).port);
+    try {
+      const rec = new RolloutRecorder(file, { agent: 'demo' });
+      const exporter = exportLive(rec, { endpoint: r.url, stateDir: state, onError: () => {} });
+      recordTurn(rec, 0);
+      rec.turnStarted('t1');
+      rec.userMessage('prompt 1');
+      rec.close();
+      const report = await exporter.close();
+      assert.equal(report.notDelivered, 1);
+      assert.ok(!r.spans().some((s) => s.name.startsWith('invoke_agent')));
+    } finally {
+      await r.close();
+    }
+    const again = await startReceiver({ port });
+    try {
+      const run = await runCli(['export', '--state', state, file], { OTEL_EXPORTER_OTLP_ENDPOINT: again.url });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(again.spans().filter((s) => s.name.startsWith('invoke_agent')).length, 1, 'the thread span, sent by the export');
+      assert.ok(!again.spans().some((s) => s.attributes['codex.turn.id'] === 't0'), 'the first turn is not sent again');
+    } finally {
+      await again.close();
+    }
+  });
+
+  test('lines dropped from a full queue: nothing after the drop is sent live, and the export sends exactly that', async () => {
+    const r = await startReceiver();
+    const state = tmp();
+    const file = join(tmp(), 'agent.jsonl');
+    const errors: string[] = [];
+    try {
+      const rec = new RolloutRecorder(file, { agent: 'demo' });
+      const exporter = exportLive(rec, { endpoint: r.url, stateDir: state, maxQueuedLines: 6, onError: (e) => errors.push(e.message) });
+      for (let i = 0; i < 6; i++) recordTurn(rec, i);
+      rec.close();
+      const report = await exporter.close();
+      assert.ok(report.droppedLines > 0);
+      assert.match(errors.join('\n'), /later lines are not traced live/);
+      const live = r.spans();
+      const run = await runCli(['export', '--state', state, file], { OTEL_EXPORTER_OTLP_ENDPOINT: r.url });
+      assert.equal(run.code, 0, run.stderr);
+      const all = r.spans();
+      assert.ok(all.length > live.length, 'the export sent the rest');
+      assert.deepEqual(shape(all), shape(await backfill(file)));
+      assert.equal(new Set(all.map((s) => `${s.traceId}/${s.spanId}`)).size, all.length, 'no span twice');
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('twenty exporters in one process share a state directory: every session is in the ledger, an export sends nothing', async () => {
+    const r = await startReceiver();
+    const state = tmp();
+    const dir = tmp();
+    try {
+      const runs = Array.from({ length: 20 }, (_, i) => {
+        const rec = new RolloutRecorder(join(dir, `agent-${i}.jsonl`), { agent: 'demo' });
+        return { rec, exporter: exportLive(rec, { endpoint: r.url, stateDir: state }) };
+      });
+      for (let t = 0; t < 3; t++) for (const { rec } of runs) recordTurn(rec, t);
+      for (const { rec } of runs) rec.close();
+      await Promise.all(runs.map(({ exporter }) => exporter.close()));
+      const sent = r.spans().length;
+      const run = await runCli(['export', '--state', state, dir], { OTEL_EXPORTER_OTLP_ENDPOINT: r.url });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(r.spans().length, sent, run.stderr);
+      assert.deepEqual(readdirSync(state).filter((f) => f.endsWith('.tmp')), []);
     } finally {
       await r.close();
     }

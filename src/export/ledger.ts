@@ -21,6 +21,9 @@ export interface LedgerEntry {
 }
 
 const VERSION = 1;
+/** saves in progress in this process, by ledger file */
+const saving = new Map<string, Promise<void>>();
+let temps = 0;
 
 /**
  * The one record of what reached a backend, shared by `export` and `watch` (and so by every
@@ -67,19 +70,34 @@ export class DeliveryLedger {
     return e;
   }
 
+  /**
+   * Writes this process's changes. Saves of one file are taken one at a time within the process
+   * (several live exporters may share it), and a change is forgotten only once it is on disk.
+   */
   async save(): Promise<void> {
+    const before = saving.get(this.file) ?? Promise.resolve();
+    const now = before.catch(() => {}).then(() => this.write());
+    saving.set(this.file, now);
+    try {
+      await now;
+    } finally {
+      if (saving.get(this.file) === now) saving.delete(this.file);
+    }
+  }
+
+  private async write(): Promise<void> {
     if (this.changed.size === 0) return;
+    const writing = new Map([...this.changed].map((key) => [key, this.entries.get(key)]));
     const merged = await this.read();
-    for (const key of this.changed) {
-      const e = this.entries.get(key);
+    for (const [key, e] of writing) {
       if (e) merged.set(key, e);
       else merged.delete(key);
     }
-    this.changed.clear();
     await mkdir(join(this.file, '..'), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
+    const tmp = `${this.file}.${process.pid}.${++temps}.tmp`;
     await writeFile(tmp, JSON.stringify({ version: VERSION, target: this.target, sessions: Object.fromEntries(merged) }));
     await rename(tmp, this.file);
+    for (const [key, e] of writing) if (this.entries.get(key) === e) this.changed.delete(key);
     const status = await statusOf(this.file);
     this.cache = status ? { status, entries: merged } : undefined;
   }

@@ -28,8 +28,11 @@ export interface SessionOptions {
   content: ContentPolicy;
   /** where a thread sits in its agent tree; the default knows only what the file itself says */
   place?: (meta: ThreadMeta) => Placement | Promise<Placement>;
-  /** receives spans as turns close, with the line that closed them (Infinity at the end); awaiting it is the backpressure */
-  emit: (spans: ReadableSpan[], closedAtLine: number) => Promise<void>;
+  /**
+   * Receives spans as turns close, with the line that closed them (Infinity at the end), and
+   * `thread` true for the last call, the thread span alone; awaiting it is the backpressure.
+   */
+  emit: (spans: ReadableSpan[], closedAtLine: number, thread?: boolean) => Promise<void>;
   /** `rollout.source.path`; default: the file's stable source path */
   sourcePath?: string;
   /**
@@ -162,7 +165,7 @@ export class RolloutSession {
       report.spans++;
       const dropped = thread.facts?.droppedNotes;
       if (dropped) noteProblem(report, { line: 1, type: 'thread-too-large', message: `${dropped.toLocaleString('en-US')} thread events past the ${MAX_TURN_NOTES.toLocaleString('en-US')}-event limit counted, not kept` }, 'badLines');
-      await this.opts.emit([m.threadSpan(thread, placement)], Infinity);
+      await this.opts.emit([m.threadSpan(thread, placement)], Infinity, true);
       addUsageTotals(report, m.totals());
     }
     return report;

@@ -37,6 +37,11 @@ export interface LiveExportOptions extends ContentOptions, DeliveryOptions {
   stateDir?: string | false;
 }
 
+/** the longest wait between two re-sends from the file while the collector refuses spans */
+const MAX_BACKOFF_MS = 30_000;
+/** re-sends tried at the session's end (waiting 1 s, 2 s, 4 s between them) before the rest is left to an export */
+const FINAL_TRIES = 4;
+
 export interface LiveExportReport extends ExportReport {
   /** lines not traced because the queue was full */
   droppedLines: number;
@@ -86,7 +91,9 @@ export class LiveExporter {
     this.unsubscribe = recorder.subscribe({
       line: (text) => {
         if (this.ended) return;
-        if (this.queue.length >= max) {
+        // once a line is dropped every later one is too: the session read so far stays whole, and
+        // the delivery ledger stays where it was for the export that fills in the rest
+        if (this.dropped > 0 || this.queue.length >= max) {
           if (this.dropped++ === 0) this.onError(new Error(`exporter fell ${max} lines behind ${recorder.path}; later lines are not traced live (rollout-otel export ${recorder.path} fills them in)`));
           return;
         }
@@ -121,7 +128,7 @@ export class LiveExporter {
       mtimeMs: Date.now(),
       closedThrough: plan.closedThrough,
       place: (meta) => inSegment(defaultPlacement(meta), plan.segment),
-      emit: (spans, closedAt): Promise<void> => this.deliver(spans, closedAt, plan, session),
+      emit: (spans, closedAt, thread): Promise<void> => this.deliver(spans, closedAt, thread === true, plan, session),
     });
     let n = 0;
     let offset = 0;
@@ -170,57 +177,94 @@ export class LiveExporter {
     return planAfter(saved);
   }
 
-  private async deliver(spans: ReadableSpan[], closedAt: number, plan: InputPlan, session: RolloutSession): Promise<void> {
+  /**
+   * Sends the spans of a turn that closed at line `closedAt` (Infinity: the session's end; `thread`:
+   * the thread span, last). After a refusal, sends from the file instead, with backoff.
+   */
+  private async deliver(spans: ReadableSpan[], closedAt: number, thread: boolean, plan: InputPlan, session: RolloutSession): Promise<void> {
     if (closedAt <= plan.skipThrough) {
       this.skipped += spans.length;
       return;
     }
-    if (this.holding && this.file) return this.resend(this.file, plan, closedAt, session, spans.length);
+    // lines were dropped: the session's end is not known here, the export of the file sends it
+    if (this.dropped > 0 && closedAt === Infinity) {
+      this.delivery.failed += spans.length;
+      this.reported = this.delivery.failed;
+      return;
+    }
+    if (this.holding && this.file) {
+      // not delivered until a re-send from the file takes them
+      this.delivery.failed += spans.length;
+      this.reported = this.delivery.failed;
+      if (closedAt !== Infinity && Date.now() < this.retryAt) return;
+      await this.resend(this.file, plan, closedAt, thread, session);
+      if (thread) await this.lastTries(this.file, plan, session);
+      return;
+    }
     const failedBefore = this.delivery.failed;
     await this.sink.add(spans, this.delivery);
     // A turn just closed: send it now rather than when a batch fills.
     await this.sink.flush();
     this.reportFailures();
-    if (this.delivery.failed > failedBefore) this.holding = true;
-    else await this.advance(closedAt, plan, session);
+    if (this.delivery.failed <= failedBefore) return this.advance(closedAt, thread, plan, session);
+    this.refused();
+    if (thread && this.file) await this.lastTries(this.file, plan, session);
   }
 
-  /** Sends again from the file every span after what was delivered, up to the turn that just closed. */
-  private async resend(file: string, plan: InputPlan, upTo: number, session: RolloutSession, fresh: number): Promise<void> {
-    // the new turn's spans are not delivered until this succeeds
-    this.delivery.failed += fresh;
+  /** The thread span is the last chance in this process: a few more tries, after their backoff. */
+  private async lastTries(file: string, plan: InputPlan, session: RolloutSession): Promise<void> {
+    for (let tries = 1; this.holding && tries < FINAL_TRIES; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, this.backoffMs));
+      await this.resend(file, plan, Infinity, true, session);
+    }
+  }
+
+  private refused(): void {
+    this.holding = true;
+    this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(1000, this.backoffMs * 2));
+    this.retryAt = Date.now() + this.backoffMs;
+  }
+  private backoffMs = 0;
+  private retryAt = 0;
+
+  /**
+   * Sends again from the file every span after what was delivered, up to the turn that just closed
+   * (the thread span only when it is the one being sent: the live session sends its own after).
+   */
+  private async resend(file: string, plan: InputPlan, upTo: number, thread: boolean, session: RolloutSession): Promise<void> {
     const from = this.through;
     const retry: Delivery = { delivered: 0, failed: 0 };
     await exportSession(file, {
       ...this.reading(),
       closedThrough: plan.closedThrough,
       place: (meta) => inSegment(defaultPlacement(meta), plan.segment),
-      emit: async (spans, closedAt) => {
-        if (closedAt > from && closedAt > plan.skipThrough && closedAt <= upTo) await this.sink.add(spans, retry);
+      emit: async (spans, closedAt, isThread) => {
+        if (closedAt > from && closedAt > plan.skipThrough && closedAt <= upTo && (thread || !isThread)) await this.sink.add(spans, retry);
       },
     });
     await this.sink.flush();
-    if (retry.failed > 0) {
-      this.reported = this.delivery.failed;
-      return;
-    }
+    if (retry.failed > 0) return this.refused();
     this.holding = false;
+    this.backoffMs = 0;
     this.delivery.delivered += retry.delivered;
     this.delivery.failed -= Math.min(this.delivery.failed, retry.delivered);
     this.reported = this.delivery.failed;
     this.opts.onStatus?.(`collector at ${this.sink.target} is back: re-sent ${retry.delivered} spans from ${file}`);
-    await this.advance(upTo, plan, session);
+    await this.advance(upTo, thread, plan, session);
   }
 
-  /** Notes in the ledger that every turn closed up to `closedAt` (the whole session: Infinity) was delivered. */
-  private async advance(closedAt: number, plan: InputPlan, session: RolloutSession): Promise<void> {
+  /**
+   * Notes in the ledger that every turn closed up to line `closedAt` was delivered (at the end:
+   * every turn closed by a line); the segment is closed only once its thread span was.
+   */
+  private async advance(closedAt: number, thread: boolean, plan: InputPlan, session: RolloutSession): Promise<void> {
     const report = session.report;
     this.through = closedAt === Infinity ? report.through ?? report.lines : closedAt;
     if (!this.ledger || !this.file || !report.traceId) return;
     const stat = statSync(this.file, { throwIfNoEntry: false });
     this.ledger.set(stableSourcePath(this.file), {
       traceId: report.traceId, segment: plan.segment, through: this.through, size: report.bytes ?? 0,
-      closed: closedAt === Infinity, content: contentPolicyOf(this.opts).capture, ino: stat?.ino,
+      closed: thread, content: contentPolicyOf(this.opts).capture, ino: stat?.ino,
     });
     try {
       await this.ledger.save();

@@ -43,6 +43,8 @@ export interface ReceivedRequest {
 export interface ReceiverOptions {
   /** answer the first N requests with `failStatus` instead of accepting them */
   failFirst?: number;
+  /** answer every request after the first N with `failStatus` */
+  failAfter?: number;
   failStatus?: number;
   /** a Retry-After header on those answers */
   retryAfter?: string;
@@ -214,7 +216,7 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
     } catch (err) {
       return fail(res, 400, `cannot decode ${encoding} body: ${(err as Error).message}`);
     }
-    const status = attempt < failFirst ? failStatus : 200;
+    const status = attempt < failFirst || (opts.failAfter !== undefined && attempt >= opts.failAfter) ? failStatus : 200;
     const peer = opts.tls ? (req.socket as TLSSocket).getPeerCertificate() : undefined;
     requests.push({
       ...(peer?.subject ? { clientCertificate: String(peer.subject.CN) } : {}),
