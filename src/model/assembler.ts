@@ -2,7 +2,7 @@ import type { RolloutEvent, ThreadMeta, TokenUsage } from './events.js';
 import { noteError, OTHER } from './outcome.js';
 import { newModelCall } from './shapes.js';
 import { addUsage, emptyUsage, setFact, type ModelCall, type Note, type Thread, type Turn } from './types.js';
-import { isEstimate, MAX_TURN_NOTES, TurnBuilder, type TurnContextState } from './turn-builder.js';
+import { isEstimate, MAX_TURN_ITEMS, MAX_TURN_NOTES, TurnBuilder, type TurnContextState } from './turn-builder.js';
 import { withShortNames } from './names.js';
 
 export interface AssemblerOptions {
@@ -290,14 +290,23 @@ export class ThreadAssembler {
    * the turn it worked in (its parent's call waited for it there).
    */
   private subagentEvent(e: Extract<RolloutEvent, { kind: 'subagent_event' }>, previousLineTime: number): void {
+    const t = this.current(e, previousLineTime);
+    // the sub-agents' turns are held with the parent's turn: they share its limit
+    if (this.childItems >= MAX_TURN_ITEMS) {
+      t.untraced++;
+      return;
+    }
     let child = this.children.get(e.agentId);
     if (!child) {
       child = { assembler: new ThreadAssembler({ path: this.opts.path, keepContent: this.keepContent, fallbackThreadId: e.agentId }), callKey: e.callId, turns: [] };
       this.children.set(e.agentId, child);
     }
-    child.turns.push(...child.assembler.push(e.event));
-    this.current(e, previousLineTime);
+    for (const turn of child.assembler.push(e.event)) {
+      child.turns.push(turn);
+      this.childItems += turn.tools.length + turn.modelCalls.length + turn.compactions.length + 1;
+    }
   }
+  private childItems = 0;
   private readonly children = new Map<string, { assembler: ThreadAssembler; callKey?: string; turns: Turn[] }>();
 
   /** A call id seen twice in one thread (copied or replayed history) still needs its own span. */
@@ -333,6 +342,7 @@ export class ThreadAssembler {
       }
       this.children.clear();
     }
+    this.childItems = 0;
     const turn = t.finish({
       time, status, ...extra,
       inferredCalls: (this.meta?.inferredTiming || this.meta?.callsFromOutputs) ?? false,

@@ -10,7 +10,13 @@ export const MAX_NAME_CHARS = 2048;
 export function cutName(text: string): string;
 export function cutName(text: string | undefined): string | undefined;
 export function cutName(text: string | undefined): string | undefined {
-  return text !== undefined && text.length > MAX_NAME_CHARS ? `${text.slice(0, MAX_NAME_CHARS)}…[${text.length - MAX_NAME_CHARS} more chars]` : text;
+  if (text === undefined || text.length <= MAX_NAME_CHARS) return text;
+  // the marker fits within the limit, so what reads the name later has nothing more to cut
+  const marker = `…[${text.length.toLocaleString('en-US')} chars]`;
+  let end = MAX_NAME_CHARS - marker.length;
+  const code = text.charCodeAt(end - 1);
+  if (code >= 0xd800 && code <= 0xdbff) end--; // not half a surrogate pair
+  return text.slice(0, end) + marker;
 }
 
 const META_NAMES = ['cwd', 'originator', 'cliVersion', 'source', 'subagentKind', 'provider', 'agentNickname', 'agentRole', 'agentPath', 'historyMode', 'agentName'] as const;

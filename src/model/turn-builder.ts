@@ -392,7 +392,8 @@ export class TurnBuilder {
   private input(time: number, part: ContentPart | undefined): void {
     this.openGroup = undefined;
     this.lastInput = time;
-    if (part) this.pendingInput.push(part);
+    // a full turn opens no more model calls: nothing would take this input
+    if (part && !this.full) this.pendingInput.push(part);
   }
 
   private claim(pending: PendingCall, idx: number): void {

@@ -377,7 +377,9 @@ async function scan(chunks: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer
       line++;
     }
     if (piece.indexOf(10) === -1) {
-      // chunks are read into a few reused buffers: a piece kept past the next reads is copied
+      // chunks are read into a few reused buffers: a piece kept past the next reads is copied, and
+      // so are the last lines seen before a line that spans several chunks
+      if (carry.length === 0) last = last.map((r) => ({ buf: Buffer.from(r.buf.subarray(r.start, r.end)), start: 0, end: r.end - r.start }));
       carry.push(Buffer.from(piece));
       carried += piece.length;
       // the head of a file that is no rollout, or a line too long to matter (none that counts is)
