@@ -208,6 +208,18 @@ describe('bad input through export', () => {
     assert.ok(r.rssKb < RSS_LIMIT_KB, `peak RSS ${r.rssKb} KB`);
   });
 
+  test('a bundle whose event log is over the 12 MiB bundle limit is named and not read; memory stays small', async () => {
+    const src = fixture('bundles/trace-7f0c1e2a-3b4d-4c5e-8f60-718293a4b5c6-019e1a2b-0000-7000-8000-00000000a001');
+    const copy = join(dir, 'big-bundle', src.split('/').slice(-1)[0]!);
+    cpSync(src, copy, { recursive: true });
+    writeFileSync(join(copy, 'trace.jsonl'), readFileSync(join(copy, 'trace.jsonl'), 'utf8') + '\n'.repeat(13 * MB));
+    const r = await exportOf(copy);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /trace\.jsonl: event log of 13\.0 MiB is over the 12 MiB bundle limit .*: not read; export the threads' rollout files instead/);
+    assert.equal(r.spans.length, 0);
+    assert.ok(r.rssKb < RSS_LIMIT_KB, `peak RSS ${r.rssKb} KB`);
+  });
+
   test('a schema warning names the field it is about', async () => {
     const r = await exportOf(smallWith('bad-field.jsonl', 3, JSON.stringify({ timestamp: '2025-10-20T09:05:00.000Z', type: 'event_msg', payload: { type: 'token_count', info: { total_token_usage: { input_tokens: 'many' } } } })));
     assert.match(r.stderr, /bad-field\.jsonl:4: token_count: info\.total_token_usage\.input_tokens: /);

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { BundleDialect } from '../formats/dialect.js';
 import { BundleAssembler } from '../model/bundle-assembler.js';
 import type { BundleThread } from '../model/bundle-finish.js';
@@ -20,12 +21,23 @@ export type BundleOptions = Omit<SessionOptions, 'place' | 'dialect'> & {
 const io = { lines: (path: string) => readLines(openRollout(path)) };
 
 /**
+ * A bundle is replayed whole, held in memory (about ten times its event log): a log larger than
+ * this is not read. The threads it records have rollout files of their own, read line by line.
+ */
+export const MAX_BUNDLE_LOG_BYTES = 12 * 1024 * 1024;
+
+/**
  * Exports one bundle (a directory that records a whole agent tree, or a file standing for it):
  * every thread in one trace, events replayed in the bundle's order. Spans go to `emit` a turn at a time.
  */
 export async function exportBundle(dialect: BundleDialect, path: string, opts: BundleOptions): Promise<SessionReport> {
   const report: SessionReport = { ...newReport(dialect.logOf(path)), gaps: 0 };
   const gap = (w: DecodeWarning) => noteProblem(report, w, 'gaps');
+  const size = statSync(report.path, { throwIfNoEntry: false })?.size ?? 0;
+  if (size > MAX_BUNDLE_LOG_BYTES) {
+    report.error = `event log of ${(size / 1024 / 1024).toFixed(1)} MiB is over the ${MAX_BUNDLE_LOG_BYTES / 1024 / 1024} MiB bundle limit (a bundle is replayed whole, in memory): not read; export the threads' rollout files instead (~/.codex/sessions)`;
+    return report;
+  }
   let log;
   try {
     log = await dialect.open(path, io, opts.content.capture);
