@@ -1,5 +1,6 @@
 import type { SpanSink } from '../export/sink.js';
 import type { InputOutcome, UsageTotals } from '../pipeline/report.js';
+import { addUnpricedNames } from '../otel/cost.js';
 
 export const EXIT = {
   ok: 0,
@@ -182,7 +183,7 @@ function sumUsage(all: UsageTotals[]): UsageTotals {
     t.cost += u.cost;
     t.pricedCalls += u.pricedCalls;
     t.unpricedCalls += u.unpricedCalls;
-    for (const m of u.unpricedModels) if (!t.unpricedModels.includes(m) && t.unpricedModels.length < 8) t.unpricedModels.push(m);
+    addUnpricedNames(t.unpricedModels, u.unpricedModels);
   }
   return t;
 }

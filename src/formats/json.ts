@@ -1,4 +1,4 @@
-import { withinDepth } from '../depth.js';
+import { withinDepth } from '../cut.js';
 
 /** A JSON object (not an array, not null). */
 export function isObject(v: unknown): v is Record<string, unknown> {

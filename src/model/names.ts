@@ -1,3 +1,4 @@
+import { truncate } from '../cut.js';
 import type { RolloutEvent, ThreadMeta } from './events.js';
 
 /**
@@ -10,13 +11,8 @@ export const MAX_NAME_CHARS = 2048;
 export function cutName(text: string): string;
 export function cutName(text: string | undefined): string | undefined;
 export function cutName(text: string | undefined): string | undefined {
-  if (text === undefined || text.length <= MAX_NAME_CHARS) return text;
-  // the marker fits within the limit, so what reads the name later has nothing more to cut
-  const marker = `…[${text.length.toLocaleString('en-US')} chars]`;
-  let end = MAX_NAME_CHARS - marker.length;
-  const code = text.charCodeAt(end - 1);
-  if (code >= 0xd800 && code <= 0xdbff) end--; // not half a surrogate pair
-  return text.slice(0, end) + marker;
+  // cut short enough that the marker too fits: what reads the name later has nothing more to cut
+  return text === undefined || text.length <= MAX_NAME_CHARS ? text : truncate(text, MAX_NAME_CHARS - 40);
 }
 
 const META_NAMES = ['cwd', 'originator', 'cliVersion', 'source', 'subagentKind', 'provider', 'agentNickname', 'agentRole', 'agentPath', 'historyMode', 'agentName'] as const;

@@ -1,5 +1,5 @@
 import { MAX_NAME_CHARS } from '../model/names.js';
-import { withinDepth } from '../depth.js';
+import { truncate, withinDepth } from '../cut.js';
 import type { Attributes } from '@opentelemetry/api';
 import type { ContentPart } from '../model/types.js';
 import { Redactor, RuleSet } from './redact.js';
@@ -197,13 +197,3 @@ function fieldOf(p: ContentPart): ContentField {
       return 'tool-results';
   }
 }
-
-export function truncate(text: string, limit: number): string {
-  if (text.length <= limit) return text;
-  let cut = limit;
-  // do not split a surrogate pair
-  const code = text.charCodeAt(cut - 1);
-  if (code >= 0xd800 && code <= 0xdbff) cut--;
-  return `${text.slice(0, cut)}…[truncated ${text.length - cut} chars]`;
-}
-

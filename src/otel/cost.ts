@@ -1,3 +1,4 @@
+import { truncate } from '../cut.js';
 import { calcPrice, type PriceCalculationResult } from '@pydantic/genai-prices';
 import type { ThreadMeta, TokenUsage } from '../model/events.js';
 import type { ModelCall, Turn } from '../model/types.js';
@@ -100,8 +101,7 @@ export function addTurnCost(into: CostTally, unpricedModels: Set<string>, turn: 
     if (!call.usage) continue;
     const price = callPrice(call, turn, meta);
     addCost(into, price);
-    // named in a listing: a few, each short, however many and long the log's names are
-    if (price === undefined && unpricedModels.size < 8) unpricedModels.add(shortName(call.model ?? turn.model ?? '(no model recorded)'));
+    if (price === undefined) nameUnpriced(unpricedModels, call.model ?? turn.model);
   }
   for (const agent of turn.agents ?? []) for (const t of agent.turns) addTurnCost(into, unpricedModels, t, agent.thread.meta);
 }
@@ -136,6 +136,14 @@ export function roundCost(amount: number): number {
   return Math.round(amount * 1e6) / 1e6;
 }
 
-function shortName(name: string): string {
-  return name.length <= 80 ? name : `${name.slice(0, 80)}…`;
+/** Models without a price are named in summaries and listings: a few, each short, however many and long the log's are. */
+export const MAX_UNPRICED_NAMED = 8;
+
+export function nameUnpriced(names: Set<string>, model: string | undefined): void {
+  if (names.size < MAX_UNPRICED_NAMED) names.add(truncate(model ?? '(no model recorded)', 80));
+}
+
+/** Adds to a list of unpriced models the ones it does not name yet, up to the limit. */
+export function addUnpricedNames(into: string[], names: Iterable<string>): void {
+  for (const m of names) if (into.length < MAX_UNPRICED_NAMED && !into.includes(m)) into.push(m);
 }

@@ -3,16 +3,15 @@ import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { ThreadMeta, TokenUsage } from '../model/events.js';
 import { addUsage, emptyUsage, type AgentEdge, type Compaction, type EmbeddedAgent, type ModelCall, type Note, type Placement, type Thread, type ToolCall, type Turn } from '../model/types.js';
-import { Privacy, truncate, type ContentPolicy } from './content.js';
+import { Privacy, type ContentPolicy } from './content.js';
 import { spanIdFor, spanKeys, traceIdFor } from './ids.js';
 import { SCOPE } from './resource.js';
 import { hr, messages, put, putCost, putFacts, putSummary, putUsage, summaryLabel, us } from './span-values.js';
-import { addCost, addTally, callPrice, newTally, type CostTally } from './cost.js';
+import { addCost, addTally, callPrice, nameUnpriced, newTally, type CostTally } from './cost.js';
 import { CALL_FACTS, COMPACTION_FACTS, eventOf, inNamespace, namespaceOf, THREAD_FACTS, TOOL_FACTS, TURN_FACTS } from './vocabulary.js';
 import { toolFailure, turnStatusMessage } from '../model/outcome.js';
 
 const MAX_EVENTS = 128;
-const MAX_UNPRICED_NAMED = 8;
 // most spans have neither: one shared empty list instead of two new ones per span
 const NO_EVENTS: TimedEvent[] = [];
 const NO_LINKS: ReadableSpan['links'] = [];
@@ -84,8 +83,7 @@ export class ThreadMapper {
     for (const call of turn.modelCalls) {
       const price = callPrice(call, turn, this.meta);
       if (call.usage) addCost(turnCost, price);
-      // named in the summary: a few, each short, however many and long the log's names are
-      if (call.usage && price === undefined && this.unpricedModels.size < MAX_UNPRICED_NAMED) this.unpricedModels.add(truncate(call.model ?? turn.model ?? '(no model recorded)', 80));
+      if (call.usage && price === undefined) nameUnpriced(this.unpricedModels, call.model ?? turn.model);
       prices.push(price);
     }
     addTally(this.cost, turnCost);

@@ -1,4 +1,4 @@
-import { withinDepth } from '../depth.js';
+import { withinDepth } from '../cut.js';
 import { GITLEAKS_RULES } from './redact-gitleaks.js';
 import { entropy, HIGH_ENTROPY, highEntropy, isSecretName, looksSecret, OWN_RULES, type OwnRule } from './redact-rules.js';
 

@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import { VERSION } from '../version.js';
-import { MAX_FACT_CHARS, truncate } from './content.js';
+import { truncate } from '../cut.js';
+import { MAX_FACT_CHARS } from './content.js';
 
 // The exporter groups spans by resource and scope object identity: share one of each.
 export const SCOPE: InstrumentationScope = { name: 'rollout-otel', version: VERSION };

@@ -1,5 +1,7 @@
 import type { Delivery } from '../export/sink.js';
 import type { DecodeWarning, TokenUsage } from '../model/events.js';
+import { truncate } from '../cut.js';
+import { addUnpricedNames } from '../otel/cost.js';
 
 // What became of one input, kept apart from the pipeline so the CLI can report on inputs it never
 // opened without loading the pipeline.
@@ -56,12 +58,10 @@ export function addUsageTotals(report: SessionReport, t: { usage: TokenUsage; co
   u.cost += t.cost.amount;
   u.pricedCalls += t.cost.priced;
   u.unpricedCalls += t.cost.unpriced;
-  for (const m of t.unpricedModels) if (!u.unpricedModels.includes(m) && u.unpricedModels.length < MAX_NAMED) u.unpricedModels.push(m);
+  addUnpricedNames(u.unpricedModels, t.unpricedModels);
 }
 
 const MAX_SAMPLES = 20;
-/** models without a price named in a report (the summary line says how many calls were not priced) */
-const MAX_NAMED = 8;
 /** a warning quotes at most this much of what the line held (a type, a field name) */
 const MAX_QUOTE = 200;
 
@@ -96,9 +96,5 @@ export function newReport(path: string, error?: string): SessionReport {
 /** Counts a line that was not fully understood, by kind, and keeps the first few to show. */
 export function noteProblem(report: SessionReport, w: DecodeWarning, kind: 'warnings' | 'badLines' | 'gaps'): void {
   report[kind] = (report[kind] ?? 0) + 1;
-  if (report.samples.length < MAX_SAMPLES) report.samples.push({ ...w, type: short(w.type), message: short(w.message) });
-}
-
-function short(text: string): string {
-  return text.length <= MAX_QUOTE ? text : `${text.slice(0, MAX_QUOTE)}…[${text.length - MAX_QUOTE} more chars]`;
+  if (report.samples.length < MAX_SAMPLES) report.samples.push({ ...w, type: truncate(w.type, MAX_QUOTE), message: truncate(w.message, MAX_QUOTE) });
 }

@@ -1,4 +1,4 @@
-// A leaf module (no stage): decoders and the content policy both cut values nested past this.
+// A leaf module (no stage): how a value too deep or a text too long is cut, for every stage.
 
 /** Content nested deeper than this is replaced by a marker: JSON.stringify recurses, and 10,000 levels overflow the stack. */
 export const MAX_CONTENT_DEPTH = 64;
@@ -23,4 +23,13 @@ function levelsOf(value: unknown): number {
     for (const c of Object.values(v)) stack.push([c, d + 1]);
   }
   return max;
+}
+
+/** `text` cut at `limit` characters (never inside a surrogate pair), saying how much was left out. */
+export function truncate(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  let cut = limit;
+  const code = text.charCodeAt(cut - 1);
+  if (code >= 0xd800 && code <= 0xdbff) cut--;
+  return `${text.slice(0, cut)}…[truncated ${text.length - cut} chars]`;
 }
