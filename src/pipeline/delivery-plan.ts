@@ -67,3 +67,12 @@ export function recordDelivery(ledger: DeliveryLedger, planned: Planned, r: Inpu
     content: capture,
   });
 }
+
+/**
+ * What a live path says when it goes on with a session delivered before with the other content
+ * setting: the backend keeps what it has, only what is new goes with the new setting.
+ */
+export function contentChangeNote(path: string, saved: LedgerEntry | undefined, capture: boolean): string | undefined {
+  if (!saved || saved.content === capture) return undefined;
+  return `${path}: delivered before ${saved.content ? 'with' : 'without'} captured content; the backend keeps that, and only what is new is sent, ${saved.content ? 'without' : 'with'} it`;
+}

@@ -9,6 +9,7 @@ import { InputError, type DiscoveredInput, type SkippedEntry } from '../sources/
 import { FileTail } from '../sources/tail.js';
 import type { AgentTree } from './agent-tree.js';
 import { inSegment, ledgerKey, planAfter, type InputPlan } from './export-input.js';
+import { contentChangeNote } from './delivery-plan.js';
 import { BundleFollower } from './live-bundles.js';
 import { RolloutSession, stableSourcePath, type SessionOptions } from './session.js';
 
@@ -316,9 +317,8 @@ export class Watcher {
     const saved = this.o.ledger.get(key);
     const f: Followed = { path, key, tail: new FileTail(path), plan: planAfter(undefined), closed: false, saved, delivery: { delivered: 0, failed: 0 }, reported: 0 };
     f.tail.ino = ino;
-    if (saved && saved.content !== this.o.session.content.capture) {
-      this.o.log(`${path}: delivered before ${saved.content ? 'with' : 'without'} captured content; the backend keeps that, and only what is new is sent, ${saved.content ? 'without' : 'with'} it`, true);
-    }
+    const note = contentChangeNote(path, saved, this.o.session.content.capture);
+    if (note) this.o.log(note, true);
     this.files.set(path, f);
     this.resume(f);
   }

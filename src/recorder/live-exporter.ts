@@ -8,6 +8,7 @@ import { lineDialect } from '../formats/registry.js';
 import { contentPolicyOf, type ContentOptions } from '../otel/content.js';
 import { defaultStateDir } from '../pipeline/state-dir.js';
 import { inSegment, planAfter, type InputPlan } from '../pipeline/export-input.js';
+import { contentChangeNote } from '../pipeline/delivery-plan.js';
 import { newReport, type ExportReport } from '../pipeline/report.js';
 import { defaultPlacement, exportSession, RolloutSession, stableSourcePath, type SessionOptions } from '../pipeline/session.js';
 import type { SourceLine } from '../sources/lines.js';
@@ -122,14 +123,13 @@ export class LiveExporter {
   }
 
   private async run(path: string, lines: AsyncIterable<string | SourceLine>): Promise<LiveExportReport> {
-    const plan = await this.planned();
-    const session: RolloutSession = new RolloutSession(path, {
+    await this.planned();
+    const session = new RolloutSession(path, {
       ...this.reading(),
       mtimeMs: Date.now(),
-      closedThrough: plan.closedThrough,
-      place: (meta) => inSegment(defaultPlacement(meta), plan.segment),
-      emit: (spans, closedAt, thread): Promise<void> => this.deliver(spans, closedAt, thread === true, plan, session),
+      emit: (spans, closedAt, thread): Promise<void> => this.deliver(spans, closedAt, thread === true),
     });
+    this.session = session;
     let n = 0;
     let offset = 0;
     const it = lines[Symbol.asyncIterator]();
@@ -157,7 +157,13 @@ export class LiveExporter {
   }
 
   private file: string | undefined;
+  private session: RolloutSession | undefined;
+  /** what the ledger says was delivered before: only the rest is sent */
+  private plan: InputPlan = planAfter(undefined);
   private ledger: DeliveryLedger | undefined;
+  /** the session's name in the ledger, and its file's inode */
+  private key = '';
+  private ino: number | undefined;
   /** every turn closed by a line up to this one was delivered */
   private through = 0;
   /** the collector refused spans: until it takes them again, what is new is sent from the file */
@@ -165,24 +171,26 @@ export class LiveExporter {
   /** spans of turns the ledger says were delivered before */
   private skipped = 0;
 
-  /** What the ledger says this session's backend has: only the rest is sent. */
-  private async planned(): Promise<InputPlan> {
+  /** What the ledger says this session's backend has. */
+  private async planned(): Promise<void> {
     const dir = this.opts.stateDir ?? defaultStateDir();
-    if (!this.file || dir === false) return planAfter(undefined);
+    if (!this.file || dir === false) return;
     this.ledger = await new DeliveryLedger(dir, this.sink.target).load();
-    const saved = this.ledger.get(stableSourcePath(this.file));
-    const capture = contentPolicyOf(this.opts).capture;
-    if (saved && saved.content !== capture) this.opts.onStatus?.(`${this.file}: delivered before ${saved.content ? 'with' : 'without'} captured content; the backend keeps that, and only what is new is sent, ${saved.content ? 'without' : 'with'} it`);
+    this.key = stableSourcePath(this.file);
+    this.ino = statSync(this.file, { throwIfNoEntry: false })?.ino;
+    const saved = this.ledger.get(this.key);
+    const note = contentChangeNote(this.file, saved, contentPolicyOf(this.opts).capture);
+    if (note) this.opts.onStatus?.(note);
     this.through = saved?.through ?? 0;
-    return planAfter(saved);
+    this.plan = planAfter(saved);
   }
 
   /**
    * Sends the spans of a turn that closed at line `closedAt` (Infinity: the session's end; `thread`:
    * the thread span, last). After a refusal, sends from the file instead, with backoff.
    */
-  private async deliver(spans: ReadableSpan[], closedAt: number, thread: boolean, plan: InputPlan, session: RolloutSession): Promise<void> {
-    if (closedAt <= plan.skipThrough) {
+  private async deliver(spans: ReadableSpan[], closedAt: number, thread: boolean): Promise<void> {
+    if (closedAt <= this.plan.skipThrough) {
       this.skipped += spans.length;
       return;
     }
@@ -197,8 +205,8 @@ export class LiveExporter {
       this.delivery.failed += spans.length;
       this.reported = this.delivery.failed;
       if (closedAt !== Infinity && Date.now() < this.retryAt) return;
-      await this.resend(this.file, plan, closedAt, thread, session);
-      if (thread) await this.lastTries(this.file, plan, session);
+      await this.resend(this.file, closedAt, thread);
+      if (thread) await this.lastTries(this.file);
       return;
     }
     const failedBefore = this.delivery.failed;
@@ -206,16 +214,16 @@ export class LiveExporter {
     // A turn just closed: send it now rather than when a batch fills.
     await this.sink.flush();
     this.reportFailures();
-    if (this.delivery.failed <= failedBefore) return this.advance(closedAt, thread, plan, session);
+    if (this.delivery.failed <= failedBefore) return this.advance(closedAt, thread);
     this.refused();
-    if (thread && this.file) await this.lastTries(this.file, plan, session);
+    if (thread && this.file) await this.lastTries(this.file);
   }
 
   /** The thread span is the last chance in this process: a few more tries, after their backoff. */
-  private async lastTries(file: string, plan: InputPlan, session: RolloutSession): Promise<void> {
+  private async lastTries(file: string): Promise<void> {
     for (let tries = 1; this.holding && tries < FINAL_TRIES; tries++) {
       await new Promise((resolve) => setTimeout(resolve, this.backoffMs));
-      await this.resend(file, plan, Infinity, true, session);
+      await this.resend(file, Infinity, true);
     }
   }
 
@@ -231,15 +239,13 @@ export class LiveExporter {
    * Sends again from the file every span after what was delivered, up to the turn that just closed
    * (the thread span only when it is the one being sent: the live session sends its own after).
    */
-  private async resend(file: string, plan: InputPlan, upTo: number, thread: boolean, session: RolloutSession): Promise<void> {
-    const from = this.through;
+  private async resend(file: string, upTo: number, thread: boolean): Promise<void> {
+    const from = Math.max(this.through, this.plan.skipThrough);
     const retry: Delivery = { delivered: 0, failed: 0 };
     await exportSession(file, {
       ...this.reading(),
-      closedThrough: plan.closedThrough,
-      place: (meta) => inSegment(defaultPlacement(meta), plan.segment),
       emit: async (spans, closedAt, isThread) => {
-        if (closedAt > from && closedAt > plan.skipThrough && closedAt <= upTo && (thread || !isThread)) await this.sink.add(spans, retry);
+        if (closedAt > from && closedAt <= upTo && (thread || !isThread)) await this.sink.add(spans, retry);
       },
     });
     await this.sink.flush();
@@ -250,21 +256,21 @@ export class LiveExporter {
     this.delivery.failed -= Math.min(this.delivery.failed, retry.delivered);
     this.reported = this.delivery.failed;
     this.opts.onStatus?.(`collector at ${this.sink.target} is back: re-sent ${retry.delivered} spans from ${file}`);
-    await this.advance(upTo, thread, plan, session);
+    await this.advance(upTo, thread);
   }
 
   /**
    * Notes in the ledger that every turn closed up to line `closedAt` was delivered (at the end:
    * every turn closed by a line); the segment is closed only once its thread span was.
    */
-  private async advance(closedAt: number, thread: boolean, plan: InputPlan, session: RolloutSession): Promise<void> {
-    const report = session.report;
+  private async advance(closedAt: number, thread: boolean): Promise<void> {
+    const report = this.session?.report;
+    if (!report) return;
     this.through = closedAt === Infinity ? report.through ?? report.lines : closedAt;
-    if (!this.ledger || !this.file || !report.traceId) return;
-    const stat = statSync(this.file, { throwIfNoEntry: false });
-    this.ledger.set(stableSourcePath(this.file), {
-      traceId: report.traceId, segment: plan.segment, through: this.through, size: report.bytes ?? 0,
-      closed: thread, content: contentPolicyOf(this.opts).capture, ino: stat?.ino,
+    if (!this.ledger || !report.traceId) return;
+    this.ledger.set(this.key, {
+      traceId: report.traceId, segment: this.plan.segment, through: this.through, size: report.bytes ?? 0,
+      closed: thread, content: contentPolicyOf(this.opts).capture, ino: this.ino,
     });
     try {
       await this.ledger.save();
@@ -274,8 +280,11 @@ export class LiveExporter {
   }
 
   /** How lines become spans: the same for the live session and for a re-read of its file. */
-  private reading(): Pick<SessionOptions, 'serviceName' | 'content' | 'dialect' | 'sourcePath'> {
+  private reading(): Pick<SessionOptions, 'serviceName' | 'content' | 'dialect' | 'sourcePath' | 'closedThrough' | 'place'> {
+    const plan = this.plan;
     return {
+      closedThrough: plan.closedThrough,
+      place: (meta) => inSegment(defaultPlacement(meta), plan.segment),
       // a path given is used as given; a recorder's file is named as any file is (pipeline/session.ts)
       sourcePath: this.opts.path ?? (this.file ? undefined : 'in-process'),
       serviceName: this.opts.serviceName,
