@@ -52,8 +52,8 @@ interface Followed {
   reported: number;
   /** a read failed: the file is passed over until its status (this signature) changes */
   blocked?: string;
-  /** its size when it was let into the catch-up */
-  admittedSize?: number;
+  /** its size when a listing found it: how much of it the catch-up has to read, before a read says */
+  sizeSeen?: number;
 }
 
 const MAX_BACKOFF_MS = 30_000;
@@ -242,13 +242,13 @@ export class Watcher {
     }
     const present = new Set(found);
     const added = found.filter((p) => !this.files.has(p));
+    const seen = new Map<string, { ino: number; size: number }>();
     const inodes = new Map<number, string>();
-    const inodeOf = new Map<string, number>();
     for (const p of added) {
       const s = await stat(p).catch(() => undefined);
       if (s) {
+        seen.set(p, s);
         inodes.set(s.ino, p);
-        inodeOf.set(p, s.ino);
       }
     }
     for (const f of [...this.files.values()]) {
@@ -260,8 +260,8 @@ export class Watcher {
         added.splice(added.indexOf(moved), 1);
       } else await this.drop(f);
     }
-    for (const p of added) this.add(p, inodeOf.get(p));
-    if (added.length) this.o.log(`following ${this.files.size} rollout file${this.files.size === 1 ? '' : 's'} under ${this.o.dir}${this.notify && this.notify.failure === undefined ? ` (${this.notify.size} director${this.notify.size === 1 ? 'y' : 'ies'} watched)` : ''}`);
+    for (const p of added) this.add(p, seen.get(p));
+    if (added.length) this.o.log(`following ${this.files.size} rollout file${this.files.size === 1 ? '' : 's'} under ${this.o.dir}${this.notify && this.notifying() ? ` (${this.notify.size} director${this.notify.size === 1 ? 'y' : 'ies'} watched)` : ''}`);
     if (!this.progress && this.backlog.size >= PROGRESS_FROM) {
       this.progress = { total: this.backlog.size, started: Date.now(), next: Date.now() + PROGRESS_EVERY_MS };
       this.o.log(`reading ${this.backlog.size} files not yet delivered, ${this.o.catchUp ?? 16} at a time`);
@@ -299,24 +299,25 @@ export class Watcher {
   private admit(): void {
     const limit = this.o.catchUp ?? 16;
     let unread = 0;
-    for (const f of this.catching) unread += Math.max(f.tail.size, f.admittedSize ?? 0) - f.tail.pos.offset;
+    const unreadOf = (f: Followed) => Math.max(0, Math.max(f.tail.size, f.sizeSeen ?? 0) - f.tail.pos.offset);
+    for (const f of this.catching) unread += unreadOf(f);
     for (const f of this.backlog) {
       if (this.catching.size >= limit || (this.catching.size > 0 && unread >= CATCH_UP_BYTES)) break;
-      f.admittedSize = statSync(f.path, { throwIfNoEntry: false })?.size ?? 0;
-      unread += Math.max(0, f.admittedSize - f.tail.pos.offset);
+      unread += unreadOf(f);
       this.backlog.delete(f);
       this.catching.add(f);
       this.open.add(f);
     }
   }
 
-  /** `ino`: as the listing saw it, so a file moved before its first read is still known by it */
-  private add(path: string, ino: number | undefined): void {
+  /** `seen`: the file as the listing saw it, so a file moved before its first read is still known by its inode */
+  private add(path: string, seen: { ino: number; size: number } | undefined): void {
     this.o.tree.remember(path);
     const key = stableSourcePath(path);
     const saved = this.o.ledger.get(key);
     const f: Followed = { path, key, tail: new FileTail(path), plan: planAfter(undefined), closed: false, saved, delivery: { delivered: 0, failed: 0 }, reported: 0 };
-    f.tail.ino = ino;
+    f.tail.ino = seen?.ino;
+    f.sizeSeen = seen?.size;
     const note = contentChangeNote(path, saved, this.o.session.content.capture);
     if (note) this.o.log(note, true);
     this.files.set(path, f);
