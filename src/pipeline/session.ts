@@ -229,7 +229,7 @@ function limitMessage(t: Turn): string | undefined {
   const notes = t.facts?.droppedNotes;
   if (!calls && !notes) return undefined;
   const parts = [calls ? `${calls.toLocaleString('en-US')} tool calls and model outputs past the ${MAX_TURN_ITEMS.toLocaleString('en-US')}-item turn limit counted, not traced` : '', notes ? `${notes.toLocaleString('en-US')} events past the ${MAX_TURN_NOTES.toLocaleString('en-US')}-event limit counted, not kept` : ''];
-  return parts.filter(Boolean).join("; ");
+  return parts.filter(Boolean).join('; ');
 }
 
 /** A line of nothing but white space; a JSON line starts with `{` and is never trimmed (it may be long). */

@@ -426,7 +426,6 @@ function parse<T>(schema: S.Schema<T>, value: unknown, line: number, type: strin
   return { ok: false, decoded: warn(line, type, issueText(r.error)) };
 }
 
-/** A schema failure naming the field it is about. */
 /**
  * The record that starts a session: a field of an unexpected shape (a newer or broken writer) is
  * left out and named, so the session keeps its id, time and everything else it recorded.
@@ -443,10 +442,10 @@ function sessionMetaOf(value: unknown): { data?: SessionMetaData; problem: strin
 
 /** A copy of `value` without the fields at `paths` (only the objects along them are copied). */
 function omitPaths(value: unknown, paths: PropertyKey[][]): unknown {
+  const copy = (v: unknown): Record<PropertyKey, unknown> | undefined => (isObject(v) ? { ...v } : undefined);
   let root = value;
   for (const path of paths) {
     if (path.length === 0) return value;
-    const copy = (v: unknown): Record<PropertyKey, unknown> | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? { ...(v as Record<PropertyKey, unknown>) } : undefined);
     const top = copy(root);
     if (!top) return value;
     root = top;
@@ -466,6 +465,7 @@ function withProblem(d: Decoded, line: number, problem: string): Decoded {
   return problem ? { ...d, warning: { line, type: 'session_meta', message: problem } } : d;
 }
 
+/** A schema failure naming the field it is about. */
 function issueText(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
   const issue = error.issues[0];
   return `${issue?.path.map(String).join('.') || 'payload'}: ${issue?.message ?? 'invalid'}`;
