@@ -277,12 +277,6 @@ export function inNamespace(a: Attributes, namespace: string): Attributes {
   return out;
 }
 
-/** A codex.* key as the given agents write it. */
-export function keyForms(key: string, agents: readonly string[]): string[] {
-  if (!key.startsWith(VENDOR)) return [key];
-  return [...new Set(agents.map((a) => (namespaceOf(a) ?? VENDOR) + key.slice(VENDOR.length)))];
-}
-
 /** The value of a codex.* key (or another key) in attributes written for any agent. */
 export function valueOf(a: Attributes, key: string): Attributes[string] {
   if (a[key] !== undefined || !key.startsWith(VENDOR)) return a[key];
